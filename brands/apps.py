@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BrandsConfig(AppConfig):
+    name = "brands"
+    verbose_name = "Brands and the MarketSafe program"

@@ -1,0 +1,699 @@
+"""The item lifecycle: filing a case and every transition of its items.
+
+Each transition
+- locks the case row, then the item row (always in that order, so concurrent decisions on items of the
+  same case queue up instead of deadlocking, and the case's aggregate status stays exact);
+- refuses a transition the item's current status does not allow, with a message naming both;
+- applies its effect on the listing through `listings.services` (remove, reinstate, strike);
+- writes an audit event in the same transaction.
+
+Who may call what (brand roles, moderator groups) is checked by the views, the API and the admin; the
+rules that hold whoever calls (deadlines, a different moderator for appeals) are checked here.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from brands.models import Brand, IPRight
+from brands.selectors import brand_lane
+from cases.choices import (
+    DECLARATION_TEXT,
+    EVIDENCE_ALWAYS_REQUIRED,
+    ITEM_APPEALABLE_STATUSES,
+    ITEM_OPEN_STATUSES,
+    ITEM_REMOVAL_STATUSES,
+    AppealStatus,
+    AppellantSide,
+    CaseStatus,
+    Channel,
+    CounterNoticeAnswer,
+    DeclarationKind,
+    ItemStatus,
+    ReasonCode,
+    RejectionCode,
+)
+from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
+from listings import services as listing_services
+from marketsafe.audit.services import audit_record, audit_record_state_changes
+
+
+class TransitionNotAllowed(Exception):
+    """The item's current status (or a deadline, or the actor) does not allow the requested change."""
+
+
+S = ItemStatus
+
+#: action → statuses it may start from. The target status is set by each service.
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "start_review": frozenset({S.SUBMITTED}),
+    "accept": frozenset({S.SUBMITTED, S.IN_REVIEW}),
+    "reject": frozenset({S.SUBMITTED, S.IN_REVIEW}),
+    "request_clarification": frozenset({S.SUBMITTED, S.IN_REVIEW}),
+    "resubmit": frozenset({S.CLARIFICATION_REQUESTED}),
+    "withdraw": frozenset({*ITEM_OPEN_STATUSES, *ITEM_REMOVAL_STATUSES}),
+    "counter_notice": frozenset({S.ACCEPTED}),
+    "brand_answer": frozenset({S.COUNTER_NOTICED}),
+    "lapse": frozenset({S.COUNTER_NOTICED, S.CLARIFICATION_REQUESTED}),
+    "finalise": frozenset({S.ACCEPTED}),
+    "appeal": frozenset(ITEM_APPEALABLE_STATUSES),
+    "decide_appeal": frozenset({S.APPEALED}),
+}
+
+#: Where an overturned appeal sends the item, by the status that was contested.
+APPEAL_OVERTURN_STATUS = {
+    S.REJECTED: S.ACCEPTED,
+    S.ACCEPTED: S.REINSTATED,
+    S.UPHELD: S.REINSTATED,
+    S.FINAL: S.REINSTATED,
+    S.REINSTATED: S.UPHELD,
+}
+
+
+def _rules() -> dict:
+    return settings.MARKETSAFE
+
+
+# --- filing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """An evidence file the caller has already checked (type sniffed from content, size capped)."""
+
+    file: UploadedFile
+    content_type: str
+    kind: str = "screenshot"
+    description: str = ""
+
+
+def evidence_required(*, lane: str, reason_code: str) -> bool:
+    """Evidence is optional only in the expedited lane, and only for reasons visible on the listing."""
+    return lane != "expedited" or reason_code in EVIDENCE_ALWAYS_REQUIRED
+
+
+def _sha256(file: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def case_submit(
+    *,
+    brand: Brand,
+    actor: Any,
+    reason_code: str,
+    explanation: str,
+    rights: Sequence[IPRight],
+    listing_urls: Sequence[str],
+    signed_name: str,
+    ip_address: str | None = None,
+    evidence: Sequence[EvidenceInput] = (),
+    channel: str = Channel.WEB,
+    idempotency_key: str = "",
+    item_notes: dict[str, str] | None = None,
+) -> Case:
+    """File a case with one submitted item per listing URL. All or nothing.
+
+    `listing_urls` must already be normalised (`listings.services.normalise_listing_url`) and unique;
+    unknown listings of known marketplaces are created. A repeated `idempotency_key` returns the case
+    filed the first time instead of filing a second one.
+    """
+    if idempotency_key:
+        existing = Case.objects.filter(brand=brand, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing
+
+    errors: dict[str, list[str]] = {}
+    if reason_code not in ReasonCode.values:
+        errors.setdefault("reason_code", []).append(f"Unknown reason code {reason_code!r}.")
+    if not explanation.strip():
+        errors.setdefault("explanation", []).append("Explain what infringes which right.")
+    if not signed_name.strip():
+        errors.setdefault("signed_name", []).append("Sign the declarations by typing your full name.")
+    usable = set(
+        IPRight.objects.for_brand(brand).usable().filter(pk__in=[r.pk for r in rights]).values_list("pk", flat=True)
+    )
+    if not rights:
+        errors.setdefault("rights", []).append("Choose at least one verified IP right.")
+    for right in rights:
+        if right.pk not in usable:
+            errors.setdefault("rights", []).append(f"{right} is not a verified, unexpired right of {brand}.")
+    max_items = _rules()["MAX_ITEMS_PER_CASE"]
+    if not listing_urls:
+        errors.setdefault("listings", []).append("Report at least one listing.")
+    elif len(listing_urls) > max_items:
+        errors.setdefault("listings", []).append(f"A case holds at most {max_items} listings; split the list.")
+    elif len(set(listing_urls)) != len(listing_urls):
+        errors.setdefault("listings", []).append("The same listing URL appears more than once.")
+    lane = brand_lane(brand)
+    if not evidence and evidence_required(lane=lane, reason_code=reason_code):
+        errors.setdefault("evidence", []).append("Evidence is required for this reason code in your lane.")
+    if errors:
+        raise ValidationError(errors)
+
+    try:
+        listings = listing_services.listings_resolve_urls(listing_urls)
+    except listing_services.UnknownMarketplace as exc:
+        raise ValidationError({"listings": [f"No marketplace in the portal hosts {exc}."]}) from exc
+    already_open = set(
+        CaseItem.objects.for_brand(brand)
+        .open()
+        .filter(listing__in=listings.values())
+        .values_list("listing__url", flat=True)
+    )
+    if already_open:
+        raise ValidationError(
+            {"listings": [f"Already reported in one of your open cases: {url}" for url in sorted(already_open)]}
+        )
+
+    now = timezone.now()
+    case = Case.objects.create(
+        brand=brand,
+        filed_by=actor,
+        lane=lane,
+        reason_code=reason_code,
+        explanation=explanation.strip(),
+        channel=channel,
+        idempotency_key=idempotency_key,
+        submitted_at=now,
+    )
+    case.rights.set(rights)
+    for kind in DeclarationKind:
+        Declaration.objects.create(
+            case=case,
+            kind=kind,
+            statement=DECLARATION_TEXT[kind],
+            signed_name=signed_name.strip(),
+            signed_by=actor,
+            signed_at=now,
+            ip_address=ip_address,
+        )
+    for upload in evidence:
+        Evidence.objects.create(
+            case=case,
+            file=upload.file,
+            original_name=upload.file.name[:255],
+            content_type=upload.content_type,
+            size=upload.file.size,
+            sha256=_sha256(upload.file),
+            uploaded_by=actor,
+            kind=upload.kind,
+            description=upload.description,
+        )
+    sla_due = now + timedelta(hours=_rules()["SLA_HOURS"][lane])
+    notes = item_notes or {}
+    try:
+        with transaction.atomic():
+            items = CaseItem.objects.bulk_create(
+                CaseItem(
+                    case=case,
+                    brand=brand,
+                    listing=listings[url],
+                    lane=lane,
+                    reason_code=reason_code,
+                    brand_note=notes.get(url, ""),
+                    submitted_at=now,
+                    sla_due_at=sla_due,
+                    status_changed_at=now,
+                )
+                for url in listing_urls
+            )
+    except IntegrityError as exc:
+        # A concurrent filing reported one of these listings between our check and our insert.
+        raise ValidationError({"listings": ["One of these listings was just reported in another open case."]}) from exc
+    audit_record(
+        action="case.submit",
+        target=case,
+        actor=actor,
+        to_state=case.status,
+        brand_id=brand.pk,
+        data={"items": len(items), "lane": lane, "channel": channel},
+    )
+    audit_record_state_changes(
+        action="item.submit",
+        model=CaseItem,
+        changes=((item.pk, "", S.SUBMITTED) for item in items),
+        actor_id=actor.pk,
+        brand_id=brand.pk,
+    )
+    return case
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+
+def _lock(item_id: int) -> CaseItem:
+    case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise CaseItem.DoesNotExist(f"No case item #{item_id}.")
+    Case.objects.select_for_update().filter(pk=case_id).get()
+    return CaseItem.objects.select_for_update().select_related("listing").get(pk=item_id)
+
+
+def _guard(item: CaseItem, action: str) -> None:
+    allowed = ALLOWED_FROM[action]
+    if item.status not in allowed:
+        names = ", ".join(sorted(ItemStatus(s).label.lower() for s in allowed))
+        raise TransitionNotAllowed(
+            f"Cannot {action.replace('_', ' ')} item #{item.pk}: it is {item.get_status_display().lower()}; "
+            f"that is only possible when it is {names}."
+        )
+
+
+def _move(
+    item: CaseItem,
+    action: str,
+    to: str,
+    *,
+    actor: Any,
+    reason: str = "",
+    automated: bool = False,
+    data: dict | None = None,
+    **fields: Any,
+) -> CaseItem:
+    old = item.status
+    item.status = to
+    item.status_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.save(update_fields=["status", "status_changed_at", *fields])
+    audit_record(
+        action=f"item.{action}",
+        target=item,
+        actor=actor,
+        automated=automated,
+        from_state=old,
+        to_state=to,
+        reason=reason,
+        brand_id=item.brand_id,
+        data=data,
+    )
+    case_refresh_status(case_id=item.case_id, actor=actor, automated=automated)
+    return item
+
+
+def case_refresh_status(*, case_id: int, actor: Any = None, automated: bool = False) -> str:
+    """Recompute a case's aggregate status from its items (the caller holds the case row lock)."""
+    counts = CaseItem.objects.filter(case_id=case_id).aggregate(
+        total=Count("pk"),
+        submitted=Count("pk", filter=Q(status=S.SUBMITTED)),
+        open=Count("pk", filter=Q(status__in=ITEM_OPEN_STATUSES)),
+    )
+    if counts["open"] == 0:
+        status = CaseStatus.PROCESSED
+    elif counts["submitted"] == counts["total"]:
+        status = CaseStatus.RECEIVED
+    else:
+        status = CaseStatus.IN_REVIEW
+    case = Case.objects.get(pk=case_id)
+    if case.status != status:
+        old = case.status
+        case.status = status
+        case.save(update_fields=["status"])
+        audit_record(
+            action="case.status",
+            target=case,
+            actor=actor,
+            automated=automated,
+            from_state=old,
+            to_state=status,
+            brand_id=case.brand_id,
+        )
+    return status
+
+
+def _remove_listing(item: CaseItem, actor: Any, automated: bool = False) -> None:
+    listing_services.listing_remove(
+        listing_id=item.listing_id, actor=actor, automated=automated, reason=f"Case item #{item.pk}"
+    )
+
+
+def _reinstate_listing(item: CaseItem, actor: Any, automated: bool = False) -> None:
+    """Reinstate the listing unless another report still keeps it removed."""
+    still_removed = (
+        CaseItem.objects.filter(listing_id=item.listing_id, status__in=ITEM_REMOVAL_STATUSES)
+        .exclude(pk=item.pk)
+        .exists()
+    )
+    if not still_removed:
+        listing_services.listing_reinstate(
+            listing_id=item.listing_id, actor=actor, automated=automated, reason=f"Case item #{item.pk}"
+        )
+
+
+def _record_strike(item: CaseItem, actor: Any, automated: bool = False) -> None:
+    """A removal for counterfeiting that became final gives the seller a strike."""
+    if item.reason_code == ReasonCode.COUNTERFEIT and item.listing.seller_id:
+        listing_services.strike_record(
+            seller_id=item.listing.seller_id,
+            source_item_id=item.pk,
+            reason_code=item.reason_code,
+            actor=actor,
+            automated=automated,
+        )
+
+
+def _appeal_until(now: datetime) -> datetime:
+    return now + _rules()["APPEAL_WINDOW"]
+
+
+@transaction.atomic
+def item_start_review(*, item_id: int, actor: Any) -> CaseItem:
+    item = _lock(item_id)
+    _guard(item, "start_review")
+    return _move(item, "start_review", S.IN_REVIEW, actor=actor, assigned_to=actor, assigned_at=timezone.now())
+
+
+@transaction.atomic
+def item_accept(*, item_id: int, actor: Any, message: str = "") -> CaseItem:
+    """Accept the report: the listing is removed and the seller's counter-notice window opens."""
+    item = _lock(item_id)
+    _guard(item, "accept")
+    now = timezone.now()
+    _remove_listing(item, actor)
+    return _move(
+        item,
+        "accept",
+        S.ACCEPTED,
+        actor=actor,
+        reason=message,
+        decided_at=now,
+        decided_by=actor,
+        moderator_message=message,
+        rejection_code="",
+        counter_notice_due_at=now + _rules()["COUNTER_NOTICE_WINDOW"],
+        appeal_until=_appeal_until(now),
+    )
+
+
+@transaction.atomic
+def item_reject(*, item_id: int, actor: Any, code: str, message: str = "") -> CaseItem:
+    """Reject the report with a rejection code; the brand sees the code's "how to fix" guidance."""
+    if code not in RejectionCode.values:
+        raise ValidationError({"code": f"Choose a rejection code; {code!r} is not one."})
+    item = _lock(item_id)
+    _guard(item, "reject")
+    now = timezone.now()
+    return _move(
+        item,
+        "reject",
+        S.REJECTED,
+        actor=actor,
+        reason=message,
+        data={"code": code},
+        decided_at=now,
+        decided_by=actor,
+        rejection_code=code,
+        moderator_message=message,
+        appeal_until=_appeal_until(now),
+    )
+
+
+@transaction.atomic
+def item_request_clarification(*, item_id: int, actor: Any, message: str) -> CaseItem:
+    if not message.strip():
+        raise ValidationError({"message": "Say what the brand must clarify."})
+    item = _lock(item_id)
+    _guard(item, "request_clarification")
+    now = timezone.now()
+    return _move(
+        item,
+        "request_clarification",
+        S.CLARIFICATION_REQUESTED,
+        actor=actor,
+        reason=message,
+        decided_at=now,
+        decided_by=actor,
+        moderator_message=message,
+        clarification_due_at=now + _rules()["CLARIFICATION_WINDOW"],
+    )
+
+
+@transaction.atomic
+def item_resubmit(*, item_id: int, actor: Any, note: str) -> CaseItem:
+    """The brand amends an item in clarification and sends it back to the queue with a new SLA."""
+    if not note.strip():
+        raise ValidationError({"note": "Answer the moderator's question before resubmitting."})
+    item = _lock(item_id)
+    _guard(item, "resubmit")
+    now = timezone.now()
+    return _move(
+        item,
+        "resubmit",
+        S.SUBMITTED,
+        actor=actor,
+        reason=note,
+        brand_note=note.strip(),
+        submitted_at=now,
+        sla_due_at=now + timedelta(hours=_rules()["SLA_HOURS"][item.lane]),
+        clarification_due_at=None,
+        decided_at=None,
+        decided_by=None,
+        assigned_to=None,
+        assigned_at=None,
+    )
+
+
+@transaction.atomic
+def item_withdraw(*, item_id: int, actor: Any, reason: str = "") -> CaseItem:
+    """The brand withdraws its report; a listing removed because of it is reinstated."""
+    item = _lock(item_id)
+    _guard(item, "withdraw")
+    was_removing = item.status in ITEM_REMOVAL_STATUSES
+    _move(item, "withdraw", S.WITHDRAWN, actor=actor, reason=reason)
+    if was_removing:
+        _reinstate_listing(item, actor)
+        listing_services.strike_revoke_for_item(source_item_id=item.pk, actor=actor, reason="Report withdrawn")
+    return item
+
+
+@transaction.atomic
+def item_counter_notice(
+    *, item_id: int, reason: str, explanation: str, actor: Any = None, received_at: datetime | None = None
+) -> CounterNotice:
+    """Record the seller's counter-notice (reported by the marketplace) within the window."""
+    item = _lock(item_id)
+    _guard(item, "counter_notice")
+    now = received_at or timezone.now()
+    if item.counter_notice_due_at and now > item.counter_notice_due_at:
+        raise TransitionNotAllowed(
+            f"The counter-notice window of item #{item.pk} closed on {item.counter_notice_due_at:%Y-%m-%d %H:%M}."
+        )
+    attempt = item.counter_notices.count() + 1
+    due = now + _rules()["BRAND_ANSWER_WINDOW"]
+    notice = CounterNotice.objects.create(
+        item=item,
+        attempt=attempt,
+        reason=reason,
+        explanation=explanation,
+        received_at=now,
+        recorded_by=actor if actor is not None and actor.is_authenticated else None,
+        answer_due_at=due,
+    )
+    _move(
+        item,
+        "counter_notice",
+        S.COUNTER_NOTICED,
+        actor=actor,
+        reason=explanation,
+        data={"counter_notice": notice.pk, "reason": reason},
+        brand_answer_due_at=due,
+    )
+    return notice
+
+
+@transaction.atomic
+def item_brand_answer(
+    *, item_id: int, actor: Any, accept: bool, note: str = "", evidence: Sequence[EvidenceInput] = ()
+) -> CaseItem:
+    """The brand answers a counter-notice before its deadline: accept (reinstate) or reject with evidence."""
+    item = _lock(item_id)
+    _guard(item, "brand_answer")
+    now = timezone.now()
+    if item.brand_answer_due_at and now > item.brand_answer_due_at:
+        raise TransitionNotAllowed(f"The deadline to answer the counter-notice on item #{item.pk} has passed.")
+    if not accept and not evidence:
+        raise ValidationError({"evidence": "Rejecting a counter-notice needs evidence."})
+    notice = item.counter_notices.select_for_update().get(answer=CounterNoticeAnswer.PENDING)
+    notice.answer = CounterNoticeAnswer.ACCEPTED if accept else CounterNoticeAnswer.REJECTED
+    notice.answered_at, notice.answered_by, notice.answer_note = now, actor, note
+    notice.save(update_fields=["answer", "answered_at", "answered_by", "answer_note"])
+    for upload in evidence:
+        Evidence.objects.create(
+            case_id=item.case_id,
+            item=item,
+            counter_notice=notice,
+            file=upload.file,
+            original_name=upload.file.name[:255],
+            content_type=upload.content_type,
+            size=upload.file.size,
+            sha256=_sha256(upload.file),
+            uploaded_by=actor,
+            kind=upload.kind,
+            description=upload.description,
+        )
+    if accept:
+        _move(
+            item,
+            "brand_answer",
+            S.REINSTATED,
+            actor=actor,
+            reason=note,
+            data={"answer": "accepted"},
+            brand_answer_due_at=None,
+            appeal_until=_appeal_until(now),
+        )
+        _reinstate_listing(item, actor)
+    else:
+        _move(
+            item,
+            "brand_answer",
+            S.UPHELD,
+            actor=actor,
+            reason=note,
+            data={"answer": "rejected"},
+            brand_answer_due_at=None,
+            appeal_until=_appeal_until(now),
+        )
+        _record_strike(item, actor)
+    return item
+
+
+@transaction.atomic
+def item_lapse(*, item_id: int, now: datetime | None = None) -> CaseItem:
+    """A deadline on the brand passed (applied by the scheduler).
+
+    Counter-notice unanswered → the listing is reinstated. Clarification unanswered → the report is
+    rejected as incomplete.
+    """
+    item = _lock(item_id)
+    _guard(item, "lapse")
+    now = now or timezone.now()
+    due = item.brand_answer_due_at if item.status == S.COUNTER_NOTICED else item.clarification_due_at
+    if due is None or now < due:
+        raise TransitionNotAllowed(f"The brand's deadline on item #{item.pk} has not passed yet.")
+    if item.status == S.COUNTER_NOTICED:
+        item.counter_notices.filter(answer=CounterNoticeAnswer.PENDING).update(
+            answer=CounterNoticeAnswer.LAPSED, answered_at=now
+        )
+        _move(
+            item,
+            "lapse",
+            S.REINSTATED,
+            actor=None,
+            automated=True,
+            reason="The brand did not answer the counter-notice in time.",
+            brand_answer_due_at=None,
+            appeal_until=_appeal_until(now),
+        )
+        _reinstate_listing(item, None, automated=True)
+    else:
+        _move(
+            item,
+            "lapse",
+            S.REJECTED,
+            actor=None,
+            automated=True,
+            reason="The brand did not answer the clarification request in time.",
+            rejection_code=RejectionCode.INCOMPLETE,
+            decided_at=now,
+            clarification_due_at=None,
+            appeal_until=_appeal_until(now),
+        )
+    return item
+
+
+@transaction.atomic
+def item_finalise(*, item_id: int, now: datetime | None = None) -> CaseItem:
+    """The seller did not counter-notify in time: the removal is final (applied by the scheduler)."""
+    item = _lock(item_id)
+    _guard(item, "finalise")
+    now = now or timezone.now()
+    if item.counter_notice_due_at is None or now < item.counter_notice_due_at:
+        raise TransitionNotAllowed(f"The counter-notice window of item #{item.pk} is still open.")
+    _move(item, "finalise", S.FINAL, actor=None, automated=True, reason="No counter-notice within the window.")
+    _record_strike(item, None, automated=True)
+    return item
+
+
+@transaction.atomic
+def item_appeal(*, item_id: int, appellant: str, grounds: str, actor: Any = None) -> Appeal:
+    """Either side contests a decision within the appeal window."""
+    if appellant not in AppellantSide.values:
+        raise ValidationError({"appellant": f"Unknown side {appellant!r}."})
+    if not grounds.strip():
+        raise ValidationError({"grounds": "Give the grounds of the appeal."})
+    item = _lock(item_id)
+    _guard(item, "appeal")
+    if item.appeal_until is None or timezone.now() > item.appeal_until:
+        raise TransitionNotAllowed(f"The appeal window of item #{item.pk} has closed.")
+    appeal = Appeal.objects.create(
+        item=item,
+        appellant=appellant,
+        grounds=grounds.strip(),
+        contested_status=item.status,
+        original_decider=item.decided_by,
+        filed_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    _move(item, "appeal", S.APPEALED, actor=actor, reason=grounds, data={"appeal": appeal.pk, "appellant": appellant})
+    return appeal
+
+
+@transaction.atomic
+def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -> Appeal:
+    """A moderator other than the one who made the contested decision upholds or overturns it."""
+    if not note.strip():
+        raise ValidationError({"note": "Explain the appeal decision."})
+    item = _lock(item_id)
+    _guard(item, "decide_appeal")
+    appeal = item.appeals.select_for_update().get(status=AppealStatus.OPEN)
+    if appeal.original_decider_id is not None and appeal.original_decider_id == actor.pk:
+        raise TransitionNotAllowed("An appeal must be decided by someone other than the original decision's moderator.")
+    now = timezone.now()
+    appeal.status = AppealStatus.OVERTURNED if overturn else AppealStatus.UPHELD
+    appeal.decided_at, appeal.decided_by, appeal.decision_note = now, actor, note
+    appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    contested = appeal.contested_status
+    if not overturn:
+        _move(
+            item, "decide_appeal", contested, actor=actor, reason=note, data={"appeal": appeal.pk, "outcome": "upheld"}
+        )
+        return appeal
+    to = APPEAL_OVERTURN_STATUS[contested]
+    _move(
+        item,
+        "decide_appeal",
+        to,
+        actor=actor,
+        reason=note,
+        data={"appeal": appeal.pk, "outcome": "overturned"},
+        decided_at=now,
+        decided_by=actor,
+        rejection_code="",
+        counter_notice_due_at=now + _rules()["COUNTER_NOTICE_WINDOW"]
+        if to == S.ACCEPTED
+        else item.counter_notice_due_at,
+    )
+    if to in ITEM_REMOVAL_STATUSES:
+        _remove_listing(item, actor)
+        if to == S.UPHELD:
+            _record_strike(item, actor)
+    else:
+        _reinstate_listing(item, actor)
+        listing_services.strike_revoke_for_item(
+            source_item_id=item.pk, actor=actor, reason="Appeal overturned the removal"
+        )
+    return appeal

@@ -1,0 +1,85 @@
+"""Fixtures shared by the whole suite: a brand with a member of every role, a second brand, a
+marketplace with listings, a moderator, and a way to file cases through the real service."""
+
+from collections.abc import Callable
+
+import pytest
+
+from brands.choices import Role
+from cases import services as case_services
+from cases.demo import demo_evidence
+from cases.models import Case
+from tests import factories
+
+
+@pytest.fixture
+def brand():
+    return factories.BrandFactory(name="Acme Leather", slug="acme")
+
+
+@pytest.fixture
+def other_brand():
+    return factories.BrandFactory(name="Globex Watches", slug="globex")
+
+
+@pytest.fixture
+def member_of(brand) -> Callable:
+    """member_of(role, brand=...) → a user with that role in the brand."""
+
+    def make(role: str = Role.OWNER, of=None):
+        return factories.MembershipFactory(brand=of or brand, role=role).user
+
+    return make
+
+
+@pytest.fixture
+def owner(member_of):
+    return member_of(Role.OWNER)
+
+
+@pytest.fixture
+def reporter(member_of):
+    return member_of(Role.REPORTER)
+
+
+@pytest.fixture
+def moderator():
+    return factories.UserFactory(username="moderator", is_staff=True)
+
+
+@pytest.fixture
+def lead():
+    return factories.UserFactory(username="lead", is_staff=True)
+
+
+@pytest.fixture
+def marketplace():
+    return factories.MarketplaceFactory(name="ShopNow", slug="shopnow", hosts=["shopnow.example"])
+
+
+@pytest.fixture
+def right(brand):
+    return factories.IPRightFactory(brand=brand)
+
+
+@pytest.fixture
+def file_case(brand, reporter, right, marketplace) -> Callable[..., Case]:
+    """file_case(n=1, **overrides) → a case filed through `case_submit` with n listing URLs."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(n: int = 1, **overrides) -> Case:
+        urls = [f"https://shopnow.example/item/X{next(counter)}" for _ in range(n)]
+        kwargs = {
+            "brand": brand,
+            "actor": reporter,
+            "reason_code": "counterfeit",
+            "explanation": "Fake logo, price a tenth of retail.",
+            "rights": [right],
+            "listing_urls": urls,
+            "signed_name": "Rita Reporter",
+            "ip_address": "192.0.2.10",
+            "evidence": [demo_evidence()],
+        } | overrides
+        return case_services.case_submit(**kwargs)
+
+    return make

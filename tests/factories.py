@@ -1,0 +1,117 @@
+"""factory_boy factories that keep the tenant graph consistent (a case's rights belong to its brand)."""
+
+from datetime import date, timedelta
+
+import factory
+from django.utils import timezone
+
+from brands.choices import IPRightKind, IPRightStatus, Role
+from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
+from listings.models import Listing, Marketplace, Seller
+from marketsafe.accounts.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.django.Password("correct horse battery")
+
+
+class BrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Brand
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    slug = factory.Sequence(lambda n: f"brand-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BrandMembership
+
+    brand = factory.SubFactory(BrandFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.OWNER
+
+
+class IPRightFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IPRight
+
+    brand = factory.SubFactory(BrandFactory)
+    kind = IPRightKind.TRADEMARK
+    name = factory.Sequence(lambda n: f"MARK {n}")
+    registration_number = factory.Sequence(lambda n: f"0{n:08d}")
+    office = "EUIPO"
+    classes = factory.LazyFunction(lambda: [18, 25])
+    owner_name = factory.LazyAttribute(lambda r: r.brand.name)
+    valid_from = date(2020, 1, 1)
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=3650))
+    status = IPRightStatus.VERIFIED
+    verified_at = factory.LazyFunction(timezone.now)
+
+
+class MarketplaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Marketplace
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Market {n}")
+    slug = factory.Sequence(lambda n: f"market-{n}")
+    hosts = factory.LazyAttribute(lambda m: [f"{m.slug}.example"])
+    listing_id_pattern = r"/item/(\w+)"
+
+
+class SellerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Seller
+
+    marketplace = factory.SubFactory(MarketplaceFactory)
+    external_id = factory.Sequence(lambda n: f"S{n}")
+    name = factory.Sequence(lambda n: f"Seller {n}")
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Listing
+
+    marketplace = factory.SubFactory(MarketplaceFactory)
+    seller = factory.SubFactory(SellerFactory, marketplace=factory.SelfAttribute("..marketplace"))
+    external_id = factory.Sequence(lambda n: f"L{n}")
+    url = factory.LazyAttribute(lambda li: f"https://{li.marketplace.hosts[0]}/item/{li.external_id}")
+    title = factory.Sequence(lambda n: f"Designer bag {n}")
+
+
+class ProgramApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProgramApplication
+
+    brand = factory.SubFactory(BrandFactory)
+    company_name = factory.LazyAttribute(lambda a: a.brand.name)
+    contact_name = "Ada Owner"
+    contact_email = "owner@example.test"
+    enforcement_statement = "Test purchases verified by our authentication lab."
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ProgramMembershipFactory(factory.django.DjangoModelFactory):
+    """An active MarketSafe membership (its application approved)."""
+
+    class Meta:
+        model = ProgramMembership
+
+    brand = factory.SubFactory(BrandFactory)
+    application = factory.SubFactory(
+        ProgramApplicationFactory,
+        brand=factory.SelfAttribute("..brand"),
+        status="approved",
+        submitted_at=factory.LazyFunction(timezone.now),
+    )
+    started_at = factory.LazyFunction(timezone.now)
+    renews_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
