@@ -1,0 +1,13 @@
+"""Template context for the brand switcher shown on every page."""
+
+from django.http import HttpRequest
+
+from brands.models import BrandMembership
+
+
+def brand_switcher(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    memberships = BrandMembership.objects.filter(user=user, is_active=True).select_related("brand")
+    return {"my_memberships": memberships}

@@ -1,0 +1,74 @@
+"""Every brand view runs the tenancy matrix (tests/harness.py); the meta-tests make that a ratchet: a new
+brand view, or a brand-owned model exposed by a view, without a case here fails the suite."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from brands.access import BrandAccessMixin
+from brands.choices import Role
+from brands.models import Brand, BrandMembership, IPRightDocument
+from marketsafe.tenancy import brand_owned_models
+from tests import factories
+from tests.harness import TenancyCase, assert_tenant_matrix
+
+
+def _document(brand, user):
+    right = factories.IPRightFactory(brand=brand)
+    document = IPRightDocument.objects.create(
+        right=right,
+        file=SimpleUploadedFile("certificate.pdf", b"%PDF-1.7 test"),
+        original_name="certificate.pdf",
+        content_type="application/pdf",
+        size=13,
+        sha256="0" * 64,
+        uploaded_by=user,
+    )
+    return {"pk": document.pk}
+
+
+TENANCY_CASES = [
+    TenancyCase("brands:overview", model=Brand),
+    TenancyCase("brands:team", model=BrandMembership, allowed_roles=frozenset({Role.OWNER})),
+    TenancyCase("brands:right_document_download", model=IPRightDocument, make=_document),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", TENANCY_CASES, ids=str)
+def test_tenancy_matrix(case):
+    assert_tenant_matrix(case)
+
+
+def _brand_views(resolver: URLResolver, prefix: str = "") -> list[tuple[str, type]]:
+    found = []
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            found += _brand_views(pattern, namespace)
+        elif isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "view_class", None)
+            if view_class and issubclass(view_class, BrandAccessMixin):
+                found.append((f"{prefix}{pattern.name}", view_class))
+    return found
+
+
+def test_every_brand_view_has_a_tenancy_case():
+    covered = {case.url_name for case in TENANCY_CASES}
+    views = _brand_views(get_resolver())
+    assert views, "no brand views found: the URL walk is broken"
+    missing = sorted(name for name, _ in views if name not in covered)
+    assert not missing, f"brand views without a tenancy case in tests/test_tenancy.py: {missing}"
+
+
+def test_every_exposed_brand_owned_model_has_a_tenancy_case():
+    owned = set(brand_owned_models())
+    exposed = {view.model for _, view in _brand_views(get_resolver()) if getattr(view, "model", None) in owned}
+    tested = {case.model for case in TENANCY_CASES}
+    assert not exposed - tested, f"brand-owned models exposed by views without tenancy tests: {exposed - tested}"
+    assert {case.model for case in TENANCY_CASES} <= owned
+
+
+def test_views_declare_their_model():
+    undeclared = [name for name, view in _brand_views(get_resolver()) if getattr(view, "model", None) is None]
+    assert not undeclared, f"brand views must declare the brand-owned model they expose: {undeclared}"
