@@ -6,6 +6,7 @@ DELETE, so not even a bug or a raw SQL statement in application code can rewrite
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Now
@@ -36,6 +37,8 @@ class AuditEvent(models.Model):
                 fields=["brand_id", "occurred_at"], condition=models.Q(brand_id__isnull=False), name="audit_brand_idx"
             ),
             models.Index(fields=["actor", "occurred_at"], name="audit_actor_idx"),
+            # Append-only rows arrive in time order: a tiny BRIN index serves date ranges over millions.
+            BrinIndex(fields=["occurred_at"], name="audit_occurred_brin"),
         ]
         triggers = [
             pgtrigger.Protect(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
