@@ -6,8 +6,8 @@ DELETE, so not even a bug or a raw SQL statement in application code can rewrite
 
 import pgtrigger
 from django.conf import settings
-from django.contrib.postgres.indexes import BrinIndex
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models.functions import Now
 
