@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -132,6 +132,12 @@ def case_submit(
     filed the first time instead of filing a second one.
     """
     if idempotency_key:
+        # Serialise submits carrying the same key: a double click waits for the first filing to commit,
+        # then finds and returns it instead of racing it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"case:{brand.pk}:{idempotency_key}"]
+            )
         existing = Case.objects.filter(brand=brand, idempotency_key=idempotency_key).first()
         if existing:
             return existing
@@ -342,19 +348,18 @@ def _remove_listing(item: CaseItem, actor: Any, automated: bool = False) -> None
 
 
 def _reinstate_listing(item: CaseItem, actor: Any, automated: bool = False) -> None:
-    """Reinstate the listing unless another report still keeps it removed."""
-    still_removed = (
-        CaseItem.objects.filter(listing_id=item.listing_id, status__in=ITEM_REMOVAL_STATUSES)
-        .exclude(pk=item.pk)
-        .exists()
+    """Reinstate the listing unless another report still keeps it removed (an appealed removal still counts)."""
+    keeps_removed = Q(status__in=ITEM_REMOVAL_STATUSES) | Q(
+        status=S.APPEALED, appeals__status=AppealStatus.OPEN, appeals__contested_status__in=ITEM_REMOVAL_STATUSES
     )
+    still_removed = CaseItem.objects.filter(keeps_removed, listing_id=item.listing_id).exclude(pk=item.pk).exists()
     if not still_removed:
         listing_services.listing_reinstate(
             listing_id=item.listing_id, actor=actor, automated=automated, reason=f"Case item #{item.pk}"
         )
 
 
-def _record_strike(item: CaseItem, actor: Any, automated: bool = False) -> None:
+def _record_strike(item: CaseItem, actor: Any, automated: bool = False, at: datetime | None = None) -> None:
     """A removal for counterfeiting that became final gives the seller a strike."""
     if item.reason_code == ReasonCode.COUNTERFEIT and item.listing.seller_id:
         listing_services.strike_record(
@@ -363,6 +368,7 @@ def _record_strike(item: CaseItem, actor: Any, automated: bool = False) -> None:
             reason_code=item.reason_code,
             actor=actor,
             automated=automated,
+            issued_at=at,
         )
 
 
@@ -610,6 +616,7 @@ def item_lapse(*, item_id: int, now: datetime | None = None) -> CaseItem:
             reason="The brand did not answer the clarification request in time.",
             rejection_code=RejectionCode.INCOMPLETE,
             decided_at=now,
+            decided_by=None,  # nobody decided: the rule did, so any moderator may hear an appeal
             clarification_due_at=None,
             appeal_until=_appeal_until(now),
         )
@@ -625,7 +632,7 @@ def item_finalise(*, item_id: int, now: datetime | None = None) -> CaseItem:
     if item.counter_notice_due_at is None or now < item.counter_notice_due_at:
         raise TransitionNotAllowed(f"The counter-notice window of item #{item.pk} is still open.")
     _move(item, "finalise", S.FINAL, actor=None, automated=True, reason="No counter-notice within the window.")
-    _record_strike(item, None, automated=True)
+    _record_strike(item, None, automated=True, at=now)
     return item
 
 
@@ -671,6 +678,8 @@ def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -
         _move(
             item, "decide_appeal", contested, actor=actor, reason=note, data={"appeal": appeal.pk, "outcome": "upheld"}
         )
+        if contested in ITEM_REMOVAL_STATUSES:
+            _remove_listing(item, actor)  # a no-op unless the listing came back meanwhile
         return appeal
     to = APPEAL_OVERTURN_STATUS[contested]
     _move(

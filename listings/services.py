@@ -3,7 +3,7 @@ caller's transaction, so callers (cases, delisting jobs, the API) never touch li
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -125,10 +125,19 @@ def strike_lifetime() -> timedelta:
 
 @transaction.atomic
 def strike_record(
-    *, seller_id: int, source_item_id: int, reason_code: str, actor: Any = None, automated: bool = False
+    *,
+    seller_id: int,
+    source_item_id: int,
+    reason_code: str,
+    actor: Any = None,
+    automated: bool = False,
+    issued_at: datetime | None = None,
 ) -> Strike:
-    """Give the seller a strike for a final removal; recording the same item twice gives one strike."""
-    now = timezone.now()
+    """Give the seller a strike for a final removal; recording the same item twice gives one strike.
+
+    `issued_at` is when the removal became final (a deadline sweep may run after it); now by default.
+    """
+    now = issued_at or timezone.now()
     strike, created = Strike.objects.get_or_create(
         seller_id=seller_id,
         source_item_id=source_item_id,
