@@ -1,0 +1,139 @@
+"""`manage.py seed_demo`: the demo set is complete (every role, every item status in both lanes), loading
+it again adds nothing, and `--listings N` adds exactly N listings and reports the rate."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from brands.choices import Lane, Role
+from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
+from cases.choices import ItemStatus
+from cases.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from cases.models import Case, CaseItem, Evidence
+from listings.models import Listing, Marketplace, Seller, Strike
+from marketsafe.accounts.models import User
+from marketsafe.audit.models import AuditEvent
+
+COUNTED = (
+    User,
+    Group,
+    Brand,
+    BrandMembership,
+    IPRight,
+    ProgramApplication,
+    ProgramMembership,
+    Marketplace,
+    Seller,
+    Listing,
+    Case,
+    CaseItem,
+    Evidence,
+    Strike,
+    AuditEvent,
+)
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+@pytest.mark.django_db
+def test_a_second_run_adds_nothing():
+    seed()
+    first = row_counts()
+    output = seed()
+
+    assert row_counts() == first
+    assert "0 new cases" in output
+    assert first["Case"] > 0
+    assert first["AuditEvent"] > first["CaseItem"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_items_in_every_status_for_each_brand(slug):
+    seed()
+
+    statuses = set(CaseItem.objects.filter(brand__slug=slug).values_list("status", flat=True))
+
+    assert statuses == set(ItemStatus.values)
+
+
+@pytest.mark.django_db
+def test_the_member_files_expedited_and_the_other_brand_standard():
+    seed()
+
+    lanes = {
+        slug: set(Case.objects.filter(brand__slug=slug).values_list("lane", flat=True)) for slug in ("acme", "globex")
+    }
+
+    assert lanes == {"acme": {Lane.EXPEDITED}, "globex": {Lane.STANDARD}}
+    assert ProgramMembership.objects.filter(brand__slug="acme").active().exists()
+    assert not ProgramMembership.objects.filter(brand__slug="globex").exists()
+
+
+@pytest.mark.django_db
+def test_rights_of_every_status_and_strikes_from_final_removals():
+    seed()
+
+    acme_statuses = set(IPRight.objects.filter(brand__slug="acme").values_list("status", flat=True))
+
+    assert acme_statuses == {"verified", "pending", "expired"}
+    assert IPRight.objects.filter(brand__slug="globex", status="verified").count() >= 2
+    assert Strike.objects.exists()
+
+
+@pytest.mark.django_db
+def test_every_demo_login_authenticates_with_the_demo_password():
+    output = seed()
+
+    for spec in DEMO_USERS:
+        assert authenticate(username=spec.username, password=DEMO_PASSWORD) is not None, spec.username
+        assert spec.username in output
+    agent_roles = dict(BrandMembership.objects.filter(user__username="agent").values_list("brand__slug", "role"))
+    assert agent_roles == {"acme": Role.REPORTER, "globex": Role.REPORTER}
+    assert User.objects.get(username="lead").groups.filter(name="Moderation leads").exists()
+    assert User.objects.get(username="admin").is_superuser
+
+
+@pytest.mark.django_db
+def test_another_password_is_applied_to_the_demo_logins():
+    seed("--password", "another-demo-secret")
+
+    assert authenticate(username="owner", password="another-demo-secret") is not None
+    assert authenticate(username="owner", password=DEMO_PASSWORD) is None
+
+
+@pytest.mark.django_db
+def test_listings_option_adds_exactly_that_many_and_prints_the_rate():
+    seed()
+    before = Listing.objects.count()
+
+    output = seed("--listings", "500")
+    seed("--listings", "500")
+
+    assert Listing.objects.count() == before + 1000
+    assert "Inserted 500 listings in" in output
+    assert "rows/s" in output
+    generated = Listing.objects.filter(seller__external_id__startswith="SYN")
+    assert generated.count() == 1000
+    assert generated.filter(external_id__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_refuses_to_run_in_production(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match="production"):
+        seed()
+    assert not User.objects.exists()
