@@ -45,7 +45,7 @@ format: $(STAMP) ## format the code and apply ruff's automatic fixes
 lock: ## re-pin requirements.lock from pyproject.toml
 	@$(ENSURE_VENV)
 	@$(VENV)/bin/pip-compile --version >/dev/null 2>&1 || $(PIP) install pip-tools
-	$(VENV)/bin/pip-compile --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(VENV)/bin/pip-compile --extra dev --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe \
 		-o requirements.lock pyproject.toml
 
 clean-data: ## delete .data/ (embedded PostgreSQL and Redis data, beat schedule)

@@ -1,37 +1,15 @@
 """Every brand view runs the tenancy matrix (tests/harness.py); the meta-tests make that a ratchet: a new
-brand view, or a brand-owned model exposed by a view, without a case here fails the suite."""
+brand view, or a brand-owned model exposed by a view, without a case in tests/tenancy_cases/ fails the suite."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from brands.access import BrandAccessMixin
-from brands.choices import Role
-from brands.models import Brand, BrandMembership, IPRightDocument
 from marketsafe.tenancy import brand_owned_models
-from tests import factories
-from tests.harness import TenancyCase, assert_tenant_matrix
+from tests.harness import assert_tenant_matrix
+from tests.tenancy_cases import all_cases
 
-
-def _document(brand, user):
-    right = factories.IPRightFactory(brand=brand)
-    document = IPRightDocument.objects.create(
-        right=right,
-        file=SimpleUploadedFile("certificate.pdf", b"%PDF-1.7 test"),
-        original_name="certificate.pdf",
-        content_type="application/pdf",
-        size=13,
-        sha256="0" * 64,
-        uploaded_by=user,
-    )
-    return {"pk": document.pk}
-
-
-TENANCY_CASES = [
-    TenancyCase("brands:overview", model=Brand),
-    TenancyCase("brands:team", model=BrandMembership, allowed_roles=frozenset({Role.OWNER})),
-    TenancyCase("brands:right_document_download", model=IPRightDocument, make=_document),
-]
+TENANCY_CASES = all_cases()
 
 
 @pytest.mark.django_db
@@ -58,7 +36,7 @@ def test_every_brand_view_has_a_tenancy_case():
     views = _brand_views(get_resolver())
     assert views, "no brand views found: the URL walk is broken"
     missing = sorted(name for name, _ in views if name not in covered)
-    assert not missing, f"brand views without a tenancy case in tests/test_tenancy.py: {missing}"
+    assert not missing, f"brand views without a tenancy case in tests/tenancy_cases/: {missing}"
 
 
 def test_every_exposed_brand_owned_model_has_a_tenancy_case():
