@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("b/<slug:brand_slug>/", include("brands.urls")),
+    path("b/<slug:brand_slug>/", include("cases.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Brand pages about cases, one module per area; each module defines its own `urlpatterns`."""

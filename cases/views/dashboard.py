@@ -1,0 +1,3 @@
+"""Dashboard pages of the brand portal."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Detail pages of the brand portal."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Filing pages of the brand portal."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Lists pages of the brand portal."""
+
+urlpatterns: list = []

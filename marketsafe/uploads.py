@@ -1,0 +1,63 @@
+"""Checking uploaded files by their content, before anything is stored.
+
+The name and the browser's Content-Type are the uploader's claims; the first bytes are evidence. A file
+is accepted when its detected type (puremagic, pure Python: no system library needed) is in the
+allow-list AND its extension matches that type, and it is within the size cap. The caller gets the
+detected type and the SHA-256 to store with the file.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import puremagic
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+#: Documents and evidence: PDFs and images (download-only, never rendered inline).
+DOCUMENT_TYPES: dict[str, frozenset[str]] = {
+    "application/pdf": frozenset({".pdf"}),
+    "image/png": frozenset({".png"}),
+    "image/jpeg": frozenset({".jpg", ".jpeg"}),
+    "image/webp": frozenset({".webp"}),
+}
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    file: UploadedFile
+    content_type: str
+    sha256: str
+    size: int
+
+
+def check_upload(
+    file: UploadedFile, *, allowed: dict[str, frozenset[str]] = DOCUMENT_TYPES, max_bytes: int | None = None
+) -> CheckedUpload:
+    """Validate `file` by content, extension and size; raise ValidationError with a message naming it."""
+    name = PurePath(file.name or "").name
+    cap = max_bytes or settings.FILE_UPLOAD_MAX_BYTES
+    if file.size is None or file.size == 0:
+        raise ValidationError(f"{name} is empty.", code="empty")
+    if file.size > cap:
+        raise ValidationError(
+            f"{name} is {file.size / 1_048_576:.1f} MiB; the limit is {cap / 1_048_576:.0f} MiB.", code="too_large"
+        )
+    head = file.read(4096)
+    file.seek(0)
+    detected = {match.mime_type for match in puremagic.magic_string(head)} if head else set()
+    content_type = next((mime for mime in allowed if mime in detected), None)
+    accepted = ", ".join(sorted({ext for exts in allowed.values() for ext in exts}))
+    if content_type is None:
+        raise ValidationError(f"{name} is not a file type we accept ({accepted}).", code="type")
+    if PurePath(name).suffix.lower() not in allowed[content_type]:
+        raise ValidationError(
+            f"{name}'s name does not match its content ({content_type}); rename it or upload the right file.",
+            code="extension",
+        )
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return CheckedUpload(file=file, content_type=content_type, sha256=digest.hexdigest(), size=file.size)
