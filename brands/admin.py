@@ -16,6 +16,7 @@ from brands.models import (
     Brand,
     BrandMembership,
     InformationRequest,
+    Invitation,
     IPRight,
     IPRightDocument,
     ProgramApplication,
@@ -79,6 +80,31 @@ class BrandMembershipAdmin(ScaleAdminMixin, admin.ModelAdmin):
     fields = ("brand", "user", "role", "is_active", "created_at")
     readonly_fields = ("created_at",)
     readonly_after_create = ("brand", "user")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """View only: owners invite, invitees accept and owners revoke through `brands.services`.
+
+    The token's hash is not shown: it is useless to a reader, and the raw token is never stored.
+    """
+
+    list_display = ("email", "brand", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_select_related = ("brand", "invited_by")
+    list_filter = ("role", ("accepted_at", admin.EmptyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("email", "brand__name")
+    ordering = ("-created_at",)
+    fields = (
+        "brand",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    )
 
 
 class IPRightDocumentInline(StoredDocumentInline):

@@ -19,13 +19,14 @@ from brands.models import (
     Brand,
     BrandMembership,
     InformationRequest,
+    Invitation,
     IPRight,
     IPRightDocument,
     ProgramApplication,
     ProgramMembership,
 )
 from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, DeclarationKind
-from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from marketsafe.tenancy import brand_owned_models
 from tests import factories
 
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.django_db
 SCOPED_MODELS: list[type[models.Model]] = [
     Brand,
     BrandMembership,
+    Invitation,
     IPRight,
     IPRightDocument,
     ProgramApplication,
@@ -47,6 +49,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     CounterNotice,
     Appeal,
     StatementOfReasons,
+    CaseDraft,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -86,6 +89,16 @@ def build_world(slug: str) -> World:
     # A second member, so a scope that joins memberships without care would return rows twice.
     world.add(factories.MembershipFactory(brand=brand, role=Role.REPORTER))
     world.member = owner
+    world.add(
+        Invitation.objects.create(
+            brand=brand,
+            email=f"invitee@{slug}.test",
+            role=Role.VIEWER,
+            token_hash=slug.ljust(64, "0"),
+            invited_by=owner,
+            expires_at=timezone.now(),
+        )
+    )
 
     right = world.add(factories.IPRightFactory(brand=brand))
     world.add(IPRightDocument.objects.create(right=right, **_document(uploaded_by=owner)))
@@ -134,6 +147,7 @@ def build_world(slug: str) -> World:
             application_date=now.date(),
         )
     )
+    world.add(CaseDraft.objects.create(brand=brand, created_by=owner, idempotency_key="scoping", expires_at=now))
     return world
 
 

@@ -1,11 +1,29 @@
-"""Tenancy cases of the brand pages."""
+"""Tenancy cases of the brand pages: overview, team and invitations, the IP rights registry, documents.
+
+Write views are posted with valid data and expect their redirect (302); `make` builds a fresh object for
+each role, so a role's refusal is proven on an object nobody has changed yet.
+"""
+
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from brands.choices import Role
-from brands.models import Brand, BrandMembership, IPRightDocument
+from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDocument
 from tests import factories
 from tests.harness import TenancyCase
+
+OWNERS = frozenset({Role.OWNER})
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+class RewindingUpload(SimpleUploadedFile):
+    """An upload the harness can post many times: the test client reads files without rewinding them."""
+
+    def read(self, *args):
+        self.seek(0)
+        return super().read(*args)
 
 
 def _document(brand, user):
@@ -22,8 +40,108 @@ def _document(brand, user):
     return {"pk": document.pk}
 
 
+def _right(brand, user):
+    return {"pk": factories.IPRightFactory(brand=brand).pk}
+
+
+def _member(brand, user):
+    return {"pk": factories.MembershipFactory(brand=brand, role=Role.REPORTER).pk}
+
+
+def _invitation(brand, user):
+    invitation = Invitation.objects.create(
+        brand=brand,
+        email=f"invitee-{Invitation.objects.count()}@example.test",
+        role=Role.VIEWER,
+        token_hash=f"{Invitation.objects.count():064x}",
+        invited_by=user,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    return {"pk": invitation.pk}
+
+
+RIGHT_DATA = {
+    "kind": "trademark",
+    "name": "ACME",
+    "registration_number": "018000001",
+    "office": "EUIPO",
+    "owner_name": "Acme Leather Ltd",
+    "classes": "18, 25",
+    "valid_from": "2020-01-01",
+    "valid_until": "2030-01-01",
+}
+
 CASES = [
     TenancyCase("brands:overview", model=Brand),
-    TenancyCase("brands:team", model=BrandMembership, allowed_roles=frozenset({Role.OWNER})),
+    # Team and invitations: owners only.
+    TenancyCase("brands:team", model=BrandMembership, allowed_roles=OWNERS),
+    TenancyCase("brands:team_invite", model=Invitation, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:team_invite",
+        model=Invitation,
+        allowed_roles=OWNERS,
+        method="post",
+        data={"email": "new.colleague@example.test", "role": Role.REPORTER},
+        success=302,
+    ),
+    TenancyCase(
+        "brands:invitation_revoke", model=Invitation, make=_invitation, allowed_roles=OWNERS, method="post", success=302
+    ),
+    TenancyCase("brands:member_update", model=BrandMembership, make=_member, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:member_update",
+        model=BrandMembership,
+        make=_member,
+        allowed_roles=OWNERS,
+        method="post",
+        data={"role": Role.VIEWER},
+        success=302,
+    ),
+    TenancyCase("brands:member_remove", model=BrandMembership, make=_member, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:member_remove", model=BrandMembership, make=_member, allowed_roles=OWNERS, method="post", success=302
+    ),
+    # The rights registry: every member reads it, owners change it.
+    TenancyCase("brands:right_list", model=IPRight),
+    TenancyCase("brands:right_detail", model=IPRight, make=_right),
+    TenancyCase("brands:right_create", model=IPRight, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:right_create",
+        model=IPRight,
+        allowed_roles=OWNERS,
+        method="post",
+        data={**RIGHT_DATA, "document": RewindingUpload("certificate.pdf", PDF)},
+        success=302,
+    ),
+    TenancyCase("brands:right_update", model=IPRight, make=_right, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:right_update",
+        model=IPRight,
+        make=_right,
+        allowed_roles=OWNERS,
+        method="post",
+        data=RIGHT_DATA,
+        success=302,
+    ),
+    TenancyCase("brands:right_retire", model=IPRight, make=_right, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:right_retire",
+        model=IPRight,
+        make=_right,
+        allowed_roles=OWNERS,
+        method="post",
+        data={"reason": "Not renewed."},
+        success=302,
+    ),
+    TenancyCase("brands:right_document_create", model=IPRightDocument, make=_right, allowed_roles=OWNERS),
+    TenancyCase(
+        "brands:right_document_create",
+        model=IPRightDocument,
+        make=_right,
+        allowed_roles=OWNERS,
+        method="post",
+        data={"file": RewindingUpload("renewal.pdf", PDF), "kind": "renewal"},
+        success=302,
+    ),
     TenancyCase("brands:right_document_download", model=IPRightDocument, make=_document),
 ]
