@@ -15,7 +15,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from marketsafe.admin import (
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
@@ -226,3 +226,15 @@ class StatementOfReasonsAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAd
         ("Classification", {"fields": ("category", "category_specification", "territorial_scope")}),
         ("Process", {"fields": ("source_type", "automated_detection", "automated_decision", "redress")}),
     )
+
+
+@admin.register(CaseDraft)
+class CaseDraftAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Filings between preview and submit: visible for support, never edited."""
+
+    list_display = ("id", "brand", "created_by", "state", "rows_done", "rows_total", "case", "created_at", "expires_at")
+    list_select_related = ("brand", "created_by")
+    list_filter = ("state",)
+    ordering = ("-created_at",)
+    raw_id_fields = ("brand", "created_by", "case")
+    exclude = ("input_rows", "checked_rows")

@@ -4,6 +4,8 @@ decision: evidence, declarations, counter-notices, appeals and statements of rea
 State changes go through `cases.services`; nothing here changes state on save.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -13,6 +15,7 @@ from brands.choices import Lane
 from cases import choices
 from cases.querysets import CaseChildQuerySet, CaseItemChildQuerySet, CaseItemQuerySet, CaseQuerySet
 from marketsafe.files import StoredDocument
+from marketsafe.tenancy import BrandScopedQuerySet
 
 
 class Case(models.Model):
@@ -108,6 +111,10 @@ class CaseItem(models.Model):
                 name="item_review_queue_idx",
             ),
             models.Index(fields=["brand", "status", "submitted_at"], name="item_brand_status_idx"),
+            # The brand's item list: newest first by default, or by review deadline; the dashboard's window.
+            models.Index(fields=["brand", "-submitted_at", "-id"], name="item_brand_recent_idx"),
+            models.Index(fields=["brand", "sla_due_at", "id"], name="item_brand_sla_idx"),
+            models.Index(fields=["brand", "decided_at"], name="item_brand_decided_idx"),
             models.Index(fields=["listing"], name="item_listing_idx"),
             # Deadline sweeps.
             models.Index(
@@ -310,3 +317,65 @@ class StatementOfReasons(models.Model):
 
     def __str__(self) -> str:
         return f"Statement of reasons for item #{self.item_id}"
+
+
+class CaseDraftState(models.TextChoices):
+    CHECKING = "checking", "Checking the listings"
+    READY = "ready", "Ready to file"
+    FILING = "filing", "Filing"
+    FILED = "filed", "Filed"
+    FAILED = "failed", "Could not be filed"
+
+
+class CaseDraft(models.Model):
+    """A filing between its dry-run preview and its submit; `cases.importing` says why it is a row.
+
+    Only the person who signed it sees it. The id is a UUID because it travels in URLs and forms; the
+    idempotency key is the filing form's, so every draft made from one form files at most one case.
+    """
+
+    State = CaseDraftState
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey("brands.Brand", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    state = models.CharField(max_length=16, choices=CaseDraftState, default=CaseDraftState.CHECKING)
+    payload = models.JSONField(
+        default=dict, help_text="The form: rights, reason, explanation, signature, IP address, stored evidence files."
+    )
+    input_rows = models.JSONField(default=list, help_text="The listing rows as parsed, with their parsing problems.")
+    checked_rows = models.JSONField(null=True, blank=True, help_text="The preview: every row checked.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="Why filing failed.")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last progress: the sweep re-queues stalled drafts.")
+    expires_at = models.DateTimeField()
+
+    objects = BrandScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(state__in=CaseDraftState.values), name="casedraft_state_valid"),
+            models.CheckConstraint(
+                condition=models.Q(rows_done__lte=models.F("rows_total")), name="casedraft_progress"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=CaseDraftState.FILED) | models.Q(case__isnull=False),
+                name="casedraft_filed_has_case",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="casedraft_expiry_idx"),
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(state__in=[CaseDraftState.CHECKING, CaseDraftState.FILING]),
+                name="casedraft_running_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft case {self.pk} ({self.get_state_display().lower()})"

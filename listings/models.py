@@ -61,6 +61,8 @@ class Seller(models.Model):
         ]
         indexes = [
             models.Index(fields=["status"], name="seller_status_idx"),
+            # Finding a seller by the marketplace's id alone (brand filters, the platform API).
+            models.Index(fields=["external_id"], name="seller_external_id_idx"),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="seller_name_trgm"),
         ]
 
@@ -111,6 +113,8 @@ class Listing(models.Model):
             ),
             models.Index(fields=["status", "status_changed_at"], name="listing_status_idx"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="listing_title_trgm"),
+            # URL prefix search (LIKE 'https://host/path%'): the unique index's collation cannot serve it.
+            models.Index(OpClass("url", name="varchar_pattern_ops"), name="listing_url_prefix_idx"),
         ]
 
     def __str__(self) -> str:

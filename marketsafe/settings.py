@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_htmx",
+    "marketsafe",  # shared template tags (charts)
     "marketsafe.accounts",
     "marketsafe.audit",
     "listings",
@@ -120,7 +121,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "marketsafe" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Evidence and rights documents: never under a web-served path; served by views that apply the tenant scope.
@@ -204,7 +204,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost.
+    "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},
+}
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
 MARKETSAFE = {
@@ -217,6 +220,9 @@ MARKETSAFE = {
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),
     "APPEAL_WINDOW": timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=183)),
     "MAX_ITEMS_PER_CASE": 1000,
+    # Listing rows above which previews and filings run in Celery with a progress bar.
+    "IMPORT_INLINE_MAX_ROWS": env.int("IMPORT_INLINE_MAX_ROWS", default=200),
+    "CASE_DRAFT_LIFETIME": timedelta(hours=env.int("CASE_DRAFT_LIFETIME_HOURS", default=24)),
 }
 
 LOGGING = {

@@ -1,3 +1,131 @@
-"""Lists pages of the brand portal."""
+"""The brand's case list and reported-listings (item) list, with filters, sorting, capped pagination and
+CSV exports of exactly what is filtered.
 
-urlpatterns: list = []
+Lists count at most `CappedPaginator.cap` rows ("10,000+") instead of running a full COUNT(*), and read
+only the page's rows; exports stream every filtered row through a server-side cursor.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import ListView
+from django_filters import FilterSet
+
+from brands.access import BrandAccessMixin
+from cases import selectors
+from cases.filtersets import CaseFilterSet, CaseItemFilterSet
+from cases.models import Case, CaseItem
+from marketsafe.csvexport import csv_response
+from marketsafe.pagination import CappedPaginator
+
+
+class FilteredMixin(BrandAccessMixin):
+    """Binds the view's FilterSet to the query string over the brand-scoped queryset of its selector."""
+
+    filterset_class: type[FilterSet]
+
+    def scoped_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_filterset(self) -> FilterSet:
+        return self.filterset_class(self.request.GET or None, queryset=self.scoped_queryset(), request=self.request)
+
+
+class CaseFilterMixin(FilteredMixin):
+    model = Case
+    filterset_class = CaseFilterSet
+
+    def scoped_queryset(self) -> QuerySet[Case]:
+        return selectors.case_list(user=self.request.user, brand=self.brand)
+
+
+class CaseItemFilterMixin(FilteredMixin):
+    model = CaseItem
+    filterset_class = CaseItemFilterSet
+
+    def scoped_queryset(self) -> QuerySet[CaseItem]:
+        return selectors.item_list(user=self.request.user, brand=self.brand)
+
+
+class FilteredListView(FilteredMixin, ListView):
+    paginator_class = CappedPaginator
+    paginate_by = 50
+    #: The URL name of the matching CSV export.
+    export_url_name: str
+
+    def get_queryset(self) -> QuerySet:
+        self.filterset = self.get_filterset()
+        # Invalid filters show their errors and no rows, rather than silently listing everything.
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            return self.filterset.queryset.none()
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        page, paginator = context["page_obj"], context["paginator"]
+        rows = len(context["object_list"])
+        total = f"{paginator.cap:,}+" if paginator.capped else f"{paginator.count:,}"
+        filters = [name for name in self.filterset.filters if name != "ordering"]
+        context.update(
+            showing=f"{page.start_index():,} to {page.start_index() + rows - 1:,} of {total}" if rows else "none",
+            filterset=self.filterset,
+            filtered=any(value for name in filters for value in self.request.GET.getlist(name)),
+            export_url=reverse(self.export_url_name, kwargs={"brand_slug": self.brand.slug}),
+        )
+        return context
+
+
+class CaseListView(CaseFilterMixin, FilteredListView):
+    template_name = "cases/lists/case_list.html"
+    context_object_name = "cases"
+    export_url_name = "cases:case_export"
+
+
+class CaseItemListView(CaseItemFilterMixin, FilteredListView):
+    template_name = "cases/lists/item_list.html"
+    context_object_name = "items"
+    export_url_name = "cases:item_export"
+
+
+class FilteredExportView(FilteredMixin, View):
+    """Streams the filtered rows as CSV (formula-escaped); invalid filters go back to the list."""
+
+    columns: tuple[tuple[str, str], ...]
+    list_url_name: str
+    file_stem: str
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        filterset = self.get_filterset()
+        if filterset.is_bound and not filterset.is_valid():
+            messages.error(request, "Correct the filters before exporting.")
+            list_url = reverse(self.list_url_name, kwargs={"brand_slug": self.brand.slug})
+            return redirect(f"{list_url}?{request.GET.urlencode()}")
+        filename = f"{self.brand.slug}-{self.file_stem}-{timezone.localdate():%Y-%m-%d}.csv"
+        rows = selectors.export_rows(filterset.qs, self.columns)
+        return csv_response(filename, [header for header, _ in self.columns], rows)
+
+
+class CaseExportView(CaseFilterMixin, FilteredExportView):
+    columns = selectors.CASE_EXPORT_COLUMNS
+    list_url_name = "cases:case_list"
+    file_stem = "cases"
+
+
+class CaseItemExportView(CaseItemFilterMixin, FilteredExportView):
+    columns = selectors.ITEM_EXPORT_COLUMNS
+    list_url_name = "cases:item_list"
+    file_stem = "reported-listings"
+
+
+urlpatterns = [
+    path("cases/", CaseListView.as_view(), name="case_list"),
+    path("cases/export/", CaseExportView.as_view(), name="case_export"),
+    path("items/", CaseItemListView.as_view(), name="item_list"),
+    path("items/export/", CaseItemExportView.as_view(), name="item_export"),
+]

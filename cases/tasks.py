@@ -1,0 +1,42 @@
+"""Celery tasks of the cases app: thin wrappers that take ids and call one `cases.importing` service.
+
+The services decide from the draft row, never from the message, and act only on a draft still in the
+state the task expects; so a message delivered twice (late acks, re-queue on worker loss, the sweep)
+does nothing the second time. The brand scope is re-checked from the draft itself: its brand, and its
+author's current membership.
+"""
+
+from celery import shared_task
+
+from cases import importing
+
+#: What the draft's page says after a crash (Celery logs the traceback when the exception is re-raised).
+CRASHED = "{} failed and nothing was saved; go back to the form and preview again."
+
+
+@shared_task
+def preview_case_draft(draft_id: str) -> str | None:
+    """Check the listing rows of a large draft, with progress on the draft row."""
+    try:
+        draft = importing.draft_check(draft_id=draft_id)
+    except Exception:
+        importing.draft_fail(draft_id=draft_id, error=CRASHED.format("Checking the listings"))
+        raise
+    return draft.state if draft else None
+
+
+@shared_task
+def file_case_draft(draft_id: str) -> str | None:
+    """File the valid rows of a large draft as one case, in one transaction."""
+    try:
+        draft = importing.draft_file(draft_id=draft_id)
+    except Exception:
+        importing.draft_fail(draft_id=draft_id, error=CRASHED.format("Filing"))
+        raise
+    return draft.state if draft else None
+
+
+@shared_task
+def sweep_case_drafts() -> dict[str, int]:
+    """Delete expired drafts and re-queue stalled ones; meant for beat every few minutes."""
+    return importing.drafts_sweep()

@@ -1,0 +1,153 @@
+"""Template helpers of the case pages: deadlines with the time left, the deadline that matters for an
+item's status, audit events in words, figures, and sortable column headers that keep the filters."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import template
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from cases.choices import ITEM_APPEALABLE_STATUSES, CaseStatus, ItemStatus
+from cases.models import CaseItem
+from marketsafe.audit.models import AuditEvent
+
+register = template.Library()
+
+S = ItemStatus
+
+#: (unit, seconds, up to how many of it before the next larger unit is used)
+_UNITS = (("minute", 60, 60), ("hour", 3600, 48), ("day", 86400, 60), ("month", 30 * 86400, None))
+
+
+def time_left_text(due: datetime, now: datetime) -> str:
+    """ "in 3 days", "2 hours ago": whole units, rounded down, so the time left is never overstated."""
+    seconds = (due - now).total_seconds()
+    amount = abs(seconds)
+    if amount < 60:
+        return "in less than a minute" if seconds >= 0 else "less than a minute ago"
+    unit, size = next((unit, size) for unit, size, limit in _UNITS if limit is None or amount // size < limit)
+    count = int(amount // size)
+    phrase = f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"in {phrase}" if seconds >= 0 else f"{phrase} ago"
+
+
+@register.filter
+def time_left(due: datetime | None) -> SafeString | str:
+    """The date and the time left to it; a deadline in the past says so in words as well as in red."""
+    if due is None:
+        return ""
+    now = timezone.now()
+    text = time_left_text(due, now)
+    absolute = date_format(timezone.localtime(due), "DATETIME_FORMAT")
+    if due < now:
+        return format_html(
+            '<time datetime="{}">{}</time> <span class="time-left overdue">({}, overdue)</span>',
+            due.isoformat(),
+            absolute,
+            text,
+        )
+    return format_html(
+        '<time datetime="{}">{}</time> <span class="time-left">({})</span>', due.isoformat(), absolute, text
+    )
+
+
+@dataclass(frozen=True)
+class Deadline:
+    label: str
+    due: datetime
+    #: True when the brand must act before it (the dashboard and the lists highlight those).
+    on_brand: bool
+
+
+@register.filter
+def next_deadline(item: CaseItem) -> Deadline | None:
+    """The deadline that matters in the item's current status, if any."""
+    match item.status:
+        case S.SUBMITTED | S.IN_REVIEW:
+            return Deadline("Decision due", item.sla_due_at, on_brand=False)
+        case S.CLARIFICATION_REQUESTED if item.clarification_due_at:
+            return Deadline("Your answer due", item.clarification_due_at, on_brand=True)
+        case S.COUNTER_NOTICED if item.brand_answer_due_at:
+            return Deadline("Your answer due", item.brand_answer_due_at, on_brand=True)
+        case S.ACCEPTED if item.counter_notice_due_at:
+            return Deadline("Seller may counter-notify until", item.counter_notice_due_at, on_brand=False)
+    if item.status in ITEM_APPEALABLE_STATUSES and item.appeal_until and item.appeal_until > timezone.now():
+        return Deadline("Appeal possible until", item.appeal_until, on_brand=False)
+    return None
+
+
+#: Audit actions in the brand's words.
+ACTION_LABELS = {
+    "case.submit": "Case filed",
+    "case.status": "Case status changed",
+    "item.submit": "Reported",
+    "item.start_review": "Review started",
+    "item.accept": "Accepted: listing removed",
+    "item.reject": "Rejected",
+    "item.request_clarification": "Clarification requested",
+    "item.resubmit": "Amended and resubmitted",
+    "item.withdraw": "Withdrawn",
+    "item.counter_notice": "Seller's counter-notice received",
+    "item.brand_answer": "Counter-notice answered",
+    "item.lapse": "Deadline passed",
+    "item.finalise": "Removal final",
+    "item.appeal": "Appeal filed",
+    "item.decide_appeal": "Appeal decided",
+}
+
+
+@register.filter
+def event_label(event: AuditEvent) -> str:
+    return ACTION_LABELS.get(event.action, event.action)
+
+
+@register.filter
+def state_label(value: str) -> str:
+    """The label of an item or case status stored in an audit event."""
+    for choices in (ItemStatus, CaseStatus):
+        if value in choices.values:
+            return choices(value).label
+    return value
+
+
+@register.filter
+def actor_label(event: AuditEvent) -> str:
+    """Who acted. Moderators stay anonymous to brands (as in a DSA statement of reasons); the brand's
+    own members are named."""
+    if event.automated:
+        return "Automatic (deadline rule)"
+    if event.actor is None:
+        return "Marketplace"
+    if event.actor.is_staff:
+        return "Marketplace moderator"
+    return event.actor.get_full_name() or event.actor.get_username()
+
+
+@register.filter
+def percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A time to decision: hours under two days, days beyond."""
+    if seconds is None:
+        return "n/a"
+    hours = seconds / 3600
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+@register.inclusion_tag("cases/lists/_sort_header.html", takes_context=True)
+def sort_header(context: template.Context, param: str, label: str, default: str = "-submitted") -> dict:
+    """A column header that sorts by `param` (ascending first, then toggling), keeping the filters."""
+    request: HttpRequest = context["request"]
+    current = request.GET.get("ordering") or default
+    query = request.GET.copy()
+    query["ordering"] = f"-{param}" if current == param else param
+    query.pop("page", None)
+    aria_sort = {param: "ascending", f"-{param}": "descending"}.get(current)
+    return {"label": label, "href": f"?{query.urlencode()}", "aria_sort": aria_sort}

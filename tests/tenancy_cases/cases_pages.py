@@ -1,0 +1,76 @@
+"""Tenancy cases of the case pages: the case and item lists and their CSV exports, the case page, the
+dashboard, and the brand's actions on an item.
+
+Pages are read-only and open to every role. Actions need the FILE capability (owners and reporters;
+viewers get 403); the harness gives each role a fresh item, filed through `case_submit` and driven to
+the status the action starts from by `cases.demo.drive_item_to`, so every allowed role succeeds (302).
+"""
+
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from brands.choices import Role
+from cases import services
+from cases.choices import ItemStatus
+from cases.demo import demo_evidence, drive_item_to
+from cases.models import Case, CaseItem
+from tests import factories
+from tests.harness import TenancyCase
+
+FILERS = frozenset({Role.OWNER, Role.REPORTER})
+_listing_numbers = count(1)
+
+
+def _file(brand, user) -> Case:
+    factories.MarketplaceFactory(slug="tenancy-market", hosts=["tenancy-market.example"])
+    return services.case_submit(
+        brand=brand,
+        actor=user,
+        reason_code="counterfeit",
+        explanation="Counterfeit logo.",
+        rights=[factories.IPRightFactory(brand=brand)],
+        listing_urls=[f"https://tenancy-market.example/item/T{next(_listing_numbers)}"],
+        signed_name="Olivia Owner",
+        evidence=[demo_evidence()],
+    )
+
+
+def _case(brand, user) -> dict[str, Any]:
+    return {"pk": _file(brand, user).pk}
+
+
+def _item_in(status: str) -> Callable[[Any, Any], dict[str, Any]]:
+    def make(brand, user) -> dict[str, Any]:
+        item = _file(brand, user).items.get()
+        moderator = factories.UserFactory(username="tenancy-moderator", is_staff=True)
+        drive_item_to(item, status, moderator=moderator, brand_user=user)
+        return {"pk": item.pk}
+
+    return make
+
+
+def _action(url_name: str, status: str, data: dict[str, str]) -> TenancyCase:
+    return TenancyCase(
+        url_name,
+        model=CaseItem,
+        make=_item_in(status),
+        allowed_roles=FILERS,
+        method="post",
+        data=data,
+        success=302,
+    )
+
+
+CASES = [
+    TenancyCase("cases:case_list", model=Case),
+    TenancyCase("cases:case_export", model=Case),
+    TenancyCase("cases:item_list", model=CaseItem),
+    TenancyCase("cases:item_export", model=CaseItem),
+    TenancyCase("cases:dashboard", model=CaseItem),
+    TenancyCase("cases:case_detail", model=Case, make=_case),
+    _action("cases:item_withdraw", ItemStatus.SUBMITTED, {"reason": "Reported by mistake."}),
+    _action("cases:item_resubmit", ItemStatus.CLARIFICATION_REQUESTED, {"note": "The listing uses our mark."}),
+    _action("cases:item_answer", ItemStatus.COUNTER_NOTICED, {"answer": "accept", "evidence_kind": "other"}),
+    _action("cases:item_appeal", ItemStatus.REJECTED, {"grounds": "The evidence was attached."}),
+]
