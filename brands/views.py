@@ -43,6 +43,7 @@ from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDo
 from brands.selectors import brand_lane
 from marketsafe.audit.models import AuditEvent
 from marketsafe.audit.selectors import audit_timeline
+from marketsafe.files import StoredDocument
 from marketsafe.pagination import CappedPaginator
 
 
@@ -556,16 +557,21 @@ class IPRightDocumentCreateView(RightMixin, ServiceFormView):
         return redirect("brands:right_detail", brand_slug=self.brand.slug, pk=self.get_right().pk)
 
 
-class IPRightDocumentDownloadView(BrandAccessMixin, View):
-    """Serves a right's document only inside the tenant scope, always as an attachment."""
+class DocumentDownloadView(BrandAccessMixin, View):
+    """Serves a stored document (a `StoredDocument` model with a brand scope) only inside the tenant scope,
+    always as an attachment, with the type detected at upload and nosniff (Django's default)."""
 
-    model = IPRightDocument
+    model: type[StoredDocument]
 
     def get(self, request: HttpRequest, brand_slug: str, pk: int) -> FileResponse:
-        document = get_object_or_404(IPRightDocument.objects.for_user(request.user, brand=self.brand), pk=pk)
+        document = get_object_or_404(self.model.objects.for_user(request.user, brand=self.brand), pk=pk)
         return FileResponse(
             document.file.open("rb"),
             as_attachment=True,
             filename=document.original_name,
             content_type=document.content_type or "application/octet-stream",
         )
+
+
+class IPRightDocumentDownloadView(DocumentDownloadView):
+    model = IPRightDocument

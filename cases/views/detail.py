@@ -24,10 +24,11 @@ from django.views.generic import DetailView
 
 from brands.access import BrandAccessMixin
 from brands.choices import Capability
+from brands.views import DocumentDownloadView
 from cases import selectors, services
 from cases.action_forms import ACTIONS, ItemAction, available_actions
 from cases.choices import AppellantSide
-from cases.models import Case, CaseItem
+from cases.models import Case, CaseItem, Evidence
 from marketsafe.audit.models import AuditEvent
 
 #: Items shown per page of a case (a case holds up to MAX_ITEMS_PER_CASE).
@@ -172,8 +173,13 @@ class ItemAppealView(ItemActionView):
         services.item_appeal(item_id=item.pk, appellant=AppellantSide.BRAND, grounds=grounds, actor=self.request.user)
 
 
+class EvidenceDownloadView(DocumentDownloadView):
+    model = Evidence
+
+
 urlpatterns = [
     path("cases/<int:pk>/", CaseDetailView.as_view(), name="case_detail"),
+    path("evidence/<int:pk>/download/", EvidenceDownloadView.as_view(), name="evidence_download"),
     path("items/<int:pk>/withdraw/", ItemWithdrawView.as_view(), name="item_withdraw"),
     path("items/<int:pk>/resubmit/", ItemResubmitView.as_view(), name="item_resubmit"),
     path("items/<int:pk>/answer/", ItemAnswerView.as_view(), name="item_answer"),

@@ -272,3 +272,15 @@ def test_case_page_queries_do_not_grow_with_items(
     few = page_queries(client, case_with(5), django_assert_max_num_queries, DETAIL_QUERIES)
     many = page_queries(client, case_with(50), django_assert_max_num_queries, DETAIL_QUERIES)
     assert few == many
+
+
+def test_evidence_is_downloaded_through_the_scoped_view(client, file_case):
+    case = file_case()
+    evidence = case.evidence.get()
+    url = reverse("cases:evidence_download", kwargs={"brand_slug": case.brand.slug, "pk": evidence.pk})
+    assert url in client.get(reverse("cases:case_detail", kwargs={"brand_slug": case.brand.slug, "pk": case.pk})).text
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "attachment" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")

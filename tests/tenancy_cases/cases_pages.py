@@ -14,7 +14,7 @@ from brands.choices import Role
 from cases import services
 from cases.choices import ItemStatus
 from cases.demo import demo_evidence, drive_item_to
-from cases.models import Case, CaseItem
+from cases.models import Case, CaseItem, Evidence
 from tests import factories
 from tests.harness import TenancyCase
 
@@ -38,6 +38,10 @@ def _file(brand, user) -> Case:
 
 def _case(brand, user) -> dict[str, Any]:
     return {"pk": _file(brand, user).pk}
+
+
+def _evidence(brand, user) -> dict[str, Any]:
+    return {"pk": _file(brand, user).evidence.get().pk}
 
 
 def _item_in(status: str) -> Callable[[Any, Any], dict[str, Any]]:
@@ -69,6 +73,7 @@ CASES = [
     TenancyCase("cases:item_export", model=CaseItem),
     TenancyCase("cases:dashboard", model=CaseItem),
     TenancyCase("cases:case_detail", model=Case, make=_case),
+    TenancyCase("cases:evidence_download", model=Evidence, make=_evidence),
     _action("cases:item_withdraw", ItemStatus.SUBMITTED, {"reason": "Reported by mistake."}),
     _action("cases:item_resubmit", ItemStatus.CLARIFICATION_REQUESTED, {"note": "The listing uses our mark."}),
     _action("cases:item_answer", ItemStatus.COUNTER_NOTICED, {"answer": "accept", "evidence_kind": "other"}),
