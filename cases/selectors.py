@@ -8,7 +8,7 @@ the page only, and the dashboard's figures are aggregates computed by the databa
 """
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -376,3 +376,13 @@ def dashboard(
 def _per_week(items: QuerySet[CaseItem], field: str) -> dict[date, int]:
     rows = items.annotate(week=TruncWeek(field)).values_list("week").annotate(n=Count("pk")).order_by()
     return {timezone.localdate(week): n for week, n in rows}
+
+
+def listings_under_dispute(listing_ids: Iterable[int]) -> set[int]:
+    """Listings a batch delisting must leave alone for now: a counter-notice or an appeal on one of their
+    reports is pending, and its outcome decides. Registered with the delisting engine in CasesConfig.ready()."""
+    return set(
+        CaseItem.objects.filter(
+            listing_id__in=list(listing_ids), status__in=[ItemStatus.COUNTER_NOTICED, ItemStatus.APPEALED]
+        ).values_list("listing_id", flat=True)
+    )

@@ -207,6 +207,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},
+    # Re-queues delisting chunks whose worker died or whose message was lost.
+    "reap-delist-chunks": {"task": "listings.tasks.reap_delist_chunks", "schedule": 60.0},
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
@@ -223,6 +225,12 @@ MARKETSAFE = {
     # Listing rows above which previews and filings run in Celery with a progress bar.
     "IMPORT_INLINE_MAX_ROWS": env.int("IMPORT_INLINE_MAX_ROWS", default=200),
     "CASE_DRAFT_LIFETIME": timedelta(hours=env.int("CASE_DRAFT_LIFETIME_HOURS", default=24)),
+    # Delisting jobs: targets per chunk task, attempts before a chunk is failed, how long a claimed chunk
+    # is leased (past the task time limit), and when a pending chunk's message counts as lost.
+    "DELIST_CHUNK_SIZE": env.int("DELIST_CHUNK_SIZE", default=5000),
+    "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
+    "DELIST_LEASE_SECONDS": 660,
+    "DELIST_REQUEUE_AFTER_SECONDS": 600,
 }
 
 LOGGING = {

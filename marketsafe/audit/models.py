@@ -29,7 +29,7 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        db_table = "audit_auditevent"  # named in the bulk INSERT of audit_record_state_changes
+        db_table = "audit_auditevent"  # named in raw INSERTs: audit_record_state_changes, delisting chunks
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id", "occurred_at"], name="audit_target_idx"),
