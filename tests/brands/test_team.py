@@ -21,7 +21,7 @@ from brands.models import BrandMembership, Invitation
 from marketsafe.accounts.models import User
 from marketsafe.audit.models import AuditEvent
 from tests import factories
-from tests.cases.test_concurrency import run_together
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 

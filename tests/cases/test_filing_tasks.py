@@ -18,7 +18,7 @@ from cases import importing, services, tasks
 from cases.models import Case, CaseDraft
 from marketsafe.files import private_storage
 from marketsafe.uploads import check_upload
-from tests.cases.test_concurrency import run_together
+from tests.concurrency import run_together
 from tests.workers import running_worker
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -7,7 +7,6 @@ worker.
 
 import re
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -31,6 +30,7 @@ from listings.tasks import plan_delist_job, process_delist_chunk, reap_delist_ch
 from marketsafe.audit.models import AuditEvent
 from marketsafe.audit.services import audit_record_state_changes
 from tests import factories
+from tests.concurrency import wait_for_a_lock_wait
 
 pytestmark = pytest.mark.django_db
 
@@ -274,21 +274,6 @@ def test_the_same_idempotency_key_gives_the_same_job_and_nothing_new(
     assert AuditEvent.objects.filter(action="delist_job.create").count() == 1
 
 
-def _wait_for_a_lock_wait(timeout: float = 10) -> bool:
-    """Whether a session of this database waits for a lock within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
-                " WHERE NOT granted AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_submissions_create_one_job(moderator):
     """The second INSERT waits on the unique index for the first, then reads the winner's row."""
@@ -326,7 +311,7 @@ def test_two_racing_submissions_create_one_job(moderator):
     assert inserted.wait(10)
     threads.append(threading.Thread(target=second_submission, daemon=True))
     threads[1].start()
-    assert _wait_for_a_lock_wait(), "the second submission never waited for the first"
+    assert wait_for_a_lock_wait(), "the second submission never waited for the first"
     release.set()
     for thread in threads:
         thread.join(10)
