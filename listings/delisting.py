@@ -33,7 +33,6 @@ The tasks in `listings.tasks` only call the functions here.
 
 import itertools
 import json
-import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -60,6 +59,7 @@ from listings.choices import (
 from listings.models import DelistChunk, DelistJob, DelistTarget, Listing
 from listings.services import normalise_listing_url
 from marketsafe.audit.services import audit_record
+from marketsafe.locks import run_exclusively
 
 #: Defaults of the settings.MARKETSAFE keys that tune the engine.
 DEFAULT_CHUNK_SIZE = 5000
@@ -75,8 +75,9 @@ MAX_BIGINT = 2**63 - 1
 OPEN_CHUNK_STATES = (DelistChunkState.PENDING, DelistChunkState.RUNNING)
 #: Outcomes that leave a listing up although the job asked to take it down.
 FAILED_OUTCOMES = (DelistOutcome.NOT_FOUND, DelistOutcome.LOCKED, DelistOutcome.ERROR)
-#: The reaper's pg_try_advisory_lock key: a stable number derived from its name.
-REAPER_LOCK_KEY = zlib.crc32(b"listings.delisting.delist_reap")
+
+#: The reaper's advisory lock (marketsafe.locks): two reapers never re-send the same chunks.
+REAPER_LOCK = "listings.delisting.delist_reap"
 
 LockCheck = Callable[[Sequence[int]], Collection[int]]
 _lock_checks: list[LockCheck] = []
@@ -794,11 +795,9 @@ def delist_reap() -> dict[str, int] | None:
     Meant for beat every minute. The session-level advisory lock keeps two runs (a slow one and the next
     tick, or two beats) from re-sending the same chunks; PostgreSQL drops it if the connection dies.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REAPER_LOCK_KEY])
-        if not cursor.fetchone()[0]:
+    with run_exclusively(REAPER_LOCK) as acquired:
+        if not acquired:
             return None
-    try:
         now = timezone.now()
         stale = now - timedelta(seconds=_setting("DELIST_REQUEUE_AFTER_SECONDS", DEFAULT_REQUEUE_AFTER_SECONDS))
         return {
@@ -806,9 +805,6 @@ def delist_reap() -> dict[str, int] | None:
             "plans": _reap_planning(stale),
             "closed": _reap_unclosed_jobs(),
         }
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REAPER_LOCK_KEY])
 
 
 # --- progress ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from listings.services import listing_remove
 from listings.tasks import plan_delist_job, process_delist_chunk, reap_delist_chunks
 from marketsafe.audit.models import AuditEvent
 from marketsafe.audit.services import audit_record_state_changes
+from marketsafe.locks import lock_key
 from tests import factories
 from tests.concurrency import wait_for_a_lock_wait
 
@@ -787,10 +788,10 @@ def test_the_reaper_never_overlaps_with_itself(planned):
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [delisting.REAPER_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_key(delisting.REAPER_LOCK)])
         assert delisting.delist_reap() is None
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [delisting.REAPER_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(delisting.REAPER_LOCK)])
         assert delisting.delist_reap() == {"chunks": 1, "plans": 0, "closed": 0}
     finally:
         other.close()
