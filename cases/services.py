@@ -706,3 +706,40 @@ def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -
             source_item_id=item.pk, actor=actor, reason="Appeal overturned the removal"
         )
     return appeal
+
+
+# --- deadlines --------------------------------------------------------------------------------------
+
+#: Which deadline each sweep looks at, and the service that applies its rule.
+DEADLINE_RULES = (
+    (S.ACCEPTED, "counter_notice_due_at", "finalise"),
+    (S.COUNTER_NOTICED, "brand_answer_due_at", "lapse"),
+    (S.CLARIFICATION_REQUESTED, "clarification_due_at", "lapse"),
+)
+
+
+def items_apply_deadlines(*, now: datetime | None = None, limit: int = 5000) -> dict[str, int]:
+    """Apply the rule of every passed deadline: seller silent → removal final (and a strike); brand silent
+    on a counter-notice → listing reinstated; brand silent on a clarification → rejected as incomplete.
+
+    Each item goes through its service in its own transaction, so one item changed meanwhile (by a person
+    or a concurrent sweep) is skipped without undoing the others. At most `limit` items per rule per run;
+    the next run continues where this one stopped (the partial indexes on each deadline make that cheap).
+    """
+    now = now or timezone.now()
+    applied = {"finalise": 0, "lapse": 0, "skipped": 0}
+    for status, deadline, action in DEADLINE_RULES:
+        due = (
+            CaseItem.objects.filter(status=status, **{f"{deadline}__lte": now})
+            .order_by(deadline, "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        apply = item_finalise if action == "finalise" else item_lapse
+        for item_id in list(due):
+            try:
+                apply(item_id=item_id, now=now)
+            except TransitionNotAllowed:
+                applied["skipped"] += 1
+            else:
+                applied[action] += 1
+    return applied

@@ -1,4 +1,4 @@
-"""Celery tasks of the cases app: thin wrappers that take ids and call one `cases.importing` service.
+"""Celery tasks of the cases app: thin wrappers that take ids and call one service.
 
 The services decide from the draft row, never from the message, and act only on a draft still in the
 state the task expects; so a message delivered twice (late acks, re-queue on worker loss, the sweep)
@@ -8,7 +8,8 @@ author's current membership.
 
 from celery import shared_task
 
-from cases import importing
+from cases import importing, services
+from marketsafe.locks import run_exclusively
 
 #: What the draft's page says after a crash (Celery logs the traceback when the exception is re-raised).
 CRASHED = "{} failed and nothing was saved; go back to the form and preview again."
@@ -40,3 +41,11 @@ def file_case_draft(draft_id: str) -> str | None:
 def sweep_case_drafts() -> dict[str, int]:
     """Delete expired drafts and re-queue stalled ones; meant for beat every few minutes."""
     return importing.drafts_sweep()
+
+
+@shared_task
+def apply_item_deadlines() -> dict[str, int] | None:
+    """Apply passed counter-notice, brand-answer and clarification deadlines; beat runs it every few
+    minutes. None when the previous run is still going."""
+    with run_exclusively("cases.tasks.apply_item_deadlines") as acquired:
+        return services.items_apply_deadlines() if acquired else None

@@ -207,6 +207,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},
+    # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
+    "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
     # Re-queues delisting chunks whose worker died or whose message was lost.
     "reap-delist-chunks": {"task": "listings.tasks.reap_delist_chunks", "schedule": 60.0},
 }
