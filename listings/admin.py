@@ -1,22 +1,38 @@
 """Marketplace data, the repeat-infringer policy and delisting jobs in the admin.
 
-State changes happen only through services (`listings.services`; later issues add admin actions that
-call them): listing and seller statuses and their timestamps are read-only, and strikes, penalties and
-delisting jobs (with their targets and chunks), which only the policy and the delisting engine write,
-are view-only. Listings and sellers are never deleted: strikes, case items, delisting targets, audit
-events and stay-down detection refer to them.
+State changes happen only through services (`listings.services`, `listings.delisting`): listing and
+seller statuses and their timestamps are read-only, and strikes, penalties and delisting jobs (with
+their targets and chunks), which only the policy and the delisting engine write, are view-only. A
+delisting job's page is also its console: a live progress panel, and buttons (plus changelist actions)
+that pause, resume or cancel it through the engine's services. Listings and sellers are never deleted:
+strikes, case items, delisting targets, audit events and stay-down detection refer to them.
 
 Listings and sellers number in the millions: their foreign keys use raw-id widgets, lists are ordered by
 primary key and sort by no other column, filters are choices, booleans and the small marketplace table.
 """
 
-from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from listings.choices import DelistOutcome
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.forms import Script
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from listings import delisting
+from listings.choices import DELIST_JOB_FINISHED, DelistJobStatus, DelistOutcome
 from listings.models import (
     DelistChunk,
     DelistJob,
@@ -99,13 +115,82 @@ class SellerAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
 
+class SelectedDelistJobFilter(admin.SimpleListFilter):
+    """Narrows a list to one delisting job's rows; reached through the links on the job's page.
+
+    It offers the chosen job only (and "All"): a choice per job would cost a query on every page for a
+    list nobody scrolls. A value that is no job id is refused rather than ignored, since the stock
+    behaviour for an unknown value (drop the filter) would show every row of a huge table as if they
+    were the job's.
+    """
+
+    title = "delisting job"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        value = self.value()
+        return [] if value is None else [(value, f"#{value}")]
+
+    def job_id(self) -> int | None:
+        value = self.value()
+        if value is None:
+            return None
+        if not (value.isascii() and value.isdigit() and 0 < int(value) <= delisting.MAX_BIGINT):
+            raise IncorrectLookupParameters(f"{value!r} is not a delisting job id.")
+        return int(value)
+
+
+class ListingRemovedByJobFilter(SelectedDelistJobFilter):
+    """The listings a job removed (not those it skipped or failed on), by the (job, outcome) index."""
+
+    title = "removed by delisting job"
+    parameter_name = "delist_job"
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Listing]) -> models.QuerySet[Listing]:
+        job_id = self.job_id()
+        if job_id is None:
+            return queryset
+        removed = DelistTarget.objects.filter(job_id=job_id, outcome=DelistOutcome.REMOVED)
+        return queryset.filter(id__in=removed.values("listing_id"))
+
+
+class DelistTargetJobFilter(SelectedDelistJobFilter):
+    """A job's targets. Keeps the `job__id__exact` parameter that links to this list have always used."""
+
+    parameter_name = "job__id__exact"
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[DelistTarget]) -> models.QuerySet[DelistTarget]:
+        job_id = self.job_id()
+        return queryset if job_id is None else queryset.filter(job_id=job_id)
+
+
+class DelistOutcomeFilter(admin.SimpleListFilter):
+    """The outcomes, plus "any failure": one value for the job page's "Failures" link and the sidebar."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+    FAILED = "failed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(self.FAILED, "Any failure"), *DelistOutcome.choices]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[DelistTarget]) -> models.QuerySet[DelistTarget]:
+        match self.value():
+            case None:
+                return queryset
+            case self.FAILED:
+                return queryset.filter(outcome__in=delisting.FAILED_OUTCOMES)
+            case outcome if outcome in DelistOutcome.values:
+                return queryset.filter(outcome=outcome)
+        raise IncorrectLookupParameters(f"{self.value()!r} is no outcome.")
+
+
 @admin.register(Listing)
 class ListingAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = ("id", "__str__", "marketplace", "seller", "status", "price", "currency", "status_changed_at")
     list_display_links = ("id", "__str__")
     # A seller's name shows its marketplace: select it too.
     list_select_related = ("marketplace", "seller__marketplace")
-    list_filter = ("marketplace", "status")
+    list_filter = ("marketplace", "status", ListingRemovedByJobFilter)
     # Exact lookups keep the URL and id searches on their unique indexes; the title search uses the
     # trigram index on UPPER(title).
     search_fields = ("url__exact", "external_id__exact", "title")
@@ -231,12 +316,118 @@ class DelistChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     )
 
 
+#: Who may pause, resume and cancel jobs. The admin is otherwise view-only for jobs (`ReadOnlyAdminMixin`
+#: denies every change permission), so the permission is checked by name; moderation leads get it
+#: through their group.
+MANAGE_JOBS_PERMISSION = "listings.change_delistjob"
+
+
+@dataclass(frozen=True)
+class JobOperation:
+    """A status change a person may ask of a job: a button on its page and a changelist action.
+
+    `allowed_from` only decides whether the button is offered; the service re-checks the status under
+    the job's row lock and refuses a stale request (a test holds the two together).
+    """
+
+    name: str
+    label: str
+    past: str
+    allowed_from: frozenset[str]
+    service: Callable[..., DelistJob]
+    confirm: str = ""
+
+
+PAUSE = JobOperation(
+    name="pause",
+    label="Pause",
+    past="paused",
+    allowed_from=frozenset({DelistJobStatus.RUNNING}),
+    service=delisting.delist_job_pause,
+)
+RESUME = JobOperation(
+    name="resume",
+    label="Resume",
+    past="resumed",
+    allowed_from=frozenset({DelistJobStatus.PAUSED}),
+    service=delisting.delist_job_resume,
+)
+CANCEL = JobOperation(
+    name="cancel",
+    label="Cancel job",
+    past="cancelled",
+    allowed_from=frozenset({DelistJobStatus.PLANNING, DelistJobStatus.RUNNING, DelistJobStatus.PAUSED}),
+    service=delisting.delist_job_cancel,
+    confirm="Cancel this job? Listings it has not reached yet stay up, and a cancelled job cannot be resumed.",
+)
+#: In the order the buttons are shown: the one that cannot be undone last.
+JOB_OPERATIONS = {operation.name: operation for operation in (PAUSE, RESUME, CANCEL)}
+
+
+@dataclass(frozen=True)
+class JobButton:
+    """A POST form of the panel; `confirm` is asked by the page's script before an irreversible one."""
+
+    label: str
+    url: str
+    confirm: str
+
+
+@dataclass(frozen=True)
+class JobProgressPanel:
+    """What the progress panel shows, with the figures already formatted for people."""
+
+    status: str
+    finished: bool
+    planning: bool
+    bar_value: int
+    bar_max: int
+    percent: int
+    processed: str
+    total: str
+    chunks_done: str
+    chunks: str
+    removed: str
+    skipped: str
+    failed: str
+    rate: str
+    time_left: str
+    removed_listings_url: str
+    failures_url: str
+    buttons: tuple[JobButton, ...]
+
+
+def _duration(seconds: int) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def _time_left(progress: dict[str, Any]) -> str:
+    if progress["status"] in DELIST_JOB_FINISHED:
+        return "None: the job is finished"
+    if progress["status"] == DelistJobStatus.PAUSED:
+        return "None while paused"  # the rate since the start keeps falling while nothing runs
+    if progress["seconds_left"] is None:
+        return "Not known until the first chunk is done"
+    return _duration(progress["seconds_left"])
+
+
+def _jobs(n: int) -> str:
+    return f"{n} job" if n == 1 else f"{n} jobs"
+
+
 @admin.register(DelistJob)
 class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "selection_kind",
         "status",
+        "progress",
         "targets",
         "removed",
         "skipped",
@@ -252,13 +443,21 @@ class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-pk",)
     raw_id_fields = ("actor",)
+    # The progress panel above the fields shows the status and counters live; the fieldsets keep what does
+    # not change while the page is open (a status here would contradict the panel once the job moves on).
     fieldsets = (
-        (None, {"fields": ("status", "selection_kind", "selection", "selection_file", "reason", "idempotency_key")}),
-        ("Progress", {"fields": ("targets", "outcomes", ("removed", "skipped", "failed"))}),
+        (None, {"fields": ("selection_kind", "selection", "selection_file", "reason", "idempotency_key")}),
+        ("Targets", {"fields": ("targets", "outcomes")}),
         ("Run", {"fields": ("actor", "automated", "created_at", "started_at", "finished_at")}),
     )
-    readonly_fields = ("targets", "outcomes", "removed", "skipped", "failed")
+    readonly_fields = ("targets", "outcomes")
     inlines = (DelistChunkInline,)
+    actions = ("pause_jobs", "resume_jobs", "cancel_jobs")
+    progress_template = "admin/listings/delistjob/progress.html"
+
+    class Media:
+        # Deferred: it looks for the panel, which comes after the <head> the admin puts media in.
+        js = (Script("js/delist-progress.js", defer=True),)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[DelistJob]:
         # The chunks keep the running totals: a few rows per job, where the targets are millions.
@@ -272,6 +471,16 @@ class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
                 }
             )
         )
+
+    def has_manage_permission(self, request: HttpRequest, obj: DelistJob | None = None) -> bool:
+        """May pause, resume and cancel jobs (the `manage` permission of the changelist actions)."""
+        return request.user.has_perm(MANAGE_JOBS_PERMISSION)
+
+    # --- columns and fields ---
+
+    @admin.display(description="progress")
+    def progress(self, obj: DelistJob) -> str:
+        return f"{obj.removed + obj.skipped + obj.failed:,} / {obj.total:,}"
 
     @admin.display(description="targets")
     def targets(self, obj: DelistJob) -> str:
@@ -294,21 +503,157 @@ class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
         # One grouped query on the (job, outcome) index, on the detail page only.
         counts = sorted(obj.targets.order_by().values_list("outcome").annotate(n=models.Count("pk")))
         links = (
-            (
-                changelist_url(DelistTarget, job__id__exact=obj.pk, outcome__exact=outcome),
-                DelistOutcome(outcome).label,
-                n,
-            )
+            (changelist_url(DelistTarget, job__id__exact=obj.pk, outcome=outcome), DelistOutcome(outcome).label, n)
             for outcome, n in counts
         )
         return format_html_join(" · ", '<a href="{}">{}: {}</a>', links)
+
+    # --- the progress panel ---
+
+    def progress_panel(self, request: HttpRequest, job: DelistJob) -> JobProgressPanel:
+        """The panel's content, from `delist_job_progress` (one aggregate over the job's chunks)."""
+        progress = delisting.delist_job_progress(job)
+        total, processed = progress["total"], progress["processed"]
+        finished = job.status in DELIST_JOB_FINISHED
+        buttons: tuple[JobButton, ...] = ()
+        if self.has_manage_permission(request, job):
+            buttons = tuple(
+                JobButton(operation.label, self._url(operation.name, job.pk), operation.confirm)
+                for operation in JOB_OPERATIONS.values()
+                if job.status in operation.allowed_from
+            )
+        return JobProgressPanel(
+            status=DelistJobStatus(progress["status"]).label,
+            finished=finished,
+            planning=job.status == DelistJobStatus.PLANNING,
+            bar_value=processed,
+            bar_max=total or 1,  # a <progress> max must be positive; 0 of 0 shows an empty bar
+            percent=processed * 100 // total if total else 0,  # floored: 100% only once all are processed
+            processed=f"{processed:,}",
+            total=f"{total:,}",
+            chunks_done=f"{progress['chunks_done']:,}",
+            chunks=f"{progress['chunks']:,}",
+            removed=f"{progress['removed']:,}",
+            skipped=f"{progress['skipped']:,}",
+            failed=f"{progress['failed']:,}",
+            rate=f"{progress['rate']:,.1f} targets/s",
+            time_left=_time_left(progress),
+            removed_listings_url=changelist_url(Listing, delist_job=job.pk),
+            failures_url=changelist_url(DelistTarget, job__id__exact=job.pk, outcome=DelistOutcomeFilter.FAILED),
+            buttons=buttons,
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: DelistJob | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["delist_progress"] = self.progress_panel(request, obj)
+            context["delist_progress_url"] = self._url("progress", obj.pk)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # --- views ---
+
+    def get_urls(self) -> list[URLPattern]:
+        # Ahead of the stock URLs, whose "<path:object_id>/" pattern would swallow these.
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/progress/", wrap(self.progress_view), name=self._url_name("progress")),
+            *(
+                path(
+                    f"<int:object_id>/{name}/",
+                    wrap(self.operation_view),
+                    {"operation_name": name},
+                    name=self._url_name(name),
+                )
+                for name in JOB_OPERATIONS
+            ),
+            *super().get_urls(),
+        ]
+
+    def _url_name(self, view: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def _url(self, view: str, job_id: int) -> str:
+        return reverse(f"{self.admin_site.name}:{self._url_name(view)}", args=[job_id])
+
+    def _job_or_404(self, request: HttpRequest, object_id: int) -> DelistJob:
+        job = self.get_object(request, str(object_id))
+        if job is None:
+            raise Http404(f"No delisting job #{object_id}.")
+        return job
+
+    def progress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The progress panel alone, polled by js/delist-progress.js while the job's page is open."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = self._job_or_404(request, object_id)
+        return TemplateResponse(request, self.progress_template, {"panel": self.progress_panel(request, job)})
+
+    @method_decorator(require_POST)
+    def operation_view(self, request: HttpRequest, object_id: int, operation_name: str) -> HttpResponse:
+        """Pause, resume or cancel one job through its service, then back to the job's page."""
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        job = self._job_or_404(request, object_id)
+        operation = JOB_OPERATIONS[operation_name]
+        try:
+            operation.service(job_id=job.pk, actor=request.user)
+        except delisting.DelistJobStateError as exc:  # its status changed since the page was drawn
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"{job} was {operation.past}.", messages.SUCCESS)
+        return redirect(self._url("change", job.pk))
+
+    # --- changelist actions ---
+
+    def _job_links(self, job_ids: Iterable[int]) -> SafeString:
+        return format_html_join(", ", '<a href="{}">#{}</a>', ((self._url("change", pk), pk) for pk in job_ids))
+
+    def _operate(self, request: HttpRequest, queryset: models.QuerySet[DelistJob], operation: JobOperation) -> None:
+        """Apply `operation` to each selected job (jobs are few), each in its own transaction, and report.
+
+        A job whose status does not allow it is reported with the service's reason, grouped by reason.
+        """
+        done: list[int] = []
+        refused: dict[str, list[int]] = defaultdict(list)
+        for job_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                operation.service(job_id=job_id, actor=request.user)
+            except delisting.DelistJobStateError as exc:
+                refused[str(exc)].append(job_id)
+            else:
+                done.append(job_id)
+        if done:
+            message = format_html("{} {}: {}.", operation.past.capitalize(), _jobs(len(done)), self._job_links(done))
+            self.message_user(request, message, messages.SUCCESS)
+        for reason, job_ids in refused.items():
+            message = format_html("Not {}: {} ({})", operation.past, self._job_links(job_ids), reason)
+            self.message_user(request, message, messages.WARNING)
+
+    @admin.action(description="Pause selected delisting jobs", permissions=["manage"])
+    def pause_jobs(self, request: HttpRequest, queryset: models.QuerySet[DelistJob]) -> None:
+        self._operate(request, queryset, PAUSE)
+
+    @admin.action(description="Resume selected delisting jobs", permissions=["manage"])
+    def resume_jobs(self, request: HttpRequest, queryset: models.QuerySet[DelistJob]) -> None:
+        self._operate(request, queryset, RESUME)
+
+    @admin.action(description="Cancel selected delisting jobs", permissions=["manage"])
+    def cancel_jobs(self, request: HttpRequest, queryset: models.QuerySet[DelistJob]) -> None:
+        self._operate(request, queryset, CANCEL)
 
 
 @admin.register(DelistTarget)
 class DelistTargetAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = ("id", "job", "listing", "reference", "outcome", "detail", "processed_at")
     list_select_related = ("job", "listing")
-    list_filter = ("outcome",)
+    list_filter = (DelistTargetJobFilter, DelistOutcomeFilter)
     search_fields = ("listing__url__exact",)
     search_help_text = "The exact URL of the listing."
     ordering = ("-pk",)

@@ -1,0 +1,45 @@
+// A delisting job's admin page: keeps the server-rendered progress panel current while the job runs.
+// Without JavaScript the panel shows the figures as of the page load; the server needs nothing from here.
+(function () {
+  "use strict";
+
+  var INTERVAL_MS = 2000;
+  var panel = document.querySelector("[data-delist-progress-url]");
+  if (!panel) return;
+  var url = panel.dataset.delistProgressUrl;
+
+  function finished() {
+    var state = panel.querySelector("[data-finished]");
+    return !state || state.dataset.finished === "true";
+  }
+
+  function schedule() {
+    if (!finished()) window.setTimeout(refresh, INTERVAL_MS);
+  }
+
+  function refresh() {
+    // Replacing the panel under a focused button or link would drop a keyboard user's focus: wait.
+    if (panel.contains(document.activeElement)) {
+      schedule();
+      return;
+    }
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        // Logged out or no longer allowed: stop; reloading the page shows why.
+        if (!response.ok) return;
+        return response.text().then(function (html) {
+          panel.innerHTML = html;
+          schedule();
+        });
+      })
+      .catch(schedule); // a network blip: try again at the next tick
+  }
+
+  // Cancelling cannot be undone: ask first. Submit events bubble, so this survives the panel's refreshes.
+  panel.addEventListener("submit", function (event) {
+    var question = event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  schedule();
+})();
