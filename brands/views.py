@@ -280,7 +280,7 @@ class InvitationAcceptView(TemplateView):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                login(self.request, user)
+                login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return self.joined(user.brand_memberships.select_related("brand").get(brand=self.invitation.brand))
         return self.render_to_response(self.get_context_data(signup_form=form), status=400)
 

@@ -84,6 +84,7 @@ class CaseItem(models.Model):
 
     class Meta:
         ordering = ["case", "id"]
+        permissions = [("decide_caseitem", "Can decide reported listings"), ("decide_appeal", "Can decide appeals")]
         constraints = [
             models.UniqueConstraint(fields=["case", "listing"], name="item_unique_listing_per_case"),
             models.UniqueConstraint(

@@ -32,7 +32,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with a site that asks staff for a second factor when STAFF_REQUIRE_2FA is on.
+    "marketsafe.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +44,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "marketsafe",  # shared template tags (charts)
     "marketsafe.accounts",
     "marketsafe.audit",
@@ -58,10 +63,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a lockout flagged during the view into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketsafe.urls"
@@ -100,6 +108,11 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out username and address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -173,6 +186,29 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Staff sign-in (README, "Staff security"). The admin asks for a code from an authenticator app (TOTP) or a
+# backup code; staff enrol at /accounts/2fa/. Off by default outside production so the demo logins work
+# with a password alone.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=PRODUCTION)
+OTP_TOTP_ISSUER = "MarketSafe"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Repeated failed logins of one username from one address lock that pair out for a while (django-axes);
+# the lockout page says when to retry. Keyed on the pair, so an attacker elsewhere cannot lock a user out.
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "marketsafe.staff_views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "marketsafe.staff_views.client_ip"
+# The number of reverse proxies in front of the portal, each appending to X-Forwarded-For: the client's
+# address is the entry that many places from the right. With none, only REMOTE_ADDR is trusted.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Lockouts end by themselves after the cool-off (`manage.py axes_list_attempts` lists them,
+# `axes_reset_username NAME` lifts one). Axes' own admin pages are left out: they count and browse by date
+# its log tables, which grow with every login, on every page load.
+AXES_ENABLE_ADMIN = False
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -229,6 +265,8 @@ MARKETSAFE = {
     "CASE_DRAFT_LIFETIME": timedelta(hours=env.int("CASE_DRAFT_LIFETIME_HOURS", default=24)),
     # Delisting jobs: targets per chunk task, attempts before a chunk is failed, how long a claimed chunk
     # is leased (past the task time limit), and when a pending chunk's message counts as lost.
+    # Admin bulk accepts above this many items remove their listings through one delisting job.
+    "ADMIN_DIRECT_ACCEPT_MAX": env.int("ADMIN_DIRECT_ACCEPT_MAX", default=50),
     "DELIST_CHUNK_SIZE": env.int("DELIST_CHUNK_SIZE", default=5000),
     "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
     "DELIST_LEASE_SECONDS": 660,

@@ -1,5 +1,12 @@
 """Settings for the test suite: the real PostgreSQL and Redis of `settings`, faster hashing, private
-files in a temporary folder, e-mail kept in memory."""
+files in a temporary folder, e-mail kept in memory, and the login lockout off.
+
+The lockout is off because django-axes refuses `authenticate()` calls without a request, which is how
+the test client's `login()` authenticates, and because its failure records would carry over between
+tests of other features. The lockout tests switch it on (`settings.AXES_ENABLED = True`) and log in
+through the real login pages. The second factor is off as in development (`STAFF_REQUIRE_2FA` follows
+the mode); its tests switch it on the same way.
+"""
 
 import tempfile
 
@@ -17,3 +24,4 @@ STORAGES = {
 MEDIA_ROOT = f"{_TMP}/media"
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "marketsafe-test"}}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
+AXES_ENABLED = False

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from brands.views import HomeView, InvitationAcceptView
+from marketsafe.staff_views import BackupCodesView, TwoFactorView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -24,6 +25,9 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    # Staff enrol their second factor here, signed in with the password only (README, "Staff security").
+    path("accounts/2fa/", TwoFactorView.as_view(), name="two_factor"),
+    path("accounts/2fa/backup-codes/", BackupCodesView.as_view(), name="two_factor_backup_codes"),
     # Not under /b/<brand_slug>/: whoever opens the link is not a member of the brand yet.
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("b/<slug:brand_slug>/", include("brands.urls")),
