@@ -27,9 +27,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from brands.models import Brand
+from brands.models import Brand, IPRight, IPRightDocument
+from brands.selectors import brand_lane
 from cases.choices import AppealStatus, CounterNoticeAnswer, ItemStatus, ReasonCode
-from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence
+from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence, StatementOfReasons
+from listings.models import Listing, SellerPenalty, Strike
 from marketsafe.admin import correlated_aggregate
 from marketsafe.audit.models import AuditEvent
 
@@ -385,4 +387,116 @@ def listings_under_dispute(listing_ids: Iterable[int]) -> set[int]:
         CaseItem.objects.filter(
             listing_id__in=list(listing_ids), status__in=[ItemStatus.COUNTER_NOTICED, ItemStatus.APPEALED]
         ).values_list("listing_id", flat=True)
+    )
+
+
+# --- the moderator console ------------------------------------------------------------------------
+# Staff reads for the admin: moderators see every brand's cases (the admin checks their permissions),
+# so these read by id rather than through a brand member's tenant scope.
+
+
+def brand_accuracy(*, brand_id: int, now: datetime | None = None, window_days: int = 90) -> AccuracyFigures:
+    """A brand's notifier accuracy over the window, as the moderator weighs its reports: one aggregate
+    over the brand's items decided in the window (by the brand-and-decision-time index)."""
+    now = now or timezone.now()
+    decided = CaseItem.objects.filter(brand_id=brand_id, decided_at__gte=now - timedelta(days=window_days))
+    return AccuracyFigures(reason_code="", **decided.aggregate(**_accuracy_counts()))
+
+
+@dataclass(frozen=True)
+class SellerHistory:
+    """What a moderator weighs about the seller of a reported listing, across all brands' reports.
+
+    - reports: items reporting any of the seller's listings;
+    - removals: those whose report was accepted (the listing was removed, even if later reinstated);
+    - strikes: active (unexpired, not revoked) and all-time;
+    - penalties: the latest applied, newest first.
+    """
+
+    reports: int
+    removals: int
+    active_strikes: int
+    total_strikes: int
+    penalties: list[SellerPenalty]
+
+
+#: Penalties shown on an item's page; the seller's admin page lists them all.
+SELLER_PENALTIES_SHOWN = 5
+
+
+def seller_history(*, seller_id: int, now: datetime | None = None) -> SellerHistory:
+    """The seller's record in four queries, whatever the number of its listings and strikes."""
+    reports = CaseItem.objects.filter(listing__seller_id=seller_id).aggregate(
+        reports=Count("pk"), removals=Count("pk", filter=ACCEPTED)
+    )
+    strikes = Strike.objects.filter(seller_id=seller_id)
+    penalties = SellerPenalty.objects.filter(seller_id=seller_id).order_by("-applied_at", "-pk")
+    return SellerHistory(
+        **reports,
+        # The policy's own definition of an active strike, rather than a copy of it in an aggregate.
+        active_strikes=strikes.active(now).count(),
+        total_strikes=strikes.count(),
+        penalties=list(penalties[:SELLER_PENALTIES_SHOWN]),
+    )
+
+
+def item_timeline(item: CaseItem) -> list[AuditEvent]:
+    """The audit events of an item and of its listing, oldest first, in one query.
+
+    The listing's own events show what else happened to it: a removal or reinstatement caused by another
+    brand's report, a delisting job or a seller's suspension.
+    """
+    item_type = ContentType.objects.get_for_model(CaseItem)
+    listing_type = ContentType.objects.get_for_model(Listing)
+    return list(
+        AuditEvent.objects.filter(
+            Q(target_type=item_type, target_id=item.pk) | Q(target_type=listing_type, target_id=item.listing_id)
+        )
+        .select_related("actor", "target_type")
+        .order_by("occurred_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ItemConsole:
+    """Everything the moderator's item page shows besides the item's own columns."""
+
+    rights: list[IPRight]
+    evidence: list[Evidence]
+    statements: list[StatementOfReasons]
+    counter_notices: list[CounterNotice]
+    appeals: list[Appeal]
+    brand_lane: str
+    accuracy: AccuracyFigures
+    seller: SellerHistory | None
+    timeline: list[AuditEvent]
+
+
+def item_console(item: CaseItem) -> ItemConsole:
+    """The item page's reads: a fixed number of queries (about a dozen), whatever the case's size.
+
+    Evidence is the case-wide evidence plus this item's own (including what the brand attached to answer
+    a counter-notice), never another item's.
+    """
+    rights = list(
+        IPRight.objects.filter(cases__id=item.case_id)
+        .prefetch_related(Prefetch("documents", queryset=IPRightDocument.objects.order_by("pk")))
+        .order_by("name", "pk")
+    )
+    evidence = list(
+        Evidence.objects.filter(Q(item__isnull=True) | Q(item_id=item.pk), case_id=item.case_id)
+        .select_related("counter_notice")
+        .order_by("pk")
+    )
+    seller_id = item.listing.seller_id
+    return ItemConsole(
+        rights=rights,
+        evidence=evidence,
+        statements=list(item.statements.select_related("moderator").order_by("-created_at", "-pk")),
+        counter_notices=list(item.counter_notices.select_related("answered_by").order_by("attempt")),
+        appeals=list(item.appeals.select_related("original_decider", "decided_by").order_by("filed_at", "pk")),
+        brand_lane=brand_lane(item.brand),
+        accuracy=brand_accuracy(brand_id=item.brand_id),
+        seller=seller_history(seller_id=seller_id) if seller_id else None,
+        timeline=item_timeline(item),
     )

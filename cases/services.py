@@ -8,13 +8,17 @@ Each transition
 - writes an audit event in the same transaction.
 
 Who may call what (brand roles, moderator groups) is checked by the views, the API and the admin; the
-rules that hold whoever calls (deadlines, a different moderator for appeals) are checked here.
+rules that hold whoever calls (deadlines, a different moderator for appeals, an item assigned to another
+moderator is only decided by taking it over) are checked here.
+
+An accepted item stores its DSA statement of reasons in the same transaction as the decision, so no
+removal exists without the statement the seller is owed.
 """
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,22 +32,32 @@ from brands.models import Brand, IPRight
 from brands.selectors import brand_lane
 from cases.choices import (
     DECLARATION_TEXT,
+    DSA_CATEGORY_IP,
+    DSA_KEYWORDS,
     EVIDENCE_ALWAYS_REQUIRED,
     ITEM_APPEALABLE_STATUSES,
     ITEM_OPEN_STATUSES,
     ITEM_REMOVAL_STATUSES,
     AppealStatus,
     AppellantSide,
+    AutomatedDecision,
     CaseStatus,
     Channel,
     CounterNoticeAnswer,
+    DecisionGround,
+    DecisionVisibility,
     DeclarationKind,
     ItemStatus,
     ReasonCode,
+    Redress,
     RejectionCode,
+    SourceType,
 )
-from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
+from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from listings import delisting
 from listings import services as listing_services
+from listings.choices import DelistSelectionKind
+from listings.models import DelistJob
 from marketsafe.audit.services import audit_record, audit_record_state_changes
 
 
@@ -376,6 +390,232 @@ def _appeal_until(now: datetime) -> datetime:
     return now + _rules()["APPEAL_WINDOW"]
 
 
+# --- statements of reasons -------------------------------------------------------------------------
+
+_TRADE_MARK = "Trade mark infringement: Regulation (EU) 2017/1001, Art. 9; Directive (EU) 2015/2436, Art. 10."
+
+#: The legal ground (DSA `illegal_content_legal_ground`) each reason code relies on, as the seller reads it.
+LEGAL_GROUNDS: dict[str, str] = {
+    ReasonCode.COUNTERFEIT: f"Counterfeit goods. {_TRADE_MARK}",
+    ReasonCode.TRADEMARK_TITLE: _TRADE_MARK,
+    ReasonCode.TRADEMARK_IMAGE: _TRADE_MARK,
+    ReasonCode.STOREFRONT: _TRADE_MARK,
+    ReasonCode.COPYRIGHT: "Copyright infringement: Directive 2001/29/EC, Arts. 2 to 4.",
+    ReasonCode.DESIGN: "Design infringement: Regulation (EC) No 6/2002, Art. 19; Directive 98/71/EC, Art. 12.",
+    ReasonCode.PATENT: "Patent infringement under the national patent law of the territory concerned.",
+    ReasonCode.UNLAWFUL_IMPORT: (
+        "Import of goods infringing a trade mark: Regulation (EU) 2017/1001, Art. 9(3)(c); Regulation (EU) No 608/2013."
+    ),
+    ReasonCode.OTHER: "Infringement of the intellectual property right relied on in the notice.",
+}
+
+#: Countries a DSA statement's `territorial_scope` may name: the EU and the EEA.
+EEA_COUNTRIES = frozenset(
+    {
+        *("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE"),
+        *("IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
+        *("IS", "LI", "NO"),
+    }
+)
+
+#: The DSA Transparency Database's length limits, by field.
+STATEMENT_MAX_LENGTHS = {"legal_ground": 500, "explanation": 2000, "facts": 5000}
+
+
+@dataclass(frozen=True)
+class StatementInput:
+    """What the moderator states to the seller about an acceptance, in the DSA Transparency Database's fields.
+
+    A field left None takes the item's own default (`statement_defaults`), so one bulk decision over
+    items of different reason codes still gives each item its legal ground and keyword.
+    """
+
+    decision_visibility: Sequence[str] | None = None
+    end_date_visibility_restriction: date | None = None
+    decision_ground: str | None = None
+    legal_ground: str | None = None
+    explanation: str | None = None
+    facts: str | None = None
+    category_specification: Sequence[str] | None = None
+    territorial_scope: Sequence[str] | None = None
+    application_date: date | None = None
+    source_type: str | None = None
+    automated_detection: bool | None = None
+    automated_decision: str | None = None
+    redress: Sequence[str] | None = None
+
+
+def statement_defaults(item: CaseItem, *, message: str = "") -> dict[str, Any]:
+    """The statement of reasons a moderator's acceptance of `item` gives when nothing is overridden.
+
+    A notice under DSA Art. 16 reviewed by a person: content removed for illegal content, the reason
+    code's legal ground and keyword, every redress route open. The facts are the moderator's message,
+    else the brand's note on the listing, else the notice's explanation (the statement needs facts).
+    """
+    reason = ReasonCode(item.reason_code)
+    facts = message.strip() or item.brand_note.strip()
+    if not facts:
+        facts = Case.objects.filter(pk=item.case_id).values_list("explanation", flat=True).get()
+    return {
+        "decision_visibility": [DecisionVisibility.CONTENT_REMOVED],
+        "end_date_visibility_restriction": None,
+        "decision_ground": DecisionGround.ILLEGAL_CONTENT,
+        "legal_ground": LEGAL_GROUNDS[reason],
+        "explanation": (
+            f"The holder of the rights reported this listing for {reason.label.lower()} in notice #{item.case_id}. "
+            "A moderator reviewed the notice and the listing and found the report well-founded."
+        ),
+        "facts": facts[: STATEMENT_MAX_LENGTHS["facts"]],
+        "category_specification": [DSA_KEYWORDS[reason]],
+        "territorial_scope": [],
+        "application_date": timezone.localdate(),
+        "source_type": SourceType.ARTICLE_16,
+        "automated_detection": False,
+        "automated_decision": AutomatedDecision.NOT_AUTOMATED,
+        "redress": [Redress.INTERNAL_MECHANISM, Redress.OUT_OF_COURT, Redress.JUDICIAL],
+    }
+
+
+def _statement_values(item: CaseItem, *, message: str, given: StatementInput | None) -> dict[str, Any]:
+    """The item's defaults overridden by what was given, checked against the Transparency Database's rules."""
+    values = statement_defaults(item, message=message)
+    if given is not None:
+        values.update({name: value for name, value in vars(given).items() if value is not None})
+    for name in ("decision_visibility", "category_specification", "territorial_scope", "redress"):
+        values[name] = list(values[name])  # array columns: a tuple would reach PostgreSQL as a record
+    errors: dict[str, list[str]] = {}
+
+    def check(name: str, ok: bool, text: str) -> None:
+        if not ok:
+            errors.setdefault(name, []).append(text)
+
+    visibility = values["decision_visibility"]
+    check("decision_visibility", bool(visibility), "Choose at least one restriction of visibility.")
+    check(
+        "decision_visibility", set(visibility) <= set(DecisionVisibility.values), "Unknown restriction of visibility."
+    )
+    check("decision_ground", values["decision_ground"] in DecisionGround.values, "Unknown decision ground.")
+    for name, limit in STATEMENT_MAX_LENGTHS.items():
+        check(name, bool(values[name].strip()), "This field of the statement of reasons is required.")
+        check(name, len(values[name]) <= limit, f"At most {limit} characters.")
+    check(
+        "category_specification",
+        set(values["category_specification"]) <= set(DSA_KEYWORDS.values()),
+        "Unknown DSA keyword.",
+    )
+    unknown = sorted(set(values["territorial_scope"]) - EEA_COUNTRIES)
+    check("territorial_scope", not unknown, f"Not EU or EEA country codes: {', '.join(unknown)}.")
+    check("source_type", values["source_type"] in SourceType.values, "Unknown source type.")
+    check("automated_decision", values["automated_decision"] in AutomatedDecision.values, "Unknown automation.")
+    check("redress", set(values["redress"]) <= set(Redress.values), "Unknown redress option.")
+    end = values["end_date_visibility_restriction"]
+    check(
+        "end_date_visibility_restriction",
+        end is None or end >= values["application_date"],
+        "The restriction cannot end before it applies.",
+    )
+    if errors:
+        raise ValidationError(errors)
+    return values | {"category": DSA_CATEGORY_IP}
+
+
+def _store_statement(item: CaseItem, actor: Any, values: dict[str, Any]) -> StatementOfReasons:
+    return StatementOfReasons.objects.create(
+        item=item, moderator=actor if actor is not None and actor.is_authenticated else None, **values
+    )
+
+
+# --- assignment -----------------------------------------------------------------------------------
+
+#: Items a moderator may assign to themselves or release: those waiting for a first decision.
+ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.IN_REVIEW})
+
+
+def _person(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _guard_assignable(item: CaseItem, verb: str) -> None:
+    if item.status not in ASSIGNABLE_STATUSES:
+        raise TransitionNotAllowed(
+            f"Cannot {verb} item #{item.pk}: it is {item.get_status_display().lower()}; only items waiting for a "
+            "decision (submitted or in review) are assigned."
+        )
+
+
+def _guard_assignee(item: CaseItem, actor: Any, *, take_over: bool) -> dict[str, int]:
+    """Refuse a decision on an item another moderator works on, unless the actor explicitly takes it over.
+
+    Two moderators opening the same item must not both decide it by accident; the row lock already makes
+    the second decision fail, but only after its author did the work. Returns the audit data that
+    records a take-over (empty otherwise).
+    """
+    assignee = item.assigned_to_id
+    if assignee is None or actor is None or assignee == actor.pk:
+        return {}
+    if not take_over:
+        raise TransitionNotAllowed(
+            f"Item #{item.pk} is assigned to {_person(item.assigned_to)}; take it over to decide it."
+        )
+    return {"took_over_from": assignee}
+
+
+def _audit_assignment(item: CaseItem, action: str, actor: Any, data: dict[str, Any]) -> None:
+    # No brand_id: who works on an item inside the marketplace is not part of the brand's timeline.
+    audit_record(action=action, target=item, actor=actor, from_state=item.status, to_state=item.status, data=data)
+
+
+@transaction.atomic
+def item_assign(*, item_id: int, actor: Any, force: bool = False) -> CaseItem:
+    """Assign an item waiting for a decision to `actor`, so that nobody else decides it by accident.
+
+    A submitted item goes into review (the brand sees that someone is looking at it). An item assigned to
+    someone else is only taken over with `force` (an explicit "take over" in the console); an item
+    already assigned to `actor` is left as it is.
+    """
+    item = _lock(item_id)
+    _guard_assignable(item, "assign")
+    previous = item.assigned_to_id
+    if previous == actor.pk:
+        return item
+    if previous is not None and not force:
+        raise TransitionNotAllowed(
+            f"Item #{item.pk} is assigned to {_person(item.assigned_to)}; take it over to assign it to yourself."
+        )
+    data = {"took_over_from": previous} if previous else None
+    now = timezone.now()
+    if item.status == S.SUBMITTED:
+        return _move(item, "start_review", S.IN_REVIEW, actor=actor, data=data, assigned_to=actor, assigned_at=now)
+    item.assigned_to, item.assigned_at = actor, now
+    item.save(update_fields=["assigned_to", "assigned_at"])
+    _audit_assignment(item, "item.assign", actor, data or {})
+    return item
+
+
+@transaction.atomic
+def item_release(*, item_id: int, actor: Any) -> CaseItem:
+    """Give back an item assigned to `actor` so another moderator can pick it up; it stays in review.
+
+    Only the assignee releases an item (anyone else takes it over instead); an unassigned item is left
+    as it is.
+    """
+    item = _lock(item_id)
+    _guard_assignable(item, "release")
+    if item.assigned_to_id is None:
+        return item
+    if item.assigned_to_id != actor.pk:
+        raise TransitionNotAllowed(
+            f"Item #{item.pk} is assigned to {_person(item.assigned_to)}; only they can release it."
+        )
+    item.assigned_to, item.assigned_at = None, None
+    item.save(update_fields=["assigned_to", "assigned_at"])
+    _audit_assignment(item, "item.release", actor, {"released_by": actor.pk})
+    return item
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+
 @transaction.atomic
 def item_start_review(*, item_id: int, actor: Any) -> CaseItem:
     item = _lock(item_id)
@@ -384,18 +624,35 @@ def item_start_review(*, item_id: int, actor: Any) -> CaseItem:
 
 
 @transaction.atomic
-def item_accept(*, item_id: int, actor: Any, message: str = "") -> CaseItem:
-    """Accept the report: the listing is removed and the seller's counter-notice window opens."""
+def item_accept(
+    *,
+    item_id: int,
+    actor: Any,
+    message: str = "",
+    statement: StatementInput | None = None,
+    take_over: bool = False,
+    remove_listing: bool = True,
+) -> CaseItem:
+    """Accept the report: the listing is removed, the seller's statement of reasons is stored and the
+    seller's counter-notice window opens.
+
+    `remove_listing=False` leaves the listing to a delisting job the caller creates in the same
+    transaction (`items_accept` for large selections): the job writes the listing's one removal event.
+    """
     item = _lock(item_id)
     _guard(item, "accept")
+    took_over = _guard_assignee(item, actor, take_over=take_over)
+    values = _statement_values(item, message=message, given=statement)
     now = timezone.now()
-    _remove_listing(item, actor)
-    return _move(
+    if remove_listing:
+        _remove_listing(item, actor)
+    _move(
         item,
         "accept",
         S.ACCEPTED,
         actor=actor,
         reason=message,
+        data=took_over,
         decided_at=now,
         decided_by=actor,
         moderator_message=message,
@@ -403,15 +660,18 @@ def item_accept(*, item_id: int, actor: Any, message: str = "") -> CaseItem:
         counter_notice_due_at=now + _rules()["COUNTER_NOTICE_WINDOW"],
         appeal_until=_appeal_until(now),
     )
+    _store_statement(item, actor, values)
+    return item
 
 
 @transaction.atomic
-def item_reject(*, item_id: int, actor: Any, code: str, message: str = "") -> CaseItem:
+def item_reject(*, item_id: int, actor: Any, code: str, message: str = "", take_over: bool = False) -> CaseItem:
     """Reject the report with a rejection code; the brand sees the code's "how to fix" guidance."""
     if code not in RejectionCode.values:
         raise ValidationError({"code": f"Choose a rejection code; {code!r} is not one."})
     item = _lock(item_id)
     _guard(item, "reject")
+    took_over = _guard_assignee(item, actor, take_over=take_over)
     now = timezone.now()
     return _move(
         item,
@@ -419,7 +679,7 @@ def item_reject(*, item_id: int, actor: Any, code: str, message: str = "") -> Ca
         S.REJECTED,
         actor=actor,
         reason=message,
-        data={"code": code},
+        data={"code": code, **took_over},
         decided_at=now,
         decided_by=actor,
         rejection_code=code,
@@ -429,11 +689,12 @@ def item_reject(*, item_id: int, actor: Any, code: str, message: str = "") -> Ca
 
 
 @transaction.atomic
-def item_request_clarification(*, item_id: int, actor: Any, message: str) -> CaseItem:
+def item_request_clarification(*, item_id: int, actor: Any, message: str, take_over: bool = False) -> CaseItem:
     if not message.strip():
         raise ValidationError({"message": "Say what the brand must clarify."})
     item = _lock(item_id)
     _guard(item, "request_clarification")
+    took_over = _guard_assignee(item, actor, take_over=take_over)
     now = timezone.now()
     return _move(
         item,
@@ -441,6 +702,7 @@ def item_request_clarification(*, item_id: int, actor: Any, message: str) -> Cas
         S.CLARIFICATION_REQUESTED,
         actor=actor,
         reason=message,
+        data=took_over,
         decided_at=now,
         decided_by=actor,
         moderator_message=message,
@@ -698,6 +960,8 @@ def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -
     )
     if to in ITEM_REMOVAL_STATUSES:
         _remove_listing(item, actor)
+        # A removal the appeal brings about is a new restriction: the seller is owed its statement.
+        _store_statement(item, actor, _statement_values(item, message=note, given=None))
         if to == S.UPHELD:
             _record_strike(item, actor)
     else:
@@ -706,6 +970,96 @@ def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -
             source_item_id=item.pk, actor=actor, reason="Appeal overturned the removal"
         )
     return appeal
+
+
+# --- many items at once ----------------------------------------------------------------------------
+
+
+@dataclass
+class BulkOutcome:
+    """What a decision over many items did: the items it changed, those it refused (id → why), and the
+    delisting job that removes the accepted items' listings (large acceptances only)."""
+
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+    job: DelistJob | None = None
+
+
+def items_each(*, item_ids: Sequence[int], apply: Callable[[int], object]) -> BulkOutcome:
+    """Apply a one-item service to each item, in the given order, each in its own transaction (a savepoint
+    inside the caller's). An item the service refuses is recorded with the reason and the others go on."""
+    outcome = BulkOutcome()
+    for item_id in item_ids:
+        try:
+            apply(item_id)
+        except TransitionNotAllowed as exc:
+            outcome.refused[item_id] = str(exc)
+        except ValidationError as exc:
+            outcome.refused[item_id] = f"Item #{item_id}: {' '.join(exc.messages)}"
+        else:
+            outcome.done.append(item_id)
+    return outcome
+
+
+def direct_accept_max() -> int:
+    """Above this many items, an acceptance removes the listings through one delisting job."""
+    return int(_rules().get("ADMIN_DIRECT_ACCEPT_MAX", 50))
+
+
+def items_accept(
+    *,
+    item_ids: Sequence[int],
+    actor: Any,
+    message: str = "",
+    statement: StatementInput | None = None,
+    take_over: bool = False,
+) -> BulkOutcome:
+    """Accept many items, each refused on its own if its status or assignee does not allow it.
+
+    Up to `direct_accept_max()` items, each acceptance removes its listing itself, each in its own
+    transaction, as if accepted one by one. Above, removing the listings one by one would hold the
+    request and the cases' row locks too long: the items are decided (status, statement of reasons,
+    audit) without touching their listings, and ONE delisting job removes them in the background. The
+    decisions and the job commit together, so no item is accepted without something that removes its
+    listing. Items are decided in (case, item) order: two large acceptances over the same cases lock the
+    case rows in the same order and so cannot deadlock.
+    """
+    ids = list(CaseItem.objects.filter(pk__in=item_ids).order_by("case_id", "pk").values_list("pk", flat=True))
+    missing = sorted(set(item_ids) - set(ids))
+
+    def accept(remove_listing: bool) -> Callable[[int], object]:
+        return lambda item_id: item_accept(
+            item_id=item_id,
+            actor=actor,
+            message=message,
+            statement=statement,
+            take_over=take_over,
+            remove_listing=remove_listing,
+        )
+
+    if len(ids) <= direct_accept_max():
+        outcome = items_each(item_ids=ids, apply=accept(remove_listing=True))
+    else:
+        with transaction.atomic():
+            outcome = items_each(item_ids=ids, apply=accept(remove_listing=False))
+            if outcome.done:
+                outcome.job = _delist_accepted(outcome.done, actor=actor)
+    outcome.refused.update({item_id: f"No case item #{item_id}." for item_id in missing})
+    return outcome
+
+
+def _delist_accepted(item_ids: list[int], *, actor: Any) -> DelistJob:
+    done = sorted(item_ids)
+    digest = hashlib.sha256(",".join(map(str, done)).encode()).hexdigest()
+    return delisting.delist_job_create(
+        selection_kind=DelistSelectionKind.CASE_ITEMS,
+        selection={"item_ids": done},
+        listing_ids=CaseItem.objects.filter(pk__in=done).values_list("listing_id", flat=True),
+        actor=actor,
+        reason=f"Reports accepted by a moderator ({len(done)} case items, listed in the job's selection).",
+        # The same accepted items can only be accepted once, so their ids name the job.
+        idempotency_key=f"accept-items:{digest}",
+    )
 
 
 # --- deadlines --------------------------------------------------------------------------------------
