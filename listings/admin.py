@@ -2,7 +2,8 @@
 
 State changes happen only through services (`listings.services`, `listings.delisting`): listing and
 seller statuses and their timestamps are read-only, and strikes, penalties and delisting jobs (with
-their targets and chunks), which only the policy and the delisting engine write, are view-only. A
+their targets and chunks), which only the policy and the delisting engine write, are view-only (leads
+lift penalties through a changelist action that calls `listings.penalties.penalty_lift`). A
 delisting job's page is also its console: a live progress panel, and buttons (plus changelist actions)
 that pause, resume or cancel it through the engine's services. Listings and sellers are never deleted:
 strikes, case items, delisting targets, audit events and stay-down detection refer to them.
@@ -11,16 +12,19 @@ Listings and sellers number in the millions: their foreign keys use raw-id widge
 primary key and sort by no other column, filters are choices, booleans and the small marketplace table.
 """
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.forms import Script
+from django.forms import BaseInlineFormSet, Script
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -31,8 +35,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from listings import delisting
-from listings.choices import DELIST_JOB_FINISHED, DelistJobStatus, DelistOutcome
+from listings import delisting, penalties
+from listings.choices import DELIST_JOB_FINISHED, DelistJobStatus, DelistOutcome, PenaltyAction
 from listings.models import (
     DelistChunk,
     DelistJob,
@@ -53,6 +57,7 @@ from marketsafe.admin import (
     changelist_url,
     correlated_aggregate,
 )
+from marketsafe.audit.services import audit_record
 
 
 @admin.register(Marketplace)
@@ -214,14 +219,86 @@ class ListingAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     readonly_after_create = ("marketplace", "url")
 
 
+#: Who may edit the repeat-infringer policy, its thresholds included (moderation leads; superusers).
+EDIT_POLICY_PERMISSION = "listings.change_penaltypolicy"
+#: Who may lift penalties (moderation leads; superusers). Penalties are otherwise view-only.
+LIFT_PENALTIES_PERMISSION = "listings.change_sellerpenalty"
+
+
+class PenaltyThresholdForm(forms.ModelForm):
+    def validate_constraints(self) -> None:
+        """Check constraints only: uniqueness within the policy is the formset's to check, against the
+        submitted ladder rather than the rows still in the database (moving "restrict" from 2 to 3 while
+        "suspend" moves from 3 to 4 is fine, though 3 is taken until "suspend" is saved)."""
+        exclude = self._get_validation_exclusions()
+        for constraint in self.instance._meta.constraints:
+            if isinstance(constraint, models.CheckConstraint):
+                try:
+                    constraint.validate(type(self.instance), self.instance, exclude=exclude)
+                except ValidationError as exc:
+                    self._update_errors(exc)
+
+
+class PenaltyThresholdFormSet(BaseInlineFormSet):
+    """The ladder must climb: a harsher action needs more strikes than a milder one.
+
+    Saving first moves the changed and deleted rows out of the way (strikes + a large offset), so that
+    the unique (policy, strikes) constraint holds after every single row's save whatever their order.
+    """
+
+    def save(self, commit: bool = True) -> list[PenaltyThreshold]:
+        if commit:
+            moving = [
+                form.instance.pk
+                for form in self.initial_forms
+                if form.instance.pk and (form in self.deleted_forms or form.has_changed())
+            ]
+            PenaltyThreshold.objects.filter(pk__in=moving).update(strikes=models.F("strikes") + 1_000_000)
+        return super().save(commit=commit)
+
+    def clean(self) -> None:
+        super().clean()
+        rank = {action: n for n, action in enumerate(PenaltyAction)}
+        rungs = sorted(
+            (rank[form.cleaned_data["action"]], form.cleaned_data["strikes"], form.cleaned_data["action"])
+            for form in self.forms
+            if form.cleaned_data.get("action")
+            and form.cleaned_data.get("strikes")
+            and not form.cleaned_data.get("DELETE")
+        )
+        for (_, lower_strikes, lower), (_, higher_strikes, higher) in itertools.pairwise(rungs):
+            if higher_strikes <= lower_strikes:
+                raise ValidationError(
+                    f"{PenaltyAction(higher).label} needs more strikes than {PenaltyAction(lower).label.lower()}."
+                )
+
+
 class PenaltyThresholdInline(admin.TabularInline):
+    """Editable with the policy: whoever may change the policy may change its thresholds."""
+
     model = PenaltyThreshold
+    form = PenaltyThresholdForm
+    formset = PenaltyThresholdFormSet
     extra = 0
     ordering = ("strikes",)
+
+    def _may_edit(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(EDIT_POLICY_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest, obj: PenaltyPolicy | None = None) -> bool:
+        return self._may_edit(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: PenaltyPolicy | None = None) -> bool:
+        return self._may_edit(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: PenaltyPolicy | None = None) -> bool:
+        return self._may_edit(request)
 
 
 @admin.register(PenaltyPolicy)
 class PenaltyPolicyAdmin(ScaleAdminMixin, admin.ModelAdmin):
+    """The strike lifetime and the ladder, edited by moderation leads; every save is audited."""
+
     list_display = ("name", "strike_lifetime_days", "is_active", "ladder", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
@@ -236,6 +313,20 @@ class PenaltyPolicyAdmin(ScaleAdminMixin, admin.ModelAdmin):
     @admin.display(description="ladder")
     def ladder(self, obj: PenaltyPolicy) -> str:
         return " → ".join(str(threshold) for threshold in obj.thresholds.all())
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        policy = form.instance
+        audit_record(
+            action="penalty_policy.change" if change else "penalty_policy.create",
+            target=policy,
+            actor=request.user,
+            data={
+                "strike_lifetime_days": policy.strike_lifetime_days,
+                "is_active": policy.is_active,
+                "thresholds": {t.action: t.strikes for t in policy.thresholds.all()},
+            },
+        )
 
 
 class StrikeStateFilter(admin.SimpleListFilter):
@@ -294,6 +385,54 @@ class SellerPenaltyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("seller", "action", "active_strikes", "reason", "delist_job")}),
         ("Applied", {"fields": ("applied_at", "applied_by", "automated")}),
         ("Lifted", {"fields": ("lifted_at", "lifted_by", "lift_reason")}),
+    )
+    actions = ("lift_penalties",)
+
+    def has_lift_permission(self, request: HttpRequest) -> bool:
+        """May lift penalties (the `lift` permission of the changelist action)."""
+        return request.user.has_perm(LIFT_PENALTIES_PERMISSION)
+
+    @admin.action(description="Lift selected penalties", permissions=["lift"])
+    def lift_penalties(self, request: HttpRequest, queryset: models.QuerySet[SellerPenalty]) -> TemplateResponse | None:
+        """Ask for a reason on an intermediate page, then lift each penalty still in force through
+        `penalty_lift` (which audits it and recomputes the seller's status). Listings stay delisted."""
+        in_force = list(queryset.filter(lifted_at__isnull=True).select_related("seller").order_by("pk"))
+        if not in_force:
+            self.message_user(request, "None of the selected penalties is in force.", messages.WARNING)
+            return None
+        form = LiftPenaltiesForm(request.POST if "post" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            lifted, refused = [], []
+            for penalty in in_force:
+                try:
+                    penalties.penalty_lift(
+                        penalty_id=penalty.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except penalties.PenaltyLiftError:
+                    refused.append(penalty.pk)
+                else:
+                    lifted.append(penalty.pk)
+            if lifted:
+                self.message_user(request, f"Lifted {len(lifted)} penalty(ies).", messages.SUCCESS)
+            if refused:
+                ids = ", ".join(f"#{pk}" for pk in refused)
+                self.message_user(request, f"Already lifted, left unchanged: {ids}.", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Lift penalties",
+            "opts": self.opts,
+            "penalties": in_force,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/listings/sellerpenalty/lift_penalties.html", context)
+
+
+class LiftPenaltiesForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why the penalties are lifted; kept in the audit trail.",
     )
 
 

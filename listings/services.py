@@ -136,6 +136,7 @@ def strike_record(
     """Give the seller a strike for a final removal; recording the same item twice gives one strike.
 
     `issued_at` is when the removal became final (a deadline sweep may run after it); now by default.
+    A new strike evaluates the repeat-infringer policy (`listings.penalties.penalty_evaluate`).
     """
     now = issued_at or timezone.now()
     strike, created = Strike.objects.get_or_create(
@@ -152,6 +153,10 @@ def strike_record(
             reason=f"Final removal of case item #{source_item_id}",
             data={"seller_id": seller_id, "expires_at": strike.expires_at.isoformat()},
         )
+        # Here, not at the top: penalties imports delisting, which imports this module.
+        from listings.penalties import penalty_evaluate
+
+        penalty_evaluate(seller_id=seller_id, actor=actor, automated=automated)
     return strike
 
 

@@ -1,0 +1,168 @@
+"""The repeat-infringer policy in action: penalties applied when a seller's active strikes reach the
+thresholds of the active `PenaltyPolicy`, and lifted by people.
+
+The ladder is `PenaltyAction`, mildest first. A penalty stays in force until it is lifted; a strike that
+expires or is revoked does not lift anything by itself (the next evaluation simply finds less to do).
+A suspension or termination is always preceded by a warning: when the seller has none in force, one is
+recorded first, in the same transaction. Suspending or terminating a seller delists all of its live
+listings through a delisting job (`listings.delisting`), which writes the audit record of every listing.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from listings import delisting
+from listings.choices import PENALTY_SELLER_STATUS, DelistSelectionKind, PenaltyAction, SellerStatus
+from listings.models import PenaltyPolicy, Seller, SellerPenalty, Strike
+from marketsafe.audit.services import audit_record
+
+#: The ladder's order: a higher rank is a harsher action.
+RANK = {action: rank for rank, action in enumerate(PenaltyAction)}
+#: Actions that take the seller's listings down.
+DELISTING_ACTIONS = frozenset({PenaltyAction.SUSPEND, PenaltyAction.TERMINATE})
+
+SYSTEM_USERNAME = "marketsafe-system"
+
+
+class PenaltyLiftError(ValueError):
+    """The penalty cannot be lifted (it already was), or no reason was given."""
+
+
+def system_user() -> Any:
+    """The user that automated work acts as where a user is required.
+
+    A delisting job must name who started it (`DelistJob.actor` is required, since people start most
+    jobs), but a penalty applied after a deadline sweep made a removal final has no person behind it.
+    Rather than loosen that rule for everyone, such jobs name this dedicated account (and carry
+    `automated=True`). It is inactive and has no usable password: nobody can log in as it.
+    """
+    user, created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={"is_active": False, "display_name": "MarketSafe (automated)"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _action_in_force(seller_id: int) -> PenaltyAction | None:
+    """The harshest unlifted penalty of the seller, if any."""
+    actions = SellerPenalty.objects.filter(seller_id=seller_id, lifted_at__isnull=True).values_list("action", flat=True)
+    return max((PenaltyAction(a) for a in actions), key=RANK.__getitem__, default=None)
+
+
+def _set_status(seller: Seller, status: str, now) -> str:
+    """Set the seller's status (and when it changed); returns the previous one."""
+    previous = seller.status
+    if previous != status:
+        seller.status = status
+        seller.status_changed_at = now
+        seller.save(update_fields=["status", "status_changed_at"])
+    return previous
+
+
+@transaction.atomic
+def penalty_evaluate(*, seller_id: int, actor: Any = None, automated: bool = True) -> list[SellerPenalty]:
+    """Apply what the active policy calls for at the seller's active strike count; returns the new penalties.
+
+    Under a row lock on the seller (two strikes recorded at once are evaluated one after the other), the
+    harshest action whose threshold is reached is applied unless it, or a harsher one, is in force
+    already; evaluating again therefore applies nothing more. A suspension or termination is preceded by
+    a warning when none is in force. `actor` is None when the system made the strike final.
+    """
+    seller = Seller.objects.select_for_update().get(pk=seller_id)
+    policy = PenaltyPolicy.objects.filter(is_active=True).prefetch_related("thresholds").first()
+    if policy is None:
+        return []
+    strikes = Strike.objects.filter(seller_id=seller_id).active().count()
+    reached = [PenaltyAction(t.action) for t in policy.thresholds.all() if strikes >= t.strikes]
+    if not reached:
+        return []
+    target = max(reached, key=RANK.__getitem__)
+    in_force = _action_in_force(seller_id)
+    if in_force is not None and RANK[in_force] >= RANK[target]:
+        return []
+
+    to_apply = [target]
+    if target in DELISTING_ACTIONS:
+        warned = SellerPenalty.objects.filter(
+            seller_id=seller_id, action=PenaltyAction.WARN, lifted_at__isnull=True
+        ).exists()
+        if not warned:
+            to_apply.insert(0, PenaltyAction.WARN)
+
+    now = timezone.now()
+    applied = []
+    for action in to_apply:
+        penalty = SellerPenalty.objects.create(
+            seller=seller,
+            action=action,
+            active_strikes=strikes,
+            reason=f"{strikes} active strike(s) under the policy “{policy.name}”.",
+            applied_at=now,
+            applied_by=actor,
+            automated=automated,
+        )
+        previous = _set_status(seller, PENALTY_SELLER_STATUS[action], now)
+        audit_record(
+            action="penalty.apply",
+            target=seller,
+            actor=actor,
+            automated=automated,
+            from_state=previous,
+            to_state=seller.status,
+            reason=penalty.reason,
+            data={"penalty_id": penalty.pk, "penalty_action": action.value, "active_strikes": strikes},
+        )
+        if action in DELISTING_ACTIONS:
+            penalty.delist_job = delisting.delist_job_create(
+                selection_kind=DelistSelectionKind.SELLER,
+                selection={"seller_id": seller.pk},
+                actor=actor if actor is not None else system_user(),
+                reason=f"{action.label} of seller #{seller.pk} (penalty #{penalty.pk}): {penalty.reason}",
+                idempotency_key=f"penalty-{penalty.pk}",
+                automated=automated,
+            )
+            penalty.save(update_fields=["delist_job"])
+        applied.append(penalty)
+    return applied
+
+
+@transaction.atomic
+def penalty_lift(*, penalty_id: int, actor: Any, reason: str) -> SellerPenalty:
+    """Lift a penalty and set the seller's status from the penalties still in force (active if none).
+
+    Lifting does not reinstate the listings a suspension or termination delisted: reinstating is a
+    separate decision, taken listing by listing (or case by case) through the listing services. Nor does
+    it revoke strikes: the next strike evaluates the policy again on the strikes still active.
+    """
+    if not reason.strip():
+        raise PenaltyLiftError("A reason is required to lift a penalty.")
+    seller_id = SellerPenalty.objects.values_list("seller_id", flat=True).get(pk=penalty_id)
+    # The seller first, in the same order as `penalty_evaluate`.
+    seller = Seller.objects.select_for_update().get(pk=seller_id)
+    penalty = SellerPenalty.objects.select_for_update().get(pk=penalty_id)
+    if penalty.lifted_at is not None:
+        raise PenaltyLiftError(f"Penalty #{penalty.pk} was already lifted.")
+    now = timezone.now()
+    penalty.lifted_at = now
+    penalty.lifted_by = actor
+    penalty.lift_reason = reason
+    penalty.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    in_force = _action_in_force(seller_id)
+    status = SellerStatus.ACTIVE if in_force is None else PENALTY_SELLER_STATUS[in_force]
+    previous = _set_status(seller, status, now)
+    audit_record(
+        action="penalty.lift",
+        target=seller,
+        actor=actor,
+        from_state=previous,
+        to_state=seller.status,
+        reason=reason,
+        data={"penalty_id": penalty.pk, "penalty_action": penalty.action},
+    )
+    return penalty
