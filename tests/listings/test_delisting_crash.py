@@ -1,0 +1,343 @@
+"""Delisting jobs survive a worker killed with SIGKILL and a Redis restart, with real processes.
+
+Celery's in-process test worker cannot be killed without killing the test, so here the worker is a
+`celery worker` subprocess (prefork pool, as in production) in its own session, and each test runs its
+own redis-server with an append-only file, so a restart keeps the queued messages as the production
+broker does. The worker uses the test database; the test process creates the job, publishes to the
+private Redis and plays beat by calling the reaper.
+
+To crash the worker in the middle of a chunk, not merely between two, the test holds a row lock on one
+listing of a chunk from a second database connection: the worker blocks inside that chunk's transaction,
+and the crash comes while PostgreSQL shows it waiting for the lock. Nothing is left to timing.
+
+Every wait has a deadline, and subprocesses and servers are killed in finalizers whatever happens.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from listings import delisting
+from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistSelectionKind
+from listings.models import DelistChunk, DelistJob, Listing
+from listings.tasks import plan_delist_job, process_delist_chunk
+from marketsafe import devenv
+from marketsafe.audit.models import AuditEvent
+from marketsafe.celery import app
+from tests import factories
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+LISTINGS = 3000
+CHUNK_SIZE = 200
+#: The chunk (1-based) whose transaction the worker is caught in when the crash comes.
+HELD_CHUNK = 3
+#: The reaper's "no progress for this long" and "not re-sent for this long", instead of ten minutes.
+REQUEUE_AFTER_SECONDS = 2
+REAP_EVERY = 1.0  # seconds between the test's reaper runs (beat's is a minute)
+WAIT = 60  # seconds, for any one step to happen
+FINISH_WITHIN = 120  # seconds, for the job to complete once the fault is over
+STOP_TIMEOUT = 20  # seconds a worker gets for its warm shutdown before it is killed
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Broker:
+    """A private redis-server with an append-only file, which can crash and come back on its port."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir()
+        self.directory = directory
+        self.port = devenv._free_port()
+        self.process = devenv._start_redis(self.port, directory)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def crash(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Start again on the same port and directory; returns once the append-only file is loaded."""
+        self.process = devenv._start_redis(self.port, self.directory)
+
+    def stop(self) -> None:
+        devenv._stop_redis(self.process.pid, self.process)
+
+
+class Worker:
+    """`celery worker` in a session of its own, so that its pool children can be killed along with it."""
+
+    def __init__(self, env: dict[str, str], queues: list[str], log: Path) -> None:
+        self.log = log
+        command = [sys.executable, "-m", "celery", "-A", "marketsafe", "worker"]
+        options = ["--pool", "prefork", "--concurrency", "1", "-l", "info", "-Q", ",".join(queues)]
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [*command, *options],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the main process and its pool children at once: no warm shutdown, no acks, no rejects."""
+        # The group's id is the main process's pid, which the kernel does not hand out again while any
+        # member of the group lives: this reaches the worker's processes and nothing else.
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL for anything of the group still there (a hung child)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(STOP_TIMEOUT)
+        self.kill()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def worker_database_url() -> str:
+    """DATABASE_URL with the test database's name: the worker must read and write what the test sees."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return url._replace(path="/" + quote(connection.settings_dict["NAME"])).geturl()
+
+
+def _use_broker(url: str) -> None:
+    """Point the app's producers at url: drop the pooled connections, which are bound to the old broker."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A private Redis for one test, also receiving what the test process publishes; always stopped."""
+    server = Broker(tmp_path / "redis")
+    previous = app.conf.broker_url
+    try:
+        _use_broker(server.url)
+        yield server
+    finally:
+        _use_broker(previous)
+        server.stop()
+
+
+@pytest.fixture
+def start_worker(broker: Broker, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
+    """start_worker() → a new worker subprocess on the test database and the private Redis; all are stopped."""
+    # Read by the reaper, which runs here; the worker reads its own settings from env.
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketsafe.settings",
+        "MARKETSAFE_ENV": "development",
+        "DATABASE_URL": worker_database_url(),
+        "REDIS_URL": broker.url,
+        "DELIST_CHUNK_SIZE": str(CHUNK_SIZE),
+        "PYTHONUNBUFFERED": "1",
+    }
+    queues = sorted(
+        {app.amqp.router.route({}, task.name)["queue"].name for task in (plan_delist_job, process_delist_chunk)}
+    )
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        workers.append(Worker(env, queues, tmp_path / f"worker-{len(workers) + 1}.log"))
+        return workers[-1]
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+def seller_listings() -> tuple[int, list[int]]:
+    """(seller id, ids of its LISTINGS active listings, ascending)."""
+    seller = factories.SellerFactory()
+    host = seller.marketplace.hosts[0]
+    listings = Listing.objects.bulk_create(
+        Listing(marketplace=seller.marketplace, seller=seller, url=f"https://{host}/item/K{n}") for n in range(LISTINGS)
+    )
+    return seller.pk, sorted(listing.pk for listing in listings)
+
+
+def in_held_chunk(listing_ids: list[int]) -> int:
+    """A listing of the held chunk: chunks are cut from a seller's listings in id order."""
+    return listing_ids[(HELD_CHUNK - 1) * CHUNK_SIZE + CHUNK_SIZE // 2]
+
+
+class HeldListing:
+    """A row lock on one listing, held from a database connection of its own until released.
+
+    FOR NO KEY UPDATE, the lock an UPDATE of the listing takes: it blocks the chunk's FOR UPDATE but not
+    the foreign-key checks (FOR KEY SHARE) of the targets the planner inserts.
+    """
+
+    def __init__(self, listing_id: int) -> None:
+        self.listing_id = listing_id
+        self.holder = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __enter__(self) -> "HeldListing":
+        try:
+            self.holder.set_autocommit(False)
+            with self.holder.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.backend = cursor.fetchone()[0]
+                cursor.execute("SELECT id FROM listings_listing WHERE id = %s FOR NO KEY UPDATE", [self.listing_id])
+        except BaseException:
+            self.holder.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.holder.close()  # rolls back if still held
+
+    def blocks_someone(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid)))", [self.backend]
+            )
+            return cursor.fetchone()[0]
+
+    def release(self) -> None:
+        self.holder.rollback()
+
+
+def submit_job(seller_id: int, actor: Any) -> DelistJob:
+    return delisting.delist_job_create(
+        selection_kind=DelistSelectionKind.SELLER,
+        selection={"seller_id": seller_id},
+        actor=actor,
+        reason="Seller suspended.",
+        idempotency_key=f"crash-{seller_id}",
+        automated=True,
+    )
+
+
+def caught_in_held_chunk(job: DelistJob, held: HeldListing) -> None:
+    """Wait until the worker is mid-job and blocked by our lock inside the held chunk's transaction."""
+
+    def held_chunk_blocked() -> bool:
+        states = dict(job.chunks.values_list("seq", "state"))
+        done = sum(state == DelistChunkState.DONE for state in states.values())
+        return states.get(HELD_CHUNK) == DelistChunkState.RUNNING and done > 0 and held.blocks_someone()
+
+    wait_until(held_chunk_blocked, f"the worker to block in chunk {HELD_CHUNK}")
+
+
+def expire_abandoned_leases(job: DelistJob) -> None:
+    """Let the leases of running chunks that nobody is working on lapse now, instead of in 660 s.
+
+    The lease (DELIST_LEASE_SECONDS) is a constant past the task's 600 s hard time limit, and the worker
+    subprocess cannot be given a shorter one. A worker at work holds its chunk's row lock for the whole
+    chunk transaction, so the running chunks SKIP LOCKED lets us lock are exactly those whose worker is
+    gone (or has claimed but not yet started: a re-send of such a chunk is a duplicate the engine skips).
+    """
+    with transaction.atomic():
+        abandoned = list(
+            DelistChunk.objects.select_for_update(skip_locked=True)
+            .filter(job=job, state=DelistChunkState.RUNNING, lease_until__gt=timezone.now())
+            .values_list("pk", flat=True)
+        )
+        DelistChunk.objects.filter(pk__in=abandoned).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def drive_to_completion(job: DelistJob, workers: list[Worker]) -> None:
+    """Play beat (the reaper, every REAP_EVERY seconds) until the job is finished."""
+    deadline = time.monotonic() + FINISH_WITHIN
+    next_reap = 0.0
+    while DelistJob.objects.get(pk=job.pk).status not in DELIST_JOB_FINISHED:
+        if time.monotonic() > deadline:
+            chunks = list(job.chunks.order_by("seq").values_list("seq", "state", "attempts"))
+            logs = "\n".join(f"--- {worker.log.name}\n{worker.tail()}" for worker in workers)
+            pytest.fail(f"the job did not finish within {FINISH_WITHIN}s; chunks {chunks}\n{logs}")
+        if time.monotonic() >= next_reap:
+            expire_abandoned_leases(job)
+            delisting.delist_reap()
+            next_reap = time.monotonic() + REAP_EVERY
+        time.sleep(0.1)
+
+
+def assert_each_listing_removed_once(job: DelistJob, listing_ids: list[int]) -> None:
+    job.refresh_from_db()
+    assert (job.status, job.total) == (DelistJobStatus.COMPLETED, LISTINGS)
+    assert set(Listing.objects.filter(pk__in=listing_ids).values_list("status", flat=True)) == {"removed"}
+    removals = (
+        AuditEvent.objects.filter(action="listing.remove", target_id__in=listing_ids)
+        .values_list("target_id")
+        .annotate(n=Count("pk"))
+    )
+    assert dict(removals) == dict.fromkeys(listing_ids, 1)  # one each: none missing, none twice
+    assert set(job.chunks.values_list("state", flat=True)) == {DelistChunkState.DONE}
+    totals = job.chunks.aggregate(removed=Sum("removed"), skipped=Sum("skipped"), failed=Sum("failed"))
+    assert totals == {"removed": LISTINGS, "skipped": 0, "failed": 0}
+
+
+def test_a_worker_killed_mid_chunk_is_replaced_and_the_job_completes_exactly_once(
+    start_worker, seller_listings, moderator
+):
+    seller_id, listing_ids = seller_listings
+    first = start_worker()
+    with HeldListing(in_held_chunk(listing_ids)) as held:
+        job = submit_job(seller_id, moderator)
+        caught_in_held_chunk(job, held)
+        first.kill()
+        # The killed worker's backend still waits for our lock; once it gets it, it finds its client gone
+        # and rolls back. Nothing of the crashed attempt can commit.
+        held.release()
+
+    second = start_worker()
+    drive_to_completion(job, [first, second])
+
+    assert_each_listing_removed_once(job, listing_ids)
+    held = job.chunks.get(seq=HELD_CHUNK)
+    assert held.attempts == 2  # the killed attempt counted, and one more did the work
+
+
+def test_a_redis_restart_mid_job_loses_nothing_and_duplicates_nothing(broker, start_worker, seller_listings, moderator):
+    seller_id, listing_ids = seller_listings
+    worker = start_worker()
+    with HeldListing(in_held_chunk(listing_ids)) as held:
+        job = submit_job(seller_id, moderator)
+        caught_in_held_chunk(job, held)
+        broker.crash()
+        time.sleep(1)  # an outage the worker notices: its next read fails, it drops the running task
+        broker.restart()
+        held.release()
+
+    drive_to_completion(job, [worker])
+
+    assert_each_listing_removed_once(job, listing_ids)
+    assert worker.process.poll() is None, "the worker should have reconnected, not exited"
