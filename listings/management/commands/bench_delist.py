@@ -7,20 +7,21 @@ Rates only mean something next to a baseline measured on the same machine, data 
 may be shared, PostgreSQL's caches warm up), so one run measures both:
 
 1. seed N listings of one new seller with `listings.bulk.generate_listings` (COPY);
-2. warm-up: one plain-SQL pass (as in 4), untimed, then the listings are put back up. The first pass over
-   freshly loaded rows measured about 15% slower than the following ones (on 300,000 listings: 31.7k rows/s,
-   then 36-40k): without it, whichever run came first would pay for that;
+2. plain SQL: the seller's live listings in chunks of `--chunk-size`, each chunk one statement (lock the
+   rows, update them, insert one audit event each, as the engine does), on `--workers` connections in
+   parallel; then the listings are put back up with one plain UPDATE (their audit events stay). This runs
+   three times: a warm-up, once before the engine and once after it;
 3. engine: a seller job created through `delist_job_create`, run by a real `celery worker` subprocess
    with `--workers` pool processes, timed from the job row's creation to its completion (both stamps are
-   the job row's, so polling adds nothing); the worker's resident memory is sampled meanwhile. Then the
-   listings are put back up with one plain UPDATE (their audit events stay);
-4. plain SQL: the same listings in chunks of the same size, each chunk one statement (lock the rows, update
-   them, insert one audit event each, as the engine does), on `--workers` connections in parallel.
+   the job row's, so polling adds nothing); the worker's resident memory is sampled meanwhile.
 
-The last line printed is `ratio=<engine rate / SQL rate>`. Run it on a quiet machine: anything else busy
-during one phase only skews the ratio.
+The last line printed is `ratio=<engine rate / SQL rate>`, the SQL rate being the mean of the runs before
+and after the engine. Each pass leaves the table a little different (dead tuples, grown indexes); the first
+pass over freshly loaded rows was 15% slower than the next ones (300,000 listings). The untimed warm-up
+absorbs that, and bracketing the engine cancels a steady drift either way. Run it on a quiet machine all
+the same: anything else busy during one run skews the ratio.
 
-Safety: audit events are append-only (a trigger refuses DELETE), so every run leaves three events per
+Safety: audit events are append-only (a trigger refuses DELETE), so every run leaves four events per
 listing (one per pass) for good. The command therefore runs only on a database whose name ends with `_bench`, given by
 `--database-url` or by DATABASE_URL, and migrates it first. The worker gets a private redis-server on a
 free port (the embedded binary, as in development), so no other worker can take its messages and no
@@ -103,7 +104,7 @@ FROM removed
 
 @dataclass
 class Memory:
-    """Peak resident set sizes, in bytes, of the worker's main process and of its largest pool process."""
+    """Resident set sizes in bytes, at rest and at peak, of the worker's main process and largest pool process."""
 
     idle_main: int = 0
     idle_pool: int = 0
@@ -113,6 +114,8 @@ class Memory:
 
 @dataclass(frozen=True)
 class EngineRun:
+    """What the engine run removed, how long it took from the job's creation, and how much of that planning."""
+
     rows: int
     seconds: float
     planning_seconds: float
@@ -155,18 +158,23 @@ class Command(BaseCommand):
         self.stdout.write(f"{live:,} of them live: each run below removes those")
         actor, _ = get_user_model().objects.get_or_create(username="bench-delist")
 
-        warm_rows, warm_seconds = self._plain_sql(seller_id, actor.pk, chunk_size, workers, label="warm-up")
-        self.stdout.write(f"warm-up: {warm_rows / warm_seconds:,.0f} rows/s (first pass over fresh rows, not compared)")
-        _reset(seller_id, seeded_at)
+        passes: list[tuple[int, float]] = []
+        for label in ("warm-up", "sql before"):
+            passes.append(self._plain_sql(seller_id, actor.pk, chunk_size, workers, label=label))
+            _reset(seller_id, seeded_at)
         engine = self._engine(marketplace, seller_id, actor, database_url, chunk_size, workers)
         _reset(seller_id, seeded_at)
-        sql_rows, sql_seconds = self._plain_sql(seller_id, actor.pk, chunk_size, workers, label="sql")
-        if not warm_rows == engine.rows == sql_rows:
-            raise CommandError(f"removed {warm_rows:,} / {engine.rows:,} / {sql_rows:,}: the runs did different work")
+        passes.append(self._plain_sql(seller_id, actor.pk, chunk_size, workers, label="sql after"))
+        if {rows for rows, _ in passes} != {engine.rows}:
+            raise CommandError(
+                f"plain SQL removed {[rows for rows, _ in passes]}, the engine {engine.rows}: not the same work"
+            )
 
-        engine_rate, sql_rate = engine.rows / engine.seconds, sql_rows / sql_seconds
+        warm_up, before, after = (rows / seconds for rows, seconds in passes)
+        engine_rate, sql_rate = engine.rows / engine.seconds, (before + after) / 2
         chunk_rate = engine.rows / (engine.seconds - engine.planning_seconds)
         memory = engine.memory
+        self.stdout.write(f"warm-up: {warm_up:,.0f} rows/s (first pass over fresh rows, not compared)")
         self.stdout.write(
             f"engine: {engine.rows:,} rows in {engine.seconds:.1f} s = {engine_rate:,.0f} rows/s "
             f"(planning {engine.planning_seconds:.1f} s, then chunks at {chunk_rate:,.0f} rows/s)"
@@ -175,7 +183,10 @@ class Command(BaseCommand):
             f"worker RSS: main {memory.idle_main / MIB:.0f} MiB idle, {memory.peak_main / MIB:.0f} MiB peak; "
             f"largest pool process {memory.idle_pool / MIB:.0f} MiB idle, {memory.peak_pool / MIB:.0f} MiB peak"
         )
-        self.stdout.write(f"sql: {sql_rows:,} rows in {sql_seconds:.1f} s = {sql_rate:,.0f} rows/s")
+        self.stdout.write(
+            f"sql: {engine.rows:,} rows at {before:,.0f} rows/s before the engine and {after:,.0f} after: "
+            f"{sql_rate:,.0f} rows/s"
+        )
         self.stdout.write(f"ratio={engine_rate / sql_rate:.2f}")
 
     def _seed(self, count: int) -> tuple[Marketplace, int]:
@@ -394,6 +405,7 @@ def _wait_for(job: DelistJob, worker: psutil.Process) -> None:
 
 
 def _database_now() -> datetime:
+    """PostgreSQL's clock, the one that stamps status_changed_at."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT now()")
         return cursor.fetchone()[0]
@@ -435,7 +447,7 @@ def _chunk_ranges(seller_id: int, size: int) -> list[tuple[int, int]]:
     return [(first, following - 1) for first, following in itertools.pairwise([*starts, delisting.MAX_BIGINT + 1])]
 
 
-def _remove_ranges(ranges: "queue.SimpleQueue[tuple[int, int]]", params: dict[str, Any]) -> int:
+def _remove_ranges(ranges: queue.SimpleQueue[tuple[int, int]], params: dict[str, Any]) -> int:
     """One plain-SQL connection: take ranges until none is left, one autocommitted statement each; rows removed."""
     rows = 0
     try:
