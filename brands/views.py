@@ -564,13 +564,7 @@ class DocumentDownloadView(BrandAccessMixin, View):
     model: type[StoredDocument]
 
     def get(self, request: HttpRequest, brand_slug: str, pk: int) -> FileResponse:
-        document = get_object_or_404(self.model.objects.for_user(request.user, brand=self.brand), pk=pk)
-        return FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type or "application/octet-stream",
-        )
+        return get_object_or_404(self.model.objects.for_user(request.user, brand=self.brand), pk=pk).as_attachment()
 
 
 class IPRightDocumentDownloadView(DocumentDownloadView):

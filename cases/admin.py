@@ -74,7 +74,6 @@ from marketsafe.admin import (
     changelist_url,
     correlated_aggregate,
 )
-from marketsafe.files import StoredDocument
 
 #: Who may accept, reject, ask for clarification, assign and release (the Moderators group).
 DECIDE_PERMISSION = "cases.decide_caseitem"
@@ -96,16 +95,6 @@ S = ItemStatus
 
 def _items(n: int) -> str:
     return f"{n} item" if n == 1 else f"{n} items"
-
-
-def _attachment(document: StoredDocument) -> FileResponse:
-    """A private stored document as a download, typed as detected at upload (never rendered inline)."""
-    return FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type or "application/octet-stream",
-    )
 
 
 # --- queue filters --------------------------------------------------------------------------------
@@ -805,7 +794,7 @@ class CaseItemAdmin(ConsoleAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admi
         if not request.user.has_perm(VIEW_EVIDENCE_PERMISSION):
             raise PermissionDenied
         document = get_object_or_404(IPRightDocument, pk=document_id, right__cases__items__id=object_id)
-        return _attachment(document)
+        return document.as_attachment()
 
     # --- actions on the queue ---
 
@@ -967,7 +956,7 @@ class EvidenceAdmin(ConsoleAdminMixin, StoredDocumentAdminMixin, ReadOnlyAdminMi
         """The evidence file as a download, for staff allowed to see evidence (private storage has no URL)."""
         if not request.user.has_perm(VIEW_EVIDENCE_PERMISSION):
             raise PermissionDenied
-        return _attachment(get_object_or_404(Evidence, pk=object_id))
+        return get_object_or_404(Evidence, pk=object_id).as_attachment()
 
     @admin.display(description="file")
     def download(self, obj: Evidence) -> str:

@@ -113,8 +113,6 @@ class Listing(models.Model):
             ),
             models.Index(fields=["status", "status_changed_at"], name="listing_status_idx"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="listing_title_trgm"),
-            # URL prefix search (LIKE 'https://host/path%'): the unique index's collation cannot serve it.
-            models.Index(OpClass("url", name="varchar_pattern_ops"), name="listing_url_prefix_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models.functions import Now
+from django.http import FileResponse
 from django.utils.text import get_valid_filename
 
 
@@ -38,3 +39,12 @@ class StoredDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    def as_attachment(self) -> FileResponse:
+        """The file as a download, typed as detected at upload, never rendered inline. Callers check access."""
+        return FileResponse(
+            self.file.open("rb"),
+            as_attachment=True,
+            filename=self.original_name,
+            content_type=self.content_type or "application/octet-stream",
+        )
