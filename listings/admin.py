@@ -24,6 +24,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Func
 from django.forms import BaseInlineFormSet, Script
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -145,7 +146,7 @@ class SelectedDelistJobFilter(admin.SimpleListFilter):
 
 
 class ListingRemovedByJobFilter(SelectedDelistJobFilter):
-    """The listings a job removed (not those it skipped or failed on), by the (job, outcome) index."""
+    """The listings a job removed (not those it skipped or failed on): the removed ids its chunks keep."""
 
     title = "removed by delisting job"
     parameter_name = "delist_job"
@@ -154,12 +155,12 @@ class ListingRemovedByJobFilter(SelectedDelistJobFilter):
         job_id = self.job_id()
         if job_id is None:
             return queryset
-        removed = DelistTarget.objects.filter(job_id=job_id, outcome=DelistOutcome.REMOVED)
+        removed = DelistChunk.objects.filter(job_id=job_id).annotate(listing_id=Func("removed_ids", function="unnest"))
         return queryset.filter(id__in=removed.values("listing_id"))
 
 
 class DelistTargetJobFilter(SelectedDelistJobFilter):
-    """A job's targets. Keeps the `job__id__exact` parameter that links to this list have always used."""
+    """A job's unremoved targets. Keeps the `job__id__exact` parameter that links to this list have always used."""
 
     parameter_name = "job__id__exact"
 
@@ -436,14 +437,22 @@ class LiftPenaltiesForm(forms.Form):
     )
 
 
-class DelistChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
+class DeferChunkIdsMixin:
+    """A chunk row holds thousands of listing ids: pages that list chunks never load them."""
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[DelistChunk]:
+        return super().get_queryset(request).defer("listing_ids", "removed_ids")
+
+
+class DelistChunkInline(DeferChunkIdsMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = DelistChunk
     extra = 0
     ordering = ("seq",)
     fields = (
         "seq",
-        "first_target_id",
-        "last_target_id",
+        "size",
+        "first_listing_id",
+        "last_listing_id",
         "state",
         "attempts",
         "removed",
@@ -802,11 +811,12 @@ class DelistTargetAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DelistChunk)
-class DelistChunkAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+class DelistChunkAdmin(DeferChunkIdsMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "job",
         "seq",
+        "size",
         "state",
         "attempts",
         "removed",
@@ -824,7 +834,8 @@ class DelistChunkAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     fields = (
         "job",
         "seq",
-        ("first_target_id", "last_target_id"),
+        "size",
+        ("first_listing_id", "last_listing_id"),
         "state",
         "attempts",
         "lease_until",

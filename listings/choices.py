@@ -78,8 +78,8 @@ class DelistChunkState(models.TextChoices):
 
 
 class DelistOutcome(models.TextChoices):
-    PENDING = "pending", "Pending"
-    REMOVED = "removed", "Removed"
+    """Why a selected listing was not removed (removed listings are recorded by their chunk)."""
+
     ALREADY_REMOVED = "already_removed", "Already removed"
     NOT_FOUND = "not_found", "Not found"
     LOCKED = "locked", "Locked by a pending counter-notice"

@@ -2,31 +2,33 @@
 
 How it stays correct when Celery and Redis misbehave:
 
-- PostgreSQL is the source of truth. A job, its targets (one row per selected listing, or per input line
-  that named none) and its chunks are rows, and every decision (may this chunk run, is the job finished)
-  is taken from those rows under row locks. A Redis message only says "this chunk may have work": a lost
-  message is re-sent by the reaper, a duplicated one finds its chunk claimed or closed and does nothing.
-- Chunks are keyset ranges of target ids (`first_target_id`..`last_target_id`), cut in one pass over the
-  job's targets when it is planned. A chunk's rows are then one index range away wherever the chunk sits
-  in the job; OFFSET would re-read every earlier row, so the last chunks of a large job would be the
-  slowest.
+- PostgreSQL is the source of truth. A job and its chunks are rows, and every decision (may this chunk
+  run, is the job finished) is taken from those rows under row locks. A Redis message only says "this
+  chunk may have work": a lost message is re-sent by the reaper, a duplicated one finds its chunk claimed
+  or closed and does nothing.
+- Planning cuts the selected listing ids, in id order, into chunks of DELIST_CHUNK_SIZE in one pass
+  (keyset: never OFFSET, which would re-read every earlier row). Each chunk row freezes its ids as an
+  array, so a chunk's listings are one row away wherever it sits in the job, and planning writes one row
+  per chunk rather than one per listing.
 - A chunk is claimed with SELECT ... FOR UPDATE SKIP LOCKED: a second copy of its message skips a chunk
   another worker holds instead of queueing behind its lock. The claim (attempt count, lease) is committed
   before the work, so a worker that dies mid-chunk still used up an attempt: a chunk that kills its worker
   every time is failed after DELIST_MAX_ATTEMPTS instead of being redelivered forever.
-- The work is set-based SQL in one transaction: one statement locks and removes the chunk's listings that
-  are still live, inserts their audit events and marks their targets; a second closes the chunk's other
-  targets (already removed, held back); then the chunk's counters. A chunk takes effect whole or not at
-  all, and running it again changes nothing (only live listings are touched).
+- The work is one set-based statement in one transaction: it locks and removes the chunk's listings that
+  are still live, inserts their audit events, writes a target row for each listing it did not remove
+  (already removed, held back by a lock check, gone) and closes the chunk with the removed ids and its
+  counters. A chunk takes effect whole or not at all, and running it again changes nothing (only live
+  listings are touched). Nothing is written per listing beyond the removal itself when all goes well.
 - Completion is read from the chunk rows under the job's row lock, never from a chord or a counter in
   Redis: whichever chunk finishes last finds no open chunk and closes the job, and the status guard
   makes that happen once.
 - Locks are taken job row first, chunk rows second. Worker transactions that hold a chunk lock read the
   job without locking it, and the completion check runs in a transaction of its own, so the services
   (cancel, pause, resume) can wait for chunk locks without a deadlock being possible.
-- Memory stays flat: no job is ever loaded whole into Python. Targets are written by INSERT ... SELECT (a
-  seller's live listings; the frozen id list, expanded inside PostgreSQL) or from a file streamed line by
-  line in batches; a chunk's rows stay in the database (only registered lock checks see its live ids).
+- Memory stays flat: no job is ever loaded whole into Python. Chunks are cut by INSERT ... SELECT (a
+  seller's live listings; the frozen id list, expanded inside PostgreSQL; a file streamed line by line in
+  batches into a temporary table); a chunk's ids stay in the database (only registered lock checks see
+  them, one chunk at a time).
 
 The tasks in `listings.tasks` only call the functions here.
 """
@@ -206,52 +208,94 @@ def _enqueue_chunks(chunk_ids: Iterable[int]) -> None:
         process_delist_chunk.delay_on_commit(chunk_id)
 
 
-def _targets_of_seller(job: DelistJob) -> None:
-    # status = ANY(live) implies the predicate of listing_seller_live_idx, which serves this scan.
+#: Listing ids of every kind of selection, cut into chunks by `_cut_chunks`. Each is one SELECT with a
+#: single column `id` (a listing id) and the parameters below.
+_SELLER_LISTINGS = """
+    -- status = ANY(live) implies the predicate of listing_seller_live_idx, which serves this scan.
+    SELECT listing.id FROM listings_listing AS listing
+    WHERE listing.seller_id = %(seller)s AND listing.status = ANY(%(live)s)
+"""
+_PICKED_IDS = """
+    SELECT picked.id::bigint AS id
+    FROM listings_delistjob AS job
+    CROSS JOIN LATERAL jsonb_array_elements_text(job.selection -> 'listing_ids') AS picked(id)
+    WHERE job.id = %(job)s
+"""
+
+
+def _cut_chunks(job: DelistJob, source: str, params: dict[str, Any]) -> tuple[list[int], int]:
+    """Cut the listing ids `source` selects into chunks of DELIST_CHUNK_SIZE ids, in id order, in one pass.
+
+    Each chunk row freezes its ids as an array: a chunk's listings are one row away wherever it sits in
+    the job, and planning writes one row per chunk, not one per listing. Returns (chunk ids, listings).
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
-            SELECT %(job)s, listing.id, '', %(pending)s, ''
-            FROM listings_listing AS listing
-            WHERE listing.seller_id = %(seller)s AND listing.status = ANY(%(live)s)
-            ORDER BY listing.id
-            """,
+            f"""
+            INSERT INTO listings_delistchunk
+                (job_id, seq, listing_ids, size, first_listing_id, last_listing_id, removed_ids, state, attempts,
+                 enqueued_at, removed, skipped, failed, last_error)
+            SELECT %(job)s, numbered.seq, array_agg(numbered.id ORDER BY numbered.id), count(*), min(numbered.id),
+                   max(numbered.id), '{{}}', %(pending)s, 0, now(), 0, 0, 0, ''
+            FROM (
+                SELECT source.id, (row_number() OVER (ORDER BY source.id) - 1) / %(size)s + 1 AS seq
+                FROM ({source}) AS source
+            ) AS numbered
+            GROUP BY numbered.seq
+            ORDER BY numbered.seq
+            RETURNING id, size
+            """,  # noqa: S608 (only this module's constant SQL and integer ids are interpolated)
             {
+                **params,
                 "job": job.pk,
-                "seller": job.selection["seller_id"],
-                "pending": DelistOutcome.PENDING,
-                "live": list(LISTING_LIVE_STATUSES),
+                "size": _setting("DELIST_CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
+                "pending": DelistChunkState.PENDING,
             },
         )
+        rows = cursor.fetchall()
+    return [chunk_id for chunk_id, _ in rows], sum(size for _, size in rows)
 
 
-def _targets_of_ids(job: DelistJob) -> None:
+def _plan_seller(job: DelistJob) -> tuple[list[int], int]:
+    params = {"seller": job.selection["seller_id"], "live": list(LISTING_LIVE_STATUSES)}
+    return *_cut_chunks(job, _SELLER_LISTINGS, params), 0
+
+
+def _plan_ids(job: DelistJob) -> tuple[list[int], int]:
+    """Chunks of the frozen ids that name a listing; one not-found target for each id that names none."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
-            SELECT job.id, listing.id,
-                   CASE WHEN listing.id IS NULL THEN picked.id::text ELSE '' END,
-                   CASE WHEN listing.id IS NULL THEN %(not_found)s ELSE %(pending)s END,
-                   CASE WHEN listing.id IS NULL THEN 'No listing has this id.' ELSE '' END
-            FROM listings_delistjob AS job
-            CROSS JOIN LATERAL jsonb_array_elements_text(job.selection -> 'listing_ids') AS picked(id)
-            LEFT JOIN listings_listing AS listing ON listing.id = picked.id::bigint
-            WHERE job.id = %(job)s
-            ORDER BY picked.id::bigint
-            """,
-            {"job": job.pk, "pending": DelistOutcome.PENDING, "not_found": DelistOutcome.NOT_FOUND},
+            SELECT %(job)s, NULL, picked.id::text, %(not_found)s, 'No listing has this id.'
+            FROM ({_PICKED_IDS}) AS picked
+            WHERE NOT EXISTS (SELECT FROM listings_listing AS listing WHERE listing.id = picked.id)
+            ORDER BY picked.id
+            """,  # noqa: S608 (only this module's constant SQL and integer ids are interpolated)
+            {"job": job.pk, "not_found": DelistOutcome.NOT_FOUND},
         )
+        unresolved = cursor.rowcount
+    found = f"""
+        SELECT picked.id FROM ({_PICKED_IDS}) AS picked
+        WHERE EXISTS (SELECT FROM listings_listing AS listing WHERE listing.id = picked.id)
+    """  # noqa: S608 (only this module's constant SQL and integer ids are interpolated)
+    return *_cut_chunks(job, found, {}), unresolved
+
+
+class SelectionUnreadable(Exception):
+    """The job's selection file cannot be read: no retry would bring it back."""
 
 
 def _file_lines(job: DelistJob) -> Iterator[str]:
     """The file's non-blank lines, stripped; read in chunks, never whole."""
-    with job.selection_file.open("rb") as file:
-        for raw in file:
-            line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-            if line:
-                yield line
+    try:
+        with job.selection_file.open("rb") as file:
+            for raw in file:
+                line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+                if line:
+                    yield line
+    except OSError as exc:  # only the file's own errors: a lost database connection is no reason to fail
+        raise SelectionUnreadable(str(exc)) from exc
 
 
 def _read_line(line: str) -> tuple[int | None, str | None, str]:
@@ -265,80 +309,63 @@ def _read_line(line: str) -> tuple[int | None, str | None, str]:
         return None, None, "Neither a listing id nor a listing URL."
 
 
-def _targets_of_file(job: DelistJob) -> None:
-    # Each batch is resolved and inserted in one statement; a listing named twice (in any batch) gets one
-    # target, kept by the (job, listing) unique index. Unresolvable lines are kept one target each.
+def _plan_file(job: DelistJob) -> tuple[list[int], int]:
+    """Resolve the file in batches into a temporary table of listing ids (deduplicated by its key), then
+    cut chunks from it. Each line that names no listing gets a not-found target of its own."""
     reference_length = DelistTarget._meta.get_field("reference").max_length
+    staging = f"delist_plan_{job.pk}"
+    unresolved = 0
     with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {staging} (id bigint PRIMARY KEY) ON COMMIT DROP")
         for batch in itertools.batched(_file_lines(job), FILE_BATCH):
             ids, urls, details = zip(*map(_read_line, batch), strict=True)
             cursor.execute(
-                """
-                INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
-                SELECT %(job)s, found.listing_id,
-                       CASE WHEN found.listing_id IS NULL THEN found.line ELSE '' END,
-                       CASE WHEN found.listing_id IS NULL THEN %(not_found)s ELSE %(pending)s END,
-                       CASE WHEN found.listing_id IS NULL THEN found.detail ELSE '' END
-                FROM (
+                f"""
+                WITH found AS MATERIALIZED (
                     SELECT line.n, line.line, line.detail, COALESCE(by_id.id, by_url.id) AS listing_id
                     FROM unnest(%(lines)s::text[], %(ids)s::bigint[], %(urls)s::text[], %(details)s::text[])
                         WITH ORDINALITY AS line(line, listing_id, url, detail, n)
                     LEFT JOIN listings_listing AS by_id ON by_id.id = line.listing_id
                     LEFT JOIN listings_listing AS by_url ON by_url.url = line.url
-                ) AS found
+                ),
+                staged AS (
+                    INSERT INTO {staging} (id)
+                    SELECT found.listing_id FROM found WHERE found.listing_id IS NOT NULL
+                    ON CONFLICT DO NOTHING
+                )
+                INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
+                SELECT %(job)s, NULL, found.line, %(not_found)s, found.detail
+                FROM found
+                WHERE found.listing_id IS NULL
                 ORDER BY found.n
-                ON CONFLICT DO NOTHING
-                """,
+                """,  # noqa: S608 (only this module's constant SQL and integer ids are interpolated)
                 {
                     "job": job.pk,
                     "lines": [line[:reference_length] for line in batch],
                     "ids": list(ids),
                     "urls": list(urls),
                     "details": list(details),
-                    "pending": DelistOutcome.PENDING,
                     "not_found": DelistOutcome.NOT_FOUND,
                 },
             )
+            unresolved += cursor.rowcount
+        planned = _cut_chunks(job, f"SELECT id FROM {staging}", {})  # noqa: S608 (an integer-named table)
+        cursor.execute(f"DROP TABLE {staging}")
+    return *planned, unresolved
 
 
-_TARGET_WRITERS: dict[str, Callable[[DelistJob], None]] = {
-    DelistSelectionKind.CASE_ITEMS: _targets_of_ids,
-    DelistSelectionKind.CASE: _targets_of_ids,
-    DelistSelectionKind.LISTING_IDS: _targets_of_ids,
-    DelistSelectionKind.SELLER: _targets_of_seller,
-    DelistSelectionKind.FILE: _targets_of_file,
+#: Each writes a job's chunks (and not-found targets): (chunk ids, listings in chunks, unresolved input).
+_PLANNERS: dict[str, Callable[[DelistJob], tuple[list[int], int, int]]] = {
+    DelistSelectionKind.CASE_ITEMS: _plan_ids,
+    DelistSelectionKind.CASE: _plan_ids,
+    DelistSelectionKind.LISTING_IDS: _plan_ids,
+    DelistSelectionKind.SELLER: _plan_seller,
+    DelistSelectionKind.FILE: _plan_file,
 }
 
 
-def _cut_chunks(job: DelistJob) -> list[int]:
-    """Cut the job's targets into keyset ranges of DELIST_CHUNK_SIZE ids, in one pass; returns the chunk ids."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO listings_delistchunk
-                (job_id, seq, first_target_id, last_target_id, state, attempts, enqueued_at,
-                 removed, skipped, failed, last_error)
-            SELECT %(job)s, numbered.seq, min(numbered.id), max(numbered.id), %(pending)s, 0, now(), 0, 0, 0, ''
-            FROM (
-                SELECT target.id, (row_number() OVER (ORDER BY target.id) - 1) / %(size)s + 1 AS seq
-                FROM listings_delisttarget AS target
-                WHERE target.job_id = %(job)s
-            ) AS numbered
-            GROUP BY numbered.seq
-            ORDER BY numbered.seq
-            RETURNING id
-            """,
-            {
-                "job": job.pk,
-                "size": _setting("DELIST_CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
-                "pending": DelistChunkState.PENDING,
-            },
-        )
-        return [chunk_id for (chunk_id,) in cursor.fetchall()]
-
-
 def delist_job_plan(*, job_id: int) -> bool:
-    """Materialise the job's targets and chunks, start it and enqueue its chunks; False if nothing to do.
+    """Cut the job's selection into chunks, start it and enqueue its chunks; False if nothing to do.
 
     Idempotent: the whole plan is one transaction under the job's row lock, guarded by the planning
     status. A crash rolls everything back for the next attempt; a second copy of the task finds the job
@@ -351,19 +378,19 @@ def delist_job_plan(*, job_id: int) -> bool:
             return False
         try:
             with transaction.atomic():
-                _TARGET_WRITERS[job.selection_kind](job)
-        except OSError as exc:
+                chunk_ids, listings, unresolved = _PLANNERS[job.selection_kind](job)
+        except SelectionUnreadable as exc:
             job.status = DelistJobStatus.FAILED
             job.finished_at = timezone.now()
             job.save(update_fields=["status", "finished_at"])
             reason = f"The selection file could not be read: {exc}"
             audit_record(action="delist_job.fail", target=job, automated=True, to_state=job.status, reason=reason)
             return False
-        chunk_ids = _cut_chunks(job)
-        job.total = DelistTarget.objects.filter(job=job).count()
+        job.total = listings + unresolved
+        job.unresolved = unresolved
         job.status = DelistJobStatus.RUNNING
         job.started_at = timezone.now()
-        job.save(update_fields=["total", "status", "started_at"])
+        job.save(update_fields=["total", "unresolved", "status", "started_at"])
         _enqueue_chunks(chunk_ids)
         _close_if_done(job)  # a selection that found nothing is finished at once
     return True
@@ -391,63 +418,36 @@ def _job_gate(chunk: DelistChunk) -> ChunkRun | None:
 
 
 def _locked_chunk(chunk_id: int, *, skip_locked: bool = False) -> DelistChunk | None:
-    # Locks the chunk only: its job is read, not locked (see the module docstring on lock order).
+    # Locks the chunk only: its job is read, not locked (see the module docstring on lock order). The id
+    # arrays stay in PostgreSQL: the statements that need them read them from the chunk row.
     return (
         DelistChunk.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related("job")
+        .defer("listing_ids", "removed_ids")
         .filter(pk=chunk_id)
         .first()
     )
 
 
-def _close_targets(chunk: DelistChunk, *, outcome: str, locked: Sequence[int] = (), detail: str = "") -> dict[str, int]:
-    """Close the chunk's unprocessed targets: pending ones get `outcome` (`locked` if held); counts by outcome."""
+def _chunk_fail(chunk: DelistChunk, error: str) -> None:
+    """Close a chunk that used its last attempt: each of its listings gets an `error` target."""
+    detail = f"The chunk failed: {error}"[: DelistTarget._meta.get_field("detail").max_length]
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH ranged AS MATERIALIZED (
-                -- By primary key alone: ANDed with the job_id index, the scan would grow with the job.
-                SELECT target.id, target.job_id, target.processed_at
-                FROM listings_delisttarget AS target
-                WHERE target.id BETWEEN %(first)s AND %(last)s
-            ),
-            closed AS (
-                UPDATE listings_delisttarget AS target
-                SET outcome = CASE
-                        WHEN target.outcome <> %(pending)s THEN target.outcome
-                        WHEN target.listing_id = ANY(%(locked)s::bigint[]) THEN %(locked_outcome)s
-                        ELSE %(outcome)s
-                    END,
-                    detail = CASE
-                        WHEN target.outcome = %(pending)s AND target.listing_id <> ALL(%(locked)s::bigint[])
-                        THEN %(detail)s
-                        ELSE target.detail
-                    END,
-                    processed_at = now()
-                FROM ranged
-                WHERE target.id = ranged.id AND ranged.job_id = %(job)s AND ranged.processed_at IS NULL
-                RETURNING target.outcome
-            )
-            SELECT outcome, count(*) FROM closed GROUP BY outcome
+            INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
+            SELECT %(job)s, listing.id, CASE WHEN listing.id IS NULL THEN picked.id::text ELSE '' END,
+                   %(error)s, %(detail)s
+            FROM listings_delistchunk AS chunk
+            CROSS JOIN LATERAL unnest(chunk.listing_ids) AS picked(id)
+            LEFT JOIN listings_listing AS listing ON listing.id = picked.id
+            WHERE chunk.id = %(chunk)s
             """,
-            {
-                "job": chunk.job_id,
-                "first": chunk.first_target_id,
-                "last": chunk.last_target_id,
-                "pending": DelistOutcome.PENDING,
-                "locked": list(locked),
-                "locked_outcome": DelistOutcome.LOCKED,
-                "outcome": outcome,
-                "detail": detail[: DelistTarget._meta.get_field("detail").max_length],
-            },
+            {"job": chunk.job_id, "chunk": chunk.pk, "error": DelistOutcome.ERROR, "detail": detail},
         )
-        return dict(cursor.fetchall())
-
-
-def _chunk_fail(chunk: DelistChunk, error: str) -> None:
-    counts = _close_targets(chunk, outcome=DelistOutcome.ERROR, detail=f"The chunk failed: {error}")
+        failed = cursor.rowcount
     chunk.state = DelistChunkState.FAILED
-    chunk.failed = sum(counts.values())
+    chunk.failed = failed
     chunk.last_error = error
     chunk.lease_until = None
     chunk.finished_at = timezone.now()
@@ -479,61 +479,41 @@ def _chunk_claim(chunk_id: int) -> tuple[DelistChunk | None, ChunkRun | None]:
 
 
 def _locked_listings(chunk: DelistChunk) -> list[int]:
-    """Live listings of the chunk that a registered lock check holds back (no query without checks)."""
+    """The chunk's listings that a registered lock check holds back (no query without checks)."""
     if not _lock_checks:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH ranged AS MATERIALIZED (
-                SELECT target.job_id, target.listing_id, target.outcome
-                FROM listings_delisttarget AS target
-                WHERE target.id BETWEEN %(first)s AND %(last)s
-            )
-            SELECT listing.id
-            FROM ranged JOIN listings_listing AS listing ON listing.id = ranged.listing_id
-            WHERE ranged.job_id = %(job)s AND ranged.outcome = %(pending)s AND listing.status = ANY(%(live)s)
-            ORDER BY listing.id
-            """,
-            {
-                "job": chunk.job_id,
-                "first": chunk.first_target_id,
-                "last": chunk.last_target_id,
-                "pending": DelistOutcome.PENDING,
-                "live": list(LISTING_LIVE_STATUSES),
-            },
-        )
-        live = [listing_id for (listing_id,) in cursor.fetchall()]
+    listing_ids = DelistChunk.objects.filter(pk=chunk.pk).values_list("listing_ids", flat=True).get()
     held: set[int] = set()
     for check in _lock_checks:
-        held.update(check(live))
-    return sorted(held.intersection(live))
+        held.update(check(listing_ids))
+    return sorted(held.intersection(listing_ids))
 
 
-def _remove_live_listings(chunk: DelistChunk, locked: Sequence[int]) -> int:
-    """Remove the chunk's still-live listings (but `locked`), audit and mark each; how many were removed.
+def _run_chunk(chunk: DelistChunk, locked: Sequence[int]) -> tuple[int, int, int]:
+    """Remove the chunk's still-live listings (but `locked`), audit each, record the others and close the
+    chunk, in one statement; returns (removed, skipped, failed).
 
-    One statement, so the rows never travel to Python and back. Every join has an index lookup on its
-    inner side (row estimates of CTEs are guesses, and a nested loop over two CTEs would be quadratic).
-    The listings are locked in id order before the update, so the old status recorded is the one
-    replaced and two jobs sharing listings cannot deadlock. The audit INSERT writes the columns
-    `marketsafe.audit.services.audit_record_state_changes` writes (a test holds the two together).
+    - The listings are locked in id order before the update, so the old status recorded is the one
+      replaced and two jobs sharing listings cannot deadlock.
+    - The audit INSERT writes the columns `marketsafe.audit.services.audit_record_state_changes` writes
+      (a test holds the two together).
+    - A listing the chunk did not remove gets a target row saying why: it was locked (live and held by a
+      lock check), it no longer exists, or it was no longer live (already removed, by anyone). When all
+      goes well, that is no row at all.
+    - The chunk row keeps the removed ids and the counters; the statement touches it once, at the end.
+    Every join has an index lookup on its inner side (row estimates of CTEs are guesses).
     """
     job = chunk.job
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH ranged AS MATERIALIZED (
-                -- By primary key alone: ANDed with the job_id index, the scan would grow with the job.
-                SELECT target.id, target.job_id, target.listing_id, target.outcome
-                FROM listings_delisttarget AS target
-                WHERE target.id BETWEEN %(first)s AND %(last)s
+            WITH picked AS MATERIALIZED (
+                SELECT unnest(chunk.listing_ids) AS id FROM listings_delistchunk AS chunk WHERE chunk.id = %(chunk)s
             ),
             doomed AS (
-                SELECT ranged.id AS target_id, listing.id, listing.status
-                FROM ranged JOIN listings_listing AS listing ON listing.id = ranged.listing_id
-                WHERE ranged.job_id = %(job)s AND ranged.outcome = %(pending)s
-                  AND listing.status = ANY(%(live)s) AND listing.id <> ALL(%(locked)s::bigint[])
+                SELECT listing.id, listing.status
+                FROM picked JOIN listings_listing AS listing ON listing.id = picked.id
+                WHERE listing.status = ANY(%(live)s) AND listing.id <> ALL(%(locked)s::bigint[])
                 ORDER BY listing.id
                 FOR UPDATE OF listing
             ),
@@ -542,38 +522,58 @@ def _remove_live_listings(chunk: DelistChunk, locked: Sequence[int]) -> int:
                 SET status = %(removed)s, status_changed_at = now()
                 FROM doomed
                 WHERE listing.id = doomed.id
-                RETURNING doomed.target_id, listing.id AS listing_id, doomed.status AS old_status
+                RETURNING listing.id, doomed.status AS old_status
             ),
             audited AS (
                 INSERT INTO audit_auditevent
                     (occurred_at, actor_id, automated, action, target_type_id, target_id, brand_id,
                      from_state, to_state, reason, data)
-                SELECT now(), %(actor)s, %(automated)s, 'listing.remove', %(listing_type)s, removed.listing_id, NULL,
+                SELECT now(), %(actor)s, %(automated)s, 'listing.remove', %(listing_type)s, removed.id, NULL,
                        removed.old_status, %(removed)s, %(reason)s, %(data)s::jsonb
                 FROM removed
+            ),
+            unremoved AS (
+                INSERT INTO listings_delisttarget (job_id, listing_id, reference, outcome, detail)
+                SELECT %(job)s, listing.id,
+                       CASE WHEN listing.id IS NULL THEN picked.id::text ELSE '' END,
+                       CASE WHEN listing.id IS NULL THEN %(not_found)s
+                            WHEN listing.status = ANY(%(live)s) AND picked.id = ANY(%(locked)s::bigint[])
+                            THEN %(locked_outcome)s
+                            ELSE %(already_removed)s END,
+                       CASE WHEN listing.id IS NULL THEN 'The listing no longer exists.' ELSE '' END
+                FROM picked LEFT JOIN listings_listing AS listing ON listing.id = picked.id
+                WHERE NOT EXISTS (SELECT FROM removed WHERE removed.id = picked.id)
+                RETURNING outcome
             )
-            UPDATE listings_delisttarget AS target
-            SET outcome = %(removed_outcome)s, processed_at = now()
-            FROM removed
-            WHERE target.id = removed.target_id
+            UPDATE listings_delistchunk AS chunk
+            SET removed_ids = coalesce((SELECT array_agg(removed.id ORDER BY removed.id) FROM removed), '{}'),
+                removed = (SELECT count(*) FROM removed),
+                skipped = (SELECT count(*) FROM unremoved WHERE unremoved.outcome = %(already_removed)s),
+                failed = (SELECT count(*) FROM unremoved WHERE unremoved.outcome <> %(already_removed)s),
+                state = %(done)s,
+                lease_until = NULL,
+                finished_at = now()
+            WHERE chunk.id = %(chunk)s
+            RETURNING chunk.removed, chunk.skipped, chunk.failed
             """,
             {
                 "job": job.pk,
-                "first": chunk.first_target_id,
-                "last": chunk.last_target_id,
-                "pending": DelistOutcome.PENDING,
+                "chunk": chunk.pk,
                 "live": list(LISTING_LIVE_STATUSES),
                 "locked": list(locked),
                 "removed": ListingStatus.REMOVED,
-                "removed_outcome": DelistOutcome.REMOVED,
                 "actor": job.actor_id,
                 "automated": job.automated,
                 "listing_type": ContentType.objects.get_for_model(Listing).pk,
                 "reason": job.reason,
                 "data": json.dumps({"delist_job": job.pk}),
+                "not_found": DelistOutcome.NOT_FOUND,
+                "locked_outcome": DelistOutcome.LOCKED,
+                "already_removed": DelistOutcome.ALREADY_REMOVED,
+                "done": DelistChunkState.DONE,
             },
         )
-        return cursor.rowcount
+        return cursor.fetchone()
 
 
 def _chunk_work(chunk_id: int, attempt: int) -> ChunkRun:
@@ -583,17 +583,7 @@ def _chunk_work(chunk_id: int, attempt: int) -> ChunkRun:
         return ChunkRun.BUSY  # our lease lapsed and another worker took the chunk over
     if refused := _job_gate(chunk):  # cancelled or paused since the claim
         return refused
-    locked = _locked_listings(chunk)
-    removed = _remove_live_listings(chunk, locked)
-    # What is still pending and not held was live when planned and is not now: someone else took it down.
-    rest = _close_targets(chunk, outcome=DelistOutcome.ALREADY_REMOVED, locked=locked)
-    chunk.removed = removed
-    chunk.skipped = rest.get(DelistOutcome.ALREADY_REMOVED, 0)
-    chunk.failed = sum(rest.get(outcome, 0) for outcome in FAILED_OUTCOMES)
-    chunk.state = DelistChunkState.DONE
-    chunk.lease_until = None
-    chunk.finished_at = timezone.now()
-    chunk.save(update_fields=["removed", "skipped", "failed", "state", "lease_until", "finished_at"])
+    _run_chunk(chunk, _locked_listings(chunk))
     return ChunkRun.DONE
 
 
@@ -651,7 +641,7 @@ def _close_if_done(job: DelistJob) -> bool:
     if tally["open"]:
         return False
     old = job.status
-    failed = tally["failed_chunks"] or tally["failed_targets"]
+    failed = tally["failed_chunks"] or tally["failed_targets"] or job.unresolved
     job.status = DelistJobStatus.COMPLETED_WITH_ERRORS if failed else DelistJobStatus.COMPLETED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at"])
@@ -823,6 +813,8 @@ def delist_job_progress(job: DelistJob) -> dict[str, Any]:
         skipped=Coalesce(Sum("skipped"), 0),
         failed=Coalesce(Sum("failed"), 0),
     )
+    # Input that named no listing was settled at planning, outside any chunk.
+    tally["failed"] += job.unresolved
     processed = tally["removed"] + tally["skipped"] + tally["failed"]
     elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds() if job.started_at else 0.0
     rate = processed / elapsed if elapsed > 0 else 0.0

@@ -236,6 +236,9 @@ class DelistJob(models.Model):
     automated = models.BooleanField(default=False)
     status = models.CharField(max_length=24, choices=choices.DelistJobStatus, default=choices.DelistJobStatus.PLANNING)
     total = models.PositiveBigIntegerField(default=0)
+    unresolved = models.PositiveBigIntegerField(
+        default=0, help_text="Selected ids or input lines that named no listing when the job was planned."
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -260,16 +263,23 @@ class DelistJob(models.Model):
 
 
 class DelistTarget(models.Model):
-    """One selected listing (or an input line that named none) and what the job did with it."""
+    """A selected listing, or an input line naming none, that the job did NOT remove, and why.
+
+    Removed listings get no row here: the chunk that removed them keeps their ids (`removed_ids`) and each
+    has its audit event, so the common case writes nothing per listing beyond what the removal itself
+    writes. Rows are written by the chunk that met the listing (already removed, locked, gone since
+    planning, or every listing of a chunk that failed) or, for input that named no listing, at planning.
+    """
 
     job = models.ForeignKey(DelistJob, on_delete=models.CASCADE, related_name="targets")
     listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reference = models.CharField(max_length=2000, blank=True, help_text="The input line, when it named no listing.")
-    outcome = models.CharField(max_length=16, choices=choices.DelistOutcome, default=choices.DelistOutcome.PENDING)
+    outcome = models.CharField(max_length=16, choices=choices.DelistOutcome)
     detail = models.CharField(max_length=500, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(db_default=Now())
 
     class Meta:
+        verbose_name = "unremoved delisting target"
         constraints = [
             models.UniqueConstraint(
                 fields=["job", "listing"], condition=models.Q(listing__isnull=False), name="delisttarget_unique"
@@ -285,12 +295,18 @@ class DelistTarget(models.Model):
 
 
 class DelistChunk(models.Model):
-    """A keyset range of a job's targets (by target id), claimed and processed by one Celery task."""
+    """Up to DELIST_CHUNK_SIZE of a job's listings (a keyset slice by listing id), claimed and processed by
+    one Celery task. The chunk row freezes its listing ids and, once done, the ids it removed."""
 
     job = models.ForeignKey(DelistJob, on_delete=models.CASCADE, related_name="chunks")
     seq = models.PositiveIntegerField()
-    first_target_id = models.BigIntegerField()
-    last_target_id = models.BigIntegerField()
+    listing_ids = ArrayField(models.BigIntegerField(), help_text="The chunk's selected listings, in id order.")
+    size = models.PositiveIntegerField(help_text="How many listings the chunk holds.")
+    first_listing_id = models.BigIntegerField()
+    last_listing_id = models.BigIntegerField()
+    removed_ids = ArrayField(
+        models.BigIntegerField(), default=list, blank=True, help_text="The listings this chunk removed."
+    )
     state = models.CharField(max_length=16, choices=choices.DelistChunkState, default=choices.DelistChunkState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -306,7 +322,7 @@ class DelistChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "seq"], name="delistchunk_unique_seq"),
             models.CheckConstraint(
-                condition=models.Q(first_target_id__lte=models.F("last_target_id")), name="delistchunk_range_ordered"
+                condition=models.Q(first_listing_id__lte=models.F("last_listing_id")), name="delistchunk_range_ordered"
             ),
         ]
         indexes = [

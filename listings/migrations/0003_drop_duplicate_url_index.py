@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('listings', '0002_list_indexes'),
+        ("listings", "0002_list_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='listing',
-            name='listing_url_prefix_idx',
+            model_name="listing",
+            name="listing_url_prefix_idx",
         ),
     ]

@@ -132,21 +132,22 @@ def test_the_job_page_shows_progress_figures_from_the_database(root_client, plan
     live = make_listings(4)
     gone = make_listings(1, status=ListingStatus.REMOVED)[0]
     missing = 10**12
-    job = planned_job([*(x.pk for x in live), gone.pk, missing])  # 6 targets in id order: chunks of 3 and 3
+    # 5 listings in id order, chunks of 3 and 2; the missing id is settled (failed) at planning.
+    job = planned_job([*(x.pk for x in live), gone.pk, missing])
     process(job, chunks=1)
 
     response = root_client.get(change_url(job))
 
     assert response.status_code == 200
-    processed = job.targets.exclude(processed_at=None).count()
-    removed = job.targets.filter(outcome=DelistOutcome.REMOVED).count()
-    assert progress_bar(response) == (str(processed), str(job.targets.count())) == ("3", "6")
-    assertContains(response, "3 of 6 targets processed (50%)")
+    removed = sum(len(ids) for ids in job.chunks.values_list("removed_ids", flat=True))
+    failed = job.targets.filter(outcome__in=delisting.FAILED_OUTCOMES).count()
+    assert progress_bar(response) == (str(removed + failed), str(job.total)) == ("4", "6")
+    assertContains(response, "4 of 6 targets processed (66%)")
     assert figure(response, "Status") == "Running"
     assert figure(response, "Chunks done") == "1 of 2"
     assert figure(response, "Removed") == str(removed) == "3"
     assert figure(response, "Skipped (already removed)") == "0"
-    assert figure(response, "Failed") == "0"
+    assert figure(response, "Failed") == str(failed) == "1"
     assert re.fullmatch(r"\d+\.\d targets/s", figure(response, "Rate"))
     assert re.fullmatch(r"\d+ (h \d+ min|min \d+ s|s)", figure(response, "Time left"))
 
@@ -154,7 +155,8 @@ def test_the_job_page_shows_progress_figures_from_the_database(root_client, plan
 def test_the_progress_partial_follows_the_chunks_and_says_when_it_is_finished(root_client, planned_job, make_listings):
     live = make_listings(3)
     gone = make_listings(1, status=ListingStatus.REMOVED)[0]
-    job = planned_job([*(x.pk for x in live), gone.pk, 10**12])  # targets in id order: chunk 1 is `live`
+    # Chunk 1 is `live`, chunk 2 `gone`; the missing id is settled (failed) at planning.
+    job = planned_job([*(x.pk for x in live), gone.pk, 10**12])
 
     before = root_client.get(progress_url(job))
     process(job, chunks=1)
@@ -162,10 +164,10 @@ def test_the_progress_partial_follows_the_chunks_and_says_when_it_is_finished(ro
     process(job)
     done = root_client.get(progress_url(job))
 
-    assert progress_bar(before) == ("0", "5")
+    assert progress_bar(before) == ("1", "5")
     assertContains(before, 'data-finished="false"')
     assert "<html" not in before.content.decode()  # the panel alone
-    assert progress_bar(after_one) == ("3", "5")
+    assert progress_bar(after_one) == ("4", "5")
     assert figure(after_one, "Removed") == "3"
     assertContains(after_one, 'data-finished="false"')
     assert progress_bar(done) == ("5", "5")

@@ -19,7 +19,6 @@ from listings import delisting
 from listings.choices import (
     DelistChunkState,
     DelistJobStatus,
-    DelistOutcome,
     DelistSelectionKind,
     ListingStatus,
 )
@@ -101,11 +100,20 @@ def run(job: DelistJob) -> DelistJob:
 
 
 def outcomes(job: DelistJob) -> dict[str, str]:
-    """Each target's outcome, keyed by its listing id or (when it named none) its reference."""
-    return {
+    """What the job did with each selected listing, keyed by listing id (or, for input that named none, its
+    reference): "removed" for the ids its chunks removed, the others from their target rows."""
+    removed = {str(pk): "removed" for ids in job.chunks.values_list("removed_ids", flat=True) for pk in ids}
+    others = {
         str(listing_id or reference): outcome
         for listing_id, reference, outcome in job.targets.values_list("listing_id", "reference", "outcome")
     }
+    assert not removed.keys() & others.keys(), "a removed listing also has a target row"
+    return removed | others
+
+
+def selected(job: DelistJob) -> list[int]:
+    """The listing ids the job's chunks hold, in chunk order."""
+    return [pk for ids in job.chunks.order_by("seq").values_list("listing_ids", flat=True) for pk in ids]
 
 
 def statuses(listings) -> list[str]:
@@ -155,7 +163,7 @@ def test_a_seller_selection_takes_that_sellers_live_listings(create_job, make_li
         create_job(selection_kind=DelistSelectionKind.SELLER, selection={"seller_id": seller.pk}, listing_ids=None)
     )
 
-    assert set(job.targets.values_list("listing_id", flat=True)) == {x.pk for x in active + reinstated}
+    assert selected(job) == sorted(x.pk for x in active + reinstated)
     assert statuses(active + reinstated) == ["removed"] * 5
     assert statuses([*already, elsewhere]) == ["removed", "active"]
     assert job.status == DelistJobStatus.COMPLETED
@@ -198,13 +206,9 @@ def test_a_file_selection_reads_urls_and_ids_line_by_line(create_job, make_listi
         "not a listing at all": "Neither a listing id nor a listing URL.",
         "123456789012345678901234567890": "Id out of range.",
     }
-    # Targets keep the file's order.
-    assert list(job.targets.exclude(listing=None).order_by("pk").values_list("listing_id", flat=True)) == [
-        by_url.pk,
-        by_id.pk,
-        twice.pk,
-    ]
-    assert (job.total, job.status) == (7, DelistJobStatus.COMPLETED_WITH_ERRORS)
+    # Each listing once, in id order; the lines that named none were settled at planning.
+    assert selected(job) == sorted([by_url.pk, by_id.pk, twice.pk])
+    assert (job.total, job.unresolved, job.status) == (7, 4, DelistJobStatus.COMPLETED_WITH_ERRORS)
     assert len(removals()) == 3
 
 
@@ -324,23 +328,26 @@ def test_two_racing_submissions_create_one_job(moderator):
 # --- planning ----------------------------------------------------------------------------------------
 
 
-def test_planning_cuts_keyset_chunks_that_partition_the_targets(
+def test_planning_cuts_keyset_chunks_that_partition_the_selection(
     create_job, make_listings, django_capture_on_commit_callbacks
 ):
-    job = create_job(listings=make_listings(8))
+    listings = make_listings(8)
+    job = create_job(listings=reversed(listings))
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert delisting.delist_job_plan(job_id=job.pk) is True
 
     job.refresh_from_db()
     chunks = list(job.chunks.order_by("seq"))
-    target_ids = list(job.targets.order_by("pk").values_list("pk", flat=True))
+    ids = [x.pk for x in listings]
     assert [c.seq for c in chunks] == [1, 2, 3]
-    assert [(c.first_target_id, c.last_target_id) for c in chunks] == [
-        (target_ids[0], target_ids[2]),
-        (target_ids[3], target_ids[5]),
-        (target_ids[6], target_ids[7]),
+    assert [c.listing_ids for c in chunks] == [ids[0:3], ids[3:6], ids[6:8]]
+    assert [(c.size, c.first_listing_id, c.last_listing_id) for c in chunks] == [
+        (3, ids[0], ids[2]),
+        (3, ids[3], ids[5]),
+        (2, ids[6], ids[7]),
     ]
+    assert not job.targets.exists()  # planning writes no row per listing
     assert all(c.state == DelistChunkState.PENDING and c.enqueued_at for c in chunks)
     assert enqueued(callbacks) == [(CHUNK, (c.pk,)) for c in chunks]
     assert (job.status, job.total) == (DelistJobStatus.RUNNING, 8)
@@ -354,14 +361,14 @@ def test_planning_again_changes_nothing(create_job, make_listings, django_captur
     with django_capture_on_commit_callbacks() as callbacks:
         assert plan_delist_job.run(job.pk) is False
 
-    assert (job.targets.count(), job.chunks.count()) == (4, 2)
+    assert (len(selected(job)), job.chunks.count()) == (4, 2)
     assert callbacks == []
 
 
 def test_a_planning_that_crashes_leaves_nothing_and_can_run_again(create_job, make_listings, monkeypatch):
     job = create_job(listings=make_listings(4))
 
-    def crash(job):
+    def crash(job, source, params):
         raise ConnectionError("lost the database")
 
     with monkeypatch.context() as patch:
@@ -372,7 +379,7 @@ def test_a_planning_that_crashes_leaves_nothing_and_can_run_again(create_job, ma
     job.refresh_from_db()
     assert (job.status, job.targets.count(), job.chunks.count()) == (DelistJobStatus.PLANNING, 0, 0)
     assert run(job).status == DelistJobStatus.COMPLETED
-    assert (job.targets.count(), job.chunks.count()) == (4, 2)
+    assert (len(selected(job)), job.chunks.count()) == (4, 2)
 
 
 def test_a_selection_that_finds_nothing_completes_at_once(create_job, seller):
@@ -406,7 +413,7 @@ def test_a_job_removes_each_live_listing_with_one_audit_event(create_job, make_l
             {"delist_job": job.pk},
         )
     assert set(outcomes(job).values()) == {"removed"}
-    assert not job.targets.filter(processed_at=None).exists()
+    assert not job.targets.exists()  # nothing to say about a listing that was removed
     assert [(c.state, c.removed, c.skipped, c.failed, c.attempts) for c in job.chunks.order_by("seq")] == [
         ("done", 3, 0, 0, 1),
         ("done", 3, 0, 0, 1),
@@ -453,7 +460,6 @@ def test_running_a_chunk_twice_changes_nothing_the_second_time(create_job, make_
     # Even forced to run again from scratch, it only finds listings that are no longer live.
     DelistJob.objects.filter(pk=job.pk).update(status=DelistJobStatus.RUNNING)
     DelistChunk.objects.filter(pk=chunk_id).update(state=DelistChunkState.PENDING)
-    job.targets.update(outcome=DelistOutcome.PENDING, processed_at=None)
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.DONE
 
     assert len(removals()) == 3
@@ -494,7 +500,7 @@ def test_a_registered_lock_check_holds_listings_back(create_job, make_listings):
     listing_remove(listing_id=listings[0].pk, reason="Already down.")
     job = run(create_job(listings=listings))
 
-    assert asked == [[listings[1].pk, held.pk], [listings[3].pk]]  # only live listings, one chunk at a time
+    assert asked == [[x.pk for x in listings[:3]], [listings[3].pk]]  # the chunk's listings, one chunk at a time
     assert outcomes(job)[str(held.pk)] == "locked"
     assert statuses([held]) == ["active"]
     assert [(c.removed, c.skipped, c.failed) for c in job.chunks.order_by("seq")] == [(1, 1, 1), (1, 0, 0)]
@@ -536,16 +542,15 @@ def test_a_failing_chunk_is_retried_then_failed_at_the_attempt_cap(create_job, m
     delisting.delist_job_plan(job_id=job.pk)
     failing, healthy = chunk_ids(job)
 
-    close_targets = delisting._close_targets
+    run_chunk = delisting._run_chunk
 
-    def broken(chunk, *, outcome, **kwargs):
-        # Fails after the listings were updated and audited, before the chunk is done.
-        if outcome == DelistOutcome.ALREADY_REMOVED:
-            raise RuntimeError("audit table unavailable")
-        return close_targets(chunk, outcome=outcome, **kwargs)
+    def broken(chunk, locked):
+        # Fails after the listings were updated and audited and the chunk closed, before the commit.
+        run_chunk(chunk, locked)
+        raise RuntimeError("audit table unavailable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(delisting, "_close_targets", broken)
+        patch.setattr(delisting, "_run_chunk", broken)
         assert delisting.delist_chunk_process(chunk_id=failing) == ChunkRun.RETRY
         with pytest.raises(Retry):  # the task asks Celery to retry
             process_delist_chunk.run(failing)

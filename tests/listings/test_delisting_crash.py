@@ -202,7 +202,7 @@ class HeldListing:
     """A row lock on one listing, held from a database connection of its own until released.
 
     FOR NO KEY UPDATE, the lock an UPDATE of the listing takes: it blocks the chunk's FOR UPDATE but not
-    the foreign-key checks (FOR KEY SHARE) of the targets the planner inserts.
+    the planner, which reads the seller's listings without locking them.
     """
 
     def __init__(self, listing_id: int) -> None:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from listings import delisting, penalties
 from listings import services as listing_services
 from listings.choices import DelistSelectionKind, ListingStatus, PenaltyAction, SellerStatus
-from listings.models import DelistJob, DelistTarget, PenaltyPolicy, PenaltyThreshold, SellerPenalty, Strike
+from listings.models import DelistJob, PenaltyPolicy, PenaltyThreshold, SellerPenalty, Strike
 from marketsafe.audit.models import AuditEvent
 from tests import factories
 
@@ -97,9 +97,9 @@ def test_strikes_walk_the_seller_up_the_ladder(ladder, seller, strike, marketpla
     assert job.actor.username == penalties.SYSTEM_USERNAME
     assert not job.actor.is_active and not job.actor.has_usable_password()
     delisting.delist_job_plan(job_id=job.pk)
-    targets = set(DelistTarget.objects.filter(job=job).values_list("listing_id", flat=True))
-    assert targets == {x.pk for x in live}
-    assert gone.pk not in targets
+    selected = {pk for ids in job.chunks.values_list("listing_ids", flat=True) for pk in ids}
+    assert selected == {x.pk for x in live}
+    assert gone.pk not in selected
 
     strike()  # 4 strikes: still suspended
     assert actions_of(seller) == [A.WARN, A.RESTRICT, A.SUSPEND]
