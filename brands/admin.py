@@ -325,7 +325,8 @@ class InformationRequestInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ("message", "requested_by", "requested_at", "response", "responded_by", "responded_at")
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[InformationRequest]:
-        return super().get_queryset(request).select_related("requested_by", "responded_by")
+        # application__brand: each row is titled with the request's __str__, which names them.
+        return super().get_queryset(request).select_related("requested_by", "responded_by", "application__brand")
 
 
 class ApplicationDocumentInline(ReadOnlyAdminMixin, StoredDocumentInline):

@@ -147,11 +147,10 @@ def test_a_rejection_needs_a_reason_and_is_mailed(submitted, reviewer, django_ca
 
 
 def test_a_rolled_back_decision_sends_nothing(submitted, reviewer, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(ValidationError):
-            services.application_approve(
-                application_id=submitted.pk, actor=reviewer, renews_on=timezone.localdate() - timedelta(days=1)
-            )
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        services.application_approve(
+            application_id=submitted.pk, actor=reviewer, renews_on=timezone.localdate() - timedelta(days=1)
+        )
     assert mail.outbox == []
     submitted.refresh_from_db()
     assert submitted.status == ApplicationStatus.SUBMITTED
@@ -231,7 +230,9 @@ def test_the_track_record_counts_the_standard_lane_per_reason(brand, file_case):
 @pytest.fixture
 def member(brand, owner):
     return factories.ProgramMembershipFactory(
-        brand=brand, application__contact_email="contact@acme.example", renews_on=timezone.localdate() + timedelta(days=200)
+        brand=brand,
+        application__contact_email="contact@acme.example",
+        renews_on=timezone.localdate() + timedelta(days=200),
     )
 
 
