@@ -2,6 +2,7 @@
 decisions (locked, audited, e-mailed on commit, illegal transitions refused by name), the lane switch, the
 track record, and the nightly accuracy check with a frozen clock."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from marketsafe.locks import lock_key
 from marketsafe.uploads import check_upload
 from tests import factories
 from tests.tenancy_cases.brands import PDF, RewindingUpload
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -353,3 +355,30 @@ def test_the_check_does_not_overlap_with_itself(member, record_of):
         other.close()
     member.refresh_from_db()
     assert member.status == MembershipStatus.ACTIVE
+
+
+def test_the_dashboard_and_the_program_page_show_the_warning(client, member, record_of, owner, brand):
+    record_of(accepted=23, rejected=2)
+    with night(1):
+        monitor_program_memberships()
+    client.force_login(owner)
+    dashboard = client.get(f"/b/{brand.slug}/dashboard/").content.decode()
+    assert "MarketSafe accuracy warning" in dashboard
+    assert "All reasons: acceptance rate 92.0% (at least 90.0%)" in dashboard
+    assert "Accuracy warning" in client.get(f"/b/{brand.slug}/program/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_task_runs_on_a_real_worker(member, record_of):
+    record_of(accepted=20, rejected=5)
+    with running_worker():
+        monitor_program_memberships.delay()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            member.refresh_from_db()
+            if member.status == MembershipStatus.WARNED:
+                break
+            time.sleep(0.2)
+    assert member.status == MembershipStatus.WARNED
+    assert member.checked_on == timezone.localdate()
+    assert len(mail.outbox) == 1  # sent once the worker's transaction committed
