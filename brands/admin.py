@@ -267,6 +267,23 @@ class ProgramActionsAdminMixin:
             *super().get_urls(),
         ]
 
+    def page_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
+        """What the row's page shows above its record (the template's panel)."""
+        return {"action_forms": self.action_forms(request, obj)}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: models.Model | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.page_context(request, obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     def action_forms(self, request: HttpRequest, obj: models.Model) -> list[tuple[ProgramAction, forms.Form, str]]:
         if not self.has_act_permission(request):
             return []
@@ -385,20 +402,7 @@ class ProgramApplicationAdmin(ProgramActionsAdminMixin, ReadOnlyAdminMixin, Scal
             raise PermissionDenied
         return document.as_attachment()
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: ProgramApplication | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context.update(self.review_context(request, obj))
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
-
-    def review_context(self, request: HttpRequest, application: ProgramApplication) -> dict[str, Any]:
+    def page_context(self, request: HttpRequest, application: ProgramApplication) -> dict[str, Any]:
         rights = list(
             application.rights.prefetch_related(
                 models.Prefetch("documents", queryset=IPRightDocument.objects.order_by("pk"))
@@ -446,21 +450,11 @@ class ProgramMembershipAdmin(ProgramActionsAdminMixin, ReadOnlyAdminMixin, Scale
     )
     actions_on_page = MEMBERSHIP_ACTIONS
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: ProgramMembership | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            record = track_records(brand_ids=[obj.brand_id])[obj.brand_id]
-            context.update(
-                track_record=record,
-                standing=program_standing(record),
-                thresholds=program_thresholds(),
-                action_forms=self.action_forms(request, obj),
-            )
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+    def page_context(self, request: HttpRequest, membership: ProgramMembership) -> dict[str, Any]:
+        record = track_records(brand_ids=[membership.brand_id])[membership.brand_id]
+        return {
+            "track_record": record,
+            "standing": program_standing(record),
+            "thresholds": program_thresholds(),
+            "action_forms": self.action_forms(request, membership),
+        }

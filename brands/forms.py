@@ -244,6 +244,9 @@ class ProgramApplicationForm(PortalFormMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, brand: Any, open_request: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Optional for a draft, required to submit (the service says so): not labelled "(optional)".
+        for name in ("rights", "attest", "response"):
+            self.fields[name].label = str(self.fields[name].label).removesuffix(" (optional)")
         self.fields["rights"].queryset = IPRight.objects.filter(brand=brand).usable().order_by("name", "pk")
         if self.instance.pk:
             self.initial.setdefault("rights", list(self.instance.rights.values_list("pk", flat=True)))

@@ -35,8 +35,25 @@ def membership_for(*, user, brand: Brand) -> BrandMembership | None:
 # review pages and the nightly check read it through `track_records`.
 
 
+class AccuracyRates:
+    """The two rates the program judges, from `decided`, `accepted` and `successful_counter_notices`
+    (also the base of `cases.selectors.AccuracyFigures`, the brand's dashboard figures)."""
+
+    decided: int
+    accepted: int
+    successful_counter_notices: int
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+    @property
+    def counter_notice_rate(self) -> float | None:
+        return self.successful_counter_notices / self.accepted if self.accepted else None
+
+
 @dataclass(frozen=True)
-class Accuracy:
+class Accuracy(AccuracyRates):
     """A brand's figures over a window, overall (`reason_code` empty) or for one reason code.
 
     `filed`: items filed in the window; `decided`: items accepted or rejected in the window; `accepted`:
@@ -50,14 +67,6 @@ class Accuracy:
     decided: int
     accepted: int
     successful_counter_notices: int
-
-    @property
-    def acceptance_rate(self) -> float | None:
-        return self.accepted / self.decided if self.decided else None
-
-    @property
-    def counter_notice_rate(self) -> float | None:
-        return self.successful_counter_notices / self.accepted if self.accepted else None
 
 
 @dataclass(frozen=True)

@@ -752,44 +752,64 @@ def _application_submit(
     return application
 
 
-@transaction.atomic
-def application_start_review(*, application_id: int, actor: User) -> ProgramApplication:
+def _required(text: str, field: str, message: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValidationError({field: message})
+    return text
+
+
+def _application_move(
+    *, application_id: int, action: str, verb: str, to_state: str, actor: User, reason: str = "", decides: bool = False
+) -> ProgramApplication:
+    """Lock the application, check `action` is allowed from its status, move it to `to_state` (recording
+    the decision when `decides`) and audit it. The caller's transaction holds the lock."""
     application = _lock_application(application_id)
-    _check_application(application, "start_review", "taken into review")
-    application.status = A.UNDER_REVIEW
-    application.save(update_fields=["status"])
+    _check_application(application, action, verb)
+    from_state = application.status
+    application.status = to_state
+    fields = ["status"]
+    if decides:
+        application.decided_at = timezone.now()
+        application.decided_by = actor
+        application.decision_reason = reason
+        fields += ["decided_at", "decided_by", "decision_reason"]
+    application.save(update_fields=fields)
     audit_record(
-        action="application.start_review",
+        action=f"application.{action}",
         target=application,
         actor=actor,
-        from_state=A.SUBMITTED,
-        to_state=application.status,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
         brand_id=application.brand_id,
     )
     return application
 
 
 @transaction.atomic
-def application_request_info(*, application_id: int, actor: User, message: str) -> InformationRequest:
-    message = message.strip()
-    if not message:
-        raise ValidationError({"message": "Say what the brand should add or explain."})
-    application = _lock_application(application_id)
-    _check_application(application, "request_info", "sent back for information")
-    from_state = application.status
-    application.status = A.INFO_REQUESTED
-    application.save(update_fields=["status"])
-    request = InformationRequest.objects.create(application=application, message=message, requested_by=actor)
-    audit_record(
-        action="application.request_info",
-        target=application,
+def application_start_review(*, application_id: int, actor: User) -> ProgramApplication:
+    return _application_move(
+        application_id=application_id,
+        action="start_review",
+        verb="taken into review",
+        to_state=A.UNDER_REVIEW,
         actor=actor,
-        from_state=from_state,
-        to_state=application.status,
-        reason=message,
-        brand_id=application.brand_id,
-        data={"information_request_id": request.pk},
     )
+
+
+@transaction.atomic
+def application_request_info(*, application_id: int, actor: User, message: str) -> InformationRequest:
+    message = _required(message, "message", "Say what the brand should add or explain.")
+    application = _application_move(
+        application_id=application_id,
+        action="request_info",
+        verb="sent back for information",
+        to_state=A.INFO_REQUESTED,
+        actor=actor,
+        reason=message,
+    )
+    request = InformationRequest.objects.create(application=application, message=message, requested_by=actor)
     _mail_on_commit(
         brand=application.brand,
         contact_email=application.contact_email,
@@ -827,27 +847,19 @@ def application_approve(
 ) -> ProgramMembership:
     """Approve: the brand becomes a member until `renews_on` (a term from today by default); a current
     membership (a renewal) is ended and replaced by the new one."""
-    application = _lock_application(application_id)
-    _check_application(application, "approve", "approved")
     now = timezone.now()
     today = timezone.localdate(now)
     renews_on = renews_on or today + _program_rules()["PROGRAM_MEMBERSHIP_TERM"]
     if renews_on <= today:
         raise ValidationError({"renews_on": f"The renewal date must be after today ({today:%Y-%m-%d})."})
-    from_state = application.status
-    application.status = A.APPROVED
-    application.decided_at = now
-    application.decided_by = actor
-    application.decision_reason = reason.strip()
-    application.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
-    audit_record(
-        action="application.approve",
-        target=application,
+    application = _application_move(
+        application_id=application_id,
+        action="approve",
+        verb="approved",
+        to_state=A.APPROVED,
         actor=actor,
-        from_state=from_state,
-        to_state=application.status,
-        reason=application.decision_reason,
-        brand_id=application.brand_id,
+        reason=reason.strip(),
+        decides=True,
     )
     _end_current_membership(brand=application.brand, actor=actor, reason="Renewed by a new approved application.")
     membership = ProgramMembership.objects.create(
@@ -879,25 +891,15 @@ def application_approve(
 
 @transaction.atomic
 def application_reject(*, application_id: int, actor: User, reason: str) -> ProgramApplication:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Give the brand the reason for the rejection."})
-    application = _lock_application(application_id)
-    _check_application(application, "reject", "rejected")
-    from_state = application.status
-    application.status = A.REJECTED
-    application.decided_at = timezone.now()
-    application.decided_by = actor
-    application.decision_reason = reason
-    application.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
-    audit_record(
-        action="application.reject",
-        target=application,
+    reason = _required(reason, "reason", "Give the brand the reason for the rejection.")
+    application = _application_move(
+        application_id=application_id,
+        action="reject",
+        verb="rejected",
+        to_state=A.REJECTED,
         actor=actor,
-        from_state=from_state,
-        to_state=application.status,
         reason=reason,
-        brand_id=application.brand_id,
+        decides=True,
     )
     _mail_on_commit(
         brand=application.brand,
@@ -954,9 +956,7 @@ def _suspend(*, membership: ProgramMembership, actor: User | None, reason: str, 
 @transaction.atomic
 def membership_suspend(*, membership_id: int, actor: User, reason: str) -> ProgramMembership:
     """A reviewer suspends a membership (the nightly check suspends on accuracy by itself)."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Give the brand the reason for the suspension."})
+    reason = _required(reason, "reason", "Give the brand the reason for the suspension.")
     membership = _lock_membership(membership_id)
     _check_membership(membership, "suspend", "suspended")
     _suspend(membership=membership, actor=actor, reason=reason, now=timezone.now())

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from brands.choices import Lane
 from brands.models import Brand, IPRight, IPRightDocument
-from brands.selectors import Accuracy, TrackRecord, brand_lane
+from brands.selectors import Accuracy, AccuracyRates, TrackRecord, brand_lane
 from cases.choices import AppealStatus, CounterNoticeAnswer, ItemStatus, ReasonCode
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence, StatementOfReasons
 from listings.models import Listing, SellerPenalty, Strike
@@ -273,7 +273,7 @@ def _decision_times() -> dict[str, Aggregate]:
 
 
 @dataclass(frozen=True)
-class AccuracyFigures:
+class AccuracyFigures(AccuracyRates):
     """A brand's notifier accuracy over a window, overall or for one reason code.
 
     - Decided: items whose report the marketplace accepted or rejected in the window (by `decided_at`;
@@ -297,14 +297,6 @@ class AccuracyFigures:
     @property
     def label(self) -> str:
         return ReasonCode(self.reason_code).label if self.reason_code else "All reasons"
-
-    @property
-    def acceptance_rate(self) -> float | None:
-        return self.accepted / self.decided if self.decided else None
-
-    @property
-    def counter_notice_rate(self) -> float | None:
-        return self.successful_counter_notices / self.accepted if self.accepted else None
 
 
 @dataclass(frozen=True)
