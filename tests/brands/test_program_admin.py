@@ -7,7 +7,6 @@ import csv
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -141,23 +140,9 @@ def test_a_reviewer_cannot_open_case_items_evidence_or_listings(reviewer_client,
 def test_application_and_right_documents_download_from_the_application_page(
     reviewer_client, application, owner, right, other_brand
 ):
-    document = ApplicationDocument.objects.create(
-        application=application,
-        file=SimpleUploadedFile("proof.pdf", b"%PDF-1.7 test"),
-        original_name="proof.pdf",
-        content_type="application/pdf",
-        size=13,
-        sha256="0" * 64,
-        uploaded_by=owner,
-    )
-    certificate = IPRightDocument.objects.create(
-        right=right,
-        file=SimpleUploadedFile("cert.pdf", b"%PDF-1.7 cert"),
-        original_name="cert.pdf",
-        content_type="application/pdf",
-        size=13,
-        sha256="1" * 64,
-        uploaded_by=owner,
+    document = factories.stored_document(ApplicationDocument, application=application, uploaded_by=owner)
+    certificate = factories.stored_document(
+        IPRightDocument, right=right, uploaded_by=owner, name="cert.pdf", content=b"%PDF-1.7 cert"
     )
     base = reverse("admin:brands_programapplication_document", args=[application.pk, document.pk])
     response = reviewer_client.get(base)
@@ -165,14 +150,8 @@ def test_application_and_right_documents_download_from_the_application_page(
     cert_url = reverse("admin:brands_programapplication_document", args=[application.pk, certificate.pk])
     assert b"".join(reviewer_client.get(cert_url + "?right=1").streaming_content) == b"%PDF-1.7 cert"
     # A right the application does not cover is not reachable through it.
-    foreign = IPRightDocument.objects.create(
-        right=factories.IPRightFactory(brand=other_brand),
-        file=SimpleUploadedFile("x.pdf", b"%PDF-1.7 x"),
-        original_name="x.pdf",
-        content_type="application/pdf",
-        size=10,
-        sha256="2" * 64,
-        uploaded_by=owner,
+    foreign = factories.stored_document(
+        IPRightDocument, right=factories.IPRightFactory(brand=other_brand), uploaded_by=owner
     )
     foreign_url = reverse("admin:brands_programapplication_document", args=[application.pk, foreign.pk])
     assert reviewer_client.get(foreign_url + "?right=1").status_code == 404
@@ -257,25 +236,9 @@ def test_the_application_page_runs_the_same_queries_for_more_rights_and_document
     few = page_queries(reviewer_client, url, django_assert_max_num_queries, 30)
     rights = [factories.IPRightFactory(brand=brand) for _ in range(4)]
     for right in rights:
-        IPRightDocument.objects.create(
-            right=right,
-            file=SimpleUploadedFile("c.pdf", b"%PDF-1.7 c"),
-            original_name="c.pdf",
-            content_type="application/pdf",
-            size=10,
-            sha256="3" * 64,
-            uploaded_by=owner,
-        )
+        factories.stored_document(IPRightDocument, right=right, uploaded_by=owner)
     application.rights.add(*rights)
     for n in range(3):
-        ApplicationDocument.objects.create(
-            application=application,
-            file=SimpleUploadedFile(f"d{n}.pdf", b"%PDF-1.7 d"),
-            original_name=f"d{n}.pdf",
-            content_type="application/pdf",
-            size=10,
-            sha256="4" * 64,
-            uploaded_by=owner,
-        )
+        factories.stored_document(ApplicationDocument, application=application, uploaded_by=owner)
         InformationRequest.objects.create(application=application, message=f"Question {n}", requested_by=owner)
     assert page_queries(reviewer_client, url, django_assert_max_num_queries, 30) == few

@@ -1,8 +1,6 @@
 """Tenancy cases of the MarketSafe program pages: every member sees the brand's place in the program and
 its application's documents; only owners apply, save drafts and answer the association."""
 
-from django.core.files.uploadedfile import SimpleUploadedFile
-
 from brands.choices import Role
 from brands.models import ApplicationDocument, ProgramApplication
 from tests import factories
@@ -13,16 +11,7 @@ OWNERS = frozenset({Role.OWNER})
 
 def _application_document(brand, user):
     application = factories.ProgramApplicationFactory(brand=brand, created_by=user)
-    document = ApplicationDocument.objects.create(
-        application=application,
-        file=SimpleUploadedFile("membership.pdf", b"%PDF-1.7 test"),
-        original_name="membership.pdf",
-        content_type="application/pdf",
-        size=13,
-        sha256="0" * 64,
-        uploaded_by=user,
-    )
-    return {"pk": document.pk}
+    return {"pk": factories.stored_document(ApplicationDocument, application=application, uploaded_by=user).pk}
 
 
 DRAFT = {
