@@ -13,6 +13,7 @@ the views; the rules that hold whoever calls are checked here:
 """
 
 import hashlib
+import logging
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,8 @@ from brands.selectors import TrackRecord, program_standing, track_records
 from marketsafe.accounts.models import User
 from marketsafe.audit.services import audit_record
 from marketsafe.uploads import CheckedUpload
+
+logger = logging.getLogger(__name__)
 
 #: How long an invitation link works.
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -1013,7 +1016,7 @@ def memberships_monitor(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    counts = dict.fromkeys(("checked", "warned", "recovered", "suspended", "lapsed", "reminded"), 0)
+    counts = dict.fromkeys(("checked", "warned", "recovered", "suspended", "lapsed", "reminded", "failed"), 0)
     due = ProgramMembership.objects.filter(status__in=MEMBERSHIP_CURRENT_STATUSES).exclude(checked_on=today)
     last_pk = 0
     while True:
@@ -1023,7 +1026,13 @@ def memberships_monitor(*, now: datetime | None = None) -> dict[str, int]:
         last_pk = batch[-1][0]
         records = track_records(brand_ids=sorted({brand_id for _, brand_id in batch}), now=now)
         for membership_id, brand_id in batch:
-            for outcome in _membership_check(membership_id=membership_id, record=records[brand_id], now=now):
+            try:
+                outcomes = _membership_check(membership_id=membership_id, record=records[brand_id], now=now)
+            except Exception:
+                # One membership's failure (rolled back, retried the next night) does not stop the others.
+                logger.exception("MarketSafe check of membership %s failed", membership_id)
+                outcomes = ["failed"]
+            for outcome in outcomes:
                 counts[outcome] += 1
 
 

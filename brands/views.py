@@ -663,6 +663,13 @@ class ProgramApplyView(ProgramMixin, ServiceFormView):
     def get_initial(self) -> dict[str, Any]:
         if self.get_application() is not None:
             return {}
+        previous = self.program_state()["applications"].first()
+        if previous is not None:
+            # A renewal or a new attempt starts from the last application's details.
+            return {
+                **{name: getattr(previous, name) for name in services.APPLICATION_FIELDS},
+                "rights": list(previous.rights.values_list("pk", flat=True)),
+            }
         return {
             "company_name": self.brand.legal_name or self.brand.name,
             "contact_name": self.request.user.get_full_name(),

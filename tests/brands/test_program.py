@@ -272,7 +272,7 @@ def test_a_member_near_a_threshold_is_warned_once_however_often_the_task_runs(
     with night(1), django_capture_on_commit_callbacks(execute=True):
         assert monitor_program_memberships()["warned"] == 1
         assert monitor_program_memberships() == dict.fromkeys(
-            ("checked", "warned", "recovered", "suspended", "lapsed", "reminded"), 0
+            ("checked", "warned", "recovered", "suspended", "lapsed", "reminded", "failed"), 0
         )
     with night(2), django_capture_on_commit_callbacks(execute=True):
         assert monitor_program_memberships()["warned"] == 0
