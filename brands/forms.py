@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.functional import lazy
 
 from brands.choices import DocumentKind, Role
-from brands.models import IPRight
+from brands.models import IPRight, ProgramApplication
 from brands.services import role_description
 from marketsafe.accounts.models import User
 from marketsafe.uploads import CheckedUpload, check_upload
@@ -190,3 +190,78 @@ class InvitationSignupForm(PortalFormMixin, UserCreationForm):
         super().__init__(*args, **kwargs)
         # The password validators compare the password with the account's e-mail address too.
         self.instance.email = email
+
+
+class ProgramApplicationForm(PortalFormMixin, forms.ModelForm):
+    """An owner's application to the MarketSafe program: saved as a draft, or submitted with the attestation.
+
+    The rights offered are the brand's usable ones (verified, current): only those can be covered.
+    """
+
+    rights = forms.ModelMultipleChoiceField(
+        label="IP rights the membership covers",
+        queryset=IPRight.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only verified, current rights are listed. Choose at least one before submitting.",
+    )
+    document = forms.FileField(
+        label="Supporting document",
+        required=False,
+        allow_empty_file=True,  # check_upload refuses it, naming the file
+        help_text=lazy(document_help, str)(
+            "For example your association membership certificate or your enforcement procedure."
+        ),
+    )
+    response = forms.CharField(
+        label="Your answer to the association's request",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    attest = forms.BooleanField(
+        label="I attest that the information above is accurate, that the rights listed belong to this brand or it"
+        " is authorised to enforce them, and that our notices are checked before they are filed.",
+        required=False,
+        help_text="Required to submit; a draft can be saved without it.",
+    )
+
+    class Meta:
+        model = ProgramApplication
+        fields = ("company_name", "association_member_number", "contact_name", "contact_email", "enforcement_statement")
+        labels = {
+            "company_name": "Company name",
+            "association_member_number": "Association membership number",
+            "contact_name": "Contact person",
+            "contact_email": "Contact e-mail address",
+            "enforcement_statement": "Your enforcement practice",
+        }
+        help_texts = {
+            "association_member_number": "If your company is a member of the association.",
+            "contact_email": "Decisions, warnings and renewal reminders are sent here and to the brand's owners.",
+            "enforcement_statement": "How you find infringing listings and check them before you report them.",
+        }
+        widgets = {"enforcement_statement": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args: Any, brand: Any, open_request: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Optional for a draft, required to submit (the service says so): not labelled "(optional)".
+        for name in ("rights", "attest", "response"):
+            self.fields[name].label = str(self.fields[name].label).removesuffix(" (optional)")
+        self.fields["rights"].queryset = IPRight.objects.filter(brand=brand).usable().order_by("name", "pk")
+        if self.instance.pk:
+            self.initial.setdefault("rights", list(self.instance.rights.values_list("pk", flat=True)))
+        if open_request is None:
+            del self.fields["response"]
+        else:
+            self.fields["response"].initial = open_request.response
+            self.fields["response"].help_text = f"The association asked: {open_request.message}"
+
+    def clean_document(self) -> CheckedUpload | None:
+        return checked_upload(self.cleaned_data.get("document"))
+
+    def _post_clean(self) -> None:
+        # The service checks the application's rules (see IPRightForm._post_clean).
+        pass
+
+    def application_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}

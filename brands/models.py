@@ -274,11 +274,21 @@ class ProgramMembership(models.Model):
     warned_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Written by the nightly check (`brands.services.memberships_monitor`).
+    checked_on = models.DateField(null=True, blank=True, help_text="The last night the accuracy was checked.")
+    below_thresholds_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the accuracy has been below a threshold without a break."
+    )
+    accuracy_note = models.TextField(blank=True, help_text="The figures behind the last warning or suspension.")
+    renewal_reminder_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The last renewal reminder sent, in days before the renewal date."
+    )
 
     objects = ProgramMembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("view_program_report", "Can view the MarketSafe program report")]
         constraints = [
             models.UniqueConstraint(
                 fields=["brand"],

@@ -1,7 +1,18 @@
-"""Reads about brands that other apps rely on."""
+"""Reads about brands that other apps rely on, and the MarketSafe program's figures."""
 
-from brands.choices import Lane
-from brands.models import Brand, BrandMembership, ProgramMembership
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, ExpressionWrapper, F, FloatField
+from django.db.models.functions import Extract, TruncMonth
+from django.utils import timezone
+
+from brands.choices import MEMBERSHIP_ACTIVE_STATUSES, ApplicationStatus, Lane, MembershipStatus
+from brands.models import Brand, BrandMembership, ProgramApplication, ProgramMembership
 
 
 def brand_lane(brand: Brand) -> str:
@@ -16,3 +27,188 @@ def membership_for(*, user, brand: Brand) -> BrandMembership | None:
     if not user.is_authenticated:
         return None
     return BrandMembership.objects.filter(user=user, brand=brand, is_active=True).first()
+
+
+# --- the MarketSafe program: accuracy figures --------------------------------------------------------
+# Accuracy is computed from case items, which `brands` does not know (cases depends on brands, not the
+# other way round). The cases app registers the function that computes it (CasesConfig.ready()); the
+# review pages and the nightly check read it through `track_records`.
+
+
+class AccuracyRates:
+    """The two rates the program judges, from `decided`, `accepted` and `successful_counter_notices`
+    (also the base of `cases.selectors.AccuracyFigures`, the brand's dashboard figures)."""
+
+    decided: int
+    accepted: int
+    successful_counter_notices: int
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+    @property
+    def counter_notice_rate(self) -> float | None:
+        return self.successful_counter_notices / self.accepted if self.accepted else None
+
+
+@dataclass(frozen=True)
+class Accuracy(AccuracyRates):
+    """A brand's figures over a window, overall (`reason_code` empty) or for one reason code.
+
+    `filed`: items filed in the window; `decided`: items accepted or rejected in the window; `accepted`:
+    of those, accepted; `successful_counter_notices`: accepted items whose listing came back on the
+    seller's counter-notice (definitions: `cases.selectors.AccuracyFigures`).
+    """
+
+    reason_code: str
+    label: str
+    filed: int
+    decided: int
+    accepted: int
+    successful_counter_notices: int
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    brand_id: int
+    window_days: int
+    #: The lane the figures are limited to ("" for all lanes).
+    lane: str
+    overall: Accuracy
+    by_reason: list[Accuracy]
+
+    def judged(self, min_decisions: int) -> list[Accuracy]:
+        """The figures with enough decisions to be judged: overall first, then each reason code."""
+        return [figures for figures in (self.overall, *self.by_reason) if figures.decided >= min_decisions]
+
+
+TrackRecordSource = Callable[..., dict[int, TrackRecord]]
+_track_record_source: list[TrackRecordSource] = []
+
+
+def register_track_record_source(source: TrackRecordSource) -> TrackRecordSource:
+    """Set the function behind `track_records` (the cases app calls this once, from its AppConfig)."""
+    _track_record_source[:] = [source]
+    return source
+
+
+def track_records(
+    *, brand_ids: Sequence[int], now: datetime | None = None, window: timedelta | None = None, lane: str = ""
+) -> dict[int, TrackRecord]:
+    """brand id → its figures over `window` (the program's accuracy window by default) up to `now`,
+    limited to `lane` unless it is empty. Brands without items get zero figures."""
+    if not _track_record_source:
+        raise RuntimeError("No track record source registered: is the cases app installed?")
+    now = now or timezone.now()
+    window = window or settings.MARKETSAFE["PROGRAM_ACCURACY_WINDOW"]
+    return _track_record_source[0](brand_ids=list(brand_ids), now=now, window=window, lane=lane)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a member's figures stand against the program's thresholds: "ok", "near" (within the margin of
+    a threshold: warned) or "below" (a threshold is missed: suspended after the warning period)."""
+
+    level: str
+    notes: list[str]
+
+    @property
+    def note(self) -> str:
+        return "; ".join(self.notes)
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def program_standing(record: TrackRecord) -> Standing:
+    """Judge every figure with enough decisions (overall and each reason code) against the thresholds."""
+    rules = settings.MARKETSAFE
+    min_acceptance, max_counter = rules["PROGRAM_MIN_ACCEPTANCE_RATE"], rules["PROGRAM_MAX_COUNTER_NOTICE_RATE"]
+    below, near = [], []
+    for figures in record.judged(rules["PROGRAM_MIN_DECISIONS"]):
+        acceptance, counter = figures.acceptance_rate, figures.counter_notice_rate
+        if acceptance is not None:
+            text = f"{figures.label}: acceptance rate {_percent(acceptance)} (at least {_percent(min_acceptance)})"
+            if acceptance < min_acceptance:
+                below.append(text)
+            elif acceptance < min_acceptance + rules["PROGRAM_ACCEPTANCE_MARGIN"]:
+                near.append(text)
+        if counter is not None:
+            text = f"{figures.label}: successful counter-notices {_percent(counter)} (at most {_percent(max_counter)})"
+            if counter > max_counter:
+                below.append(text)
+            elif counter > max_counter - rules["PROGRAM_COUNTER_NOTICE_MARGIN"]:
+                near.append(text)
+    if below:
+        return Standing("below", below + near)
+    return Standing("near", near) if near else Standing("ok", [])
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_acceptance_rate: float
+    max_counter_notice_rate: float
+    min_decisions: int
+    window_days: int
+
+
+def program_thresholds() -> Thresholds:
+    rules = settings.MARKETSAFE
+    return Thresholds(
+        min_acceptance_rate=rules["PROGRAM_MIN_ACCEPTANCE_RATE"],
+        max_counter_notice_rate=rules["PROGRAM_MAX_COUNTER_NOTICE_RATE"],
+        min_decisions=rules["PROGRAM_MIN_DECISIONS"],
+        window_days=rules["PROGRAM_ACCURACY_WINDOW"].days,
+    )
+
+
+# --- the program report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramOverview:
+    """Members and applications, counted by status, and how long the association takes to decide."""
+
+    members: list[tuple[str, str, int]]
+    applications: list[tuple[str, str, int]]
+    decided: int
+    median_days_to_decide: float | None
+    applications_per_month: list[tuple[date, int, int]]
+
+    @property
+    def active_members(self) -> int:
+        return sum(count for status, _, count in self.members if status in MEMBERSHIP_ACTIVE_STATUSES)
+
+
+def program_overview(*, now: datetime | None = None, months: int = 12) -> ProgramOverview:
+    """Five queries, whatever the number of brands, and nothing about any one brand."""
+    now = now or timezone.now()
+    members = dict(ProgramMembership.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    applications = dict(ProgramApplication.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    decided = ProgramApplication.objects.filter(decided_at__isnull=False, submitted_at__isnull=False)
+    days = ExpressionWrapper(Extract(F("decided_at") - F("submitted_at"), "epoch") / 86400.0, output_field=FloatField())
+    # Applications number in the thousands at most (one or two per brand and year): the median is taken here.
+    durations = list(decided.annotate(days=days).values_list("days", flat=True).order_by())
+    first = timezone.localdate(now).replace(day=1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    submitted = _by_month(ProgramApplication.objects.filter(submitted_at__gte=since), "submitted_at")
+    decisions = _by_month(decided.filter(decided_at__gte=since), "decided_at")
+    month_list = [first]
+    while len(month_list) < months:
+        month_list.append((month_list[-1] + timedelta(days=32)).replace(day=1))
+    return ProgramOverview(
+        members=[(s.value, str(s.label), members.get(s.value, 0)) for s in MembershipStatus],
+        applications=[(s.value, str(s.label), applications.get(s.value, 0)) for s in ApplicationStatus],
+        decided=len(durations),
+        median_days_to_decide=statistics.median(durations) if durations else None,
+        applications_per_month=[(m, submitted.get(m, 0), decisions.get(m, 0)) for m in month_list],
+    )
+
+
+def _by_month(queryset: models.QuerySet, field: str) -> dict[date, int]:
+    rows = queryset.annotate(month=TruncMonth(field)).values_list("month").annotate(n=Count("pk")).order_by()
+    return {timezone.localdate(month): n for month, n in rows}

@@ -1,4 +1,5 @@
-"""Writes of the brand side: the team (invitations, roles, removals) and the IP rights registry.
+"""Writes of the brand side: the team (invitations, roles, removals), the IP rights registry and the
+MarketSafe program (applications, their review, memberships and the nightly accuracy check).
 
 Every service takes keyword arguments only, runs in one transaction and records an audit event, with the
 brand's id, in that transaction. Who may call a service (an owner: `Capability.MANAGE`) is checked by
@@ -12,9 +13,10 @@ the views; the rules that hold whoever calls are checked here:
 """
 
 import hashlib
+import logging
 import secrets
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
@@ -29,11 +31,36 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from brands.choices import ROLE_CAPABILITIES, Capability, DocumentKind, IPRightKind, IPRightStatus, Role
-from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDocument
+from brands.choices import (
+    APPLICATION_OPEN_STATUSES,
+    MEMBERSHIP_ACTIVE_STATUSES,
+    MEMBERSHIP_CURRENT_STATUSES,
+    ROLE_CAPABILITIES,
+    ApplicationStatus,
+    Capability,
+    DocumentKind,
+    IPRightKind,
+    IPRightStatus,
+    MembershipStatus,
+    Role,
+)
+from brands.models import (
+    ApplicationDocument,
+    Brand,
+    BrandMembership,
+    InformationRequest,
+    Invitation,
+    IPRight,
+    IPRightDocument,
+    ProgramApplication,
+    ProgramMembership,
+)
+from brands.selectors import TrackRecord, program_standing, track_records
 from marketsafe.accounts.models import User
 from marketsafe.audit.services import audit_record
 from marketsafe.uploads import CheckedUpload
+
+logger = logging.getLogger(__name__)
 
 #: How long an invitation link works.
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -519,3 +546,637 @@ def ip_right_add_document(
         data={"document_id": document.pk, "name": document.original_name, "kind": kind, "sha256": upload.sha256},
     )
     return document
+
+
+# --- the MarketSafe program -------------------------------------------------------------------------
+# An owner applies (draft → submitted); an association reviewer starts the review, asks for information
+# (→ info requested; the brand answers and resubmits), approves (a membership with a renewal date) or
+# rejects with a reason. Every decision locks the application, refuses a transition its status does not
+# allow, is audited and is e-mailed to the brand once the transaction commits. Memberships are watched
+# every night (`memberships_monitor`): warned near a threshold, suspended after the warning period below
+# one, reminded before the renewal date and lapsed after it. A reviewer may suspend and reinstate.
+
+A = ApplicationStatus
+M = MembershipStatus
+
+#: action → application statuses it may start from.
+APPLICATION_ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "edit": (A.DRAFT, A.INFO_REQUESTED),
+    "submit": (A.DRAFT, A.INFO_REQUESTED),
+    "start_review": (A.SUBMITTED,),
+    "request_info": (A.SUBMITTED, A.UNDER_REVIEW),
+    "approve": (A.SUBMITTED, A.UNDER_REVIEW),
+    "reject": (A.SUBMITTED, A.UNDER_REVIEW),
+}
+#: action → membership statuses it may start from.
+MEMBERSHIP_ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "suspend": (M.ACTIVE, M.WARNED),
+    "reinstate": (M.SUSPENDED,),
+}
+
+#: The application's details an owner fills in (the rights and documents are passed separately).
+APPLICATION_FIELDS = (
+    "company_name",
+    "association_member_number",
+    "contact_name",
+    "contact_email",
+    "enforcement_statement",
+)
+
+
+def _program_rules() -> dict:
+    return settings.MARKETSAFE
+
+
+def _labels(statuses: Sequence[str], choices: type) -> str:
+    names = [str(choices(status).label) for status in statuses]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _check_application(application: ProgramApplication, action: str, verb: str) -> None:
+    allowed = APPLICATION_ALLOWED_FROM[action]
+    if application.status not in allowed:
+        raise ValidationError(
+            f"This application cannot be {verb}: it is {application.get_status_display()}, and only an"
+            f" application that is {_labels(allowed, ApplicationStatus)} can."
+        )
+
+
+def _check_membership(membership: ProgramMembership, action: str, verb: str) -> None:
+    allowed = MEMBERSHIP_ALLOWED_FROM[action]
+    if membership.status not in allowed:
+        raise ValidationError(
+            f"This membership cannot be {verb}: it is {membership.get_status_display()}, and only a"
+            f" membership that is {_labels(allowed, MembershipStatus)} can."
+        )
+
+
+def program_recipients(brand_id: int, contact_email: str = "") -> list[str]:
+    """Who hears about the brand's place in the program: the application's contact and the active owners."""
+    owners = BrandMembership.objects.filter(brand_id=brand_id, is_active=True, role=Role.OWNER).exclude(user__email="")
+    addresses = [contact_email, *owners.order_by("pk").values_list("user__email", flat=True)]
+    return list(dict.fromkeys(address.lower() for address in addresses if address))
+
+
+def _mail_on_commit(*, brand: Brand, subject: str, paragraphs: Sequence[str], contact_email: str = "") -> None:
+    """E-mail the brand once the transaction commits (a rolled-back decision sends nothing)."""
+    recipients = program_recipients(brand.pk, contact_email)
+    if not recipients:
+        return
+    body = render_to_string(
+        "brands/email/program_notice.txt",
+        {
+            "brand": brand,
+            "paragraphs": paragraphs,
+            "program_url": settings.MARKETSAFE["PORTAL_URL"].rstrip("/") + reverse("brands:program", args=[brand.slug]),
+        },
+    )
+    transaction.on_commit(lambda: send_mail(f"MarketSafe: {subject}", body, settings.DEFAULT_FROM_EMAIL, recipients))
+
+
+def _lock_application(application_id: int) -> ProgramApplication:
+    return ProgramApplication.objects.select_for_update(of=("self",)).select_related("brand").get(pk=application_id)
+
+
+def _validate_application_rights(brand: Brand, rights: Sequence[IPRight]) -> None:
+    usable = set(IPRight.objects.filter(brand=brand).usable().values_list("pk", flat=True))
+    for right in rights:
+        if right.brand_id != brand.pk or right.pk not in usable:
+            raise ValidationError({"rights": f"{right} is not a verified, current right of {brand}."})
+
+
+@transaction.atomic
+def application_save(
+    *,
+    brand: Brand,
+    actor: User,
+    data: Mapping[str, Any],
+    rights: Sequence[IPRight],
+    documents: Sequence[CheckedUpload] = (),
+    response: str = "",
+    submit: bool = False,
+    attest: bool = False,
+) -> ProgramApplication:
+    """Create or update the brand's open application (a draft, or one with information requested), add
+    its documents, keep the answer to the open information request, and with `submit` submit it.
+
+    All or nothing: a submission that fails its checks leaves the stored draft as it was.
+    """
+    unknown = set(data) - set(APPLICATION_FIELDS)
+    if unknown:
+        raise ValueError(f"Not fields of an application: {sorted(unknown)}")
+    cleaned = {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+    application = (
+        ProgramApplication.objects.select_for_update(of=("self",))
+        .filter(brand=brand, status__in=APPLICATION_OPEN_STATUSES)
+        .first()
+    )
+    if application is None:
+        application = ProgramApplication(brand=brand, created_by=actor, status=A.DRAFT)
+        from_state = ""
+    else:
+        _check_application(application, "edit", "changed")
+        from_state = application.status
+    _validate_application_rights(brand, rights)
+    for key, value in cleaned.items():
+        setattr(application, key, value)
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError as error:
+        # Another owner started an application at the same moment.
+        raise ValidationError("Another owner has just started an application; reload the page.") from error
+    application.rights.set(rights)
+    for upload in documents:
+        ApplicationDocument.objects.create(
+            application=application,
+            file=upload.file,
+            original_name=_display_name(upload),
+            content_type=upload.content_type,
+            size=upload.size,
+            sha256=upload.sha256,
+            uploaded_by=actor,
+        )
+    open_request = application.information_requests.filter(responded_at__isnull=True).order_by("pk").last()
+    if open_request is not None and response.strip():
+        open_request.response = response.strip()
+        open_request.save(update_fields=["response"])
+    audit_record(
+        action="application.save",
+        target=application,
+        actor=actor,
+        from_state=from_state,
+        to_state=application.status,
+        brand_id=brand.pk,
+        data={"fields": sorted(cleaned), "rights": [r.pk for r in rights], "documents": len(documents)},
+    )
+    if submit:
+        return _application_submit(application=application, actor=actor, attest=attest, open_request=open_request)
+    return application
+
+
+def _application_submit(
+    *, application: ProgramApplication, actor: User, attest: bool, open_request: InformationRequest | None
+) -> ProgramApplication:
+    _check_application(application, "submit", "submitted")
+    errors: dict[str, list[str]] = {}
+    for name in ("company_name", "contact_name", "contact_email", "enforcement_statement"):
+        if not getattr(application, name):
+            label = ProgramApplication._meta.get_field(name).verbose_name
+            errors.setdefault(name, []).append(f"Enter the {label} before submitting.")
+    if not application.rights.exists():
+        errors.setdefault("rights", []).append("Choose at least one verified IP right the membership covers.")
+    if open_request is not None and not open_request.response:
+        errors.setdefault("response", []).append("Answer the association's request before resubmitting.")
+    if not attest:
+        errors.setdefault("attest", []).append("Confirm the attestation to submit the application.")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    from_state = application.status
+    application.status = A.SUBMITTED
+    application.submitted_at = application.submitted_at or now
+    application.attested_by = actor
+    application.attested_at = now
+    application.save(update_fields=["status", "submitted_at", "attested_by", "attested_at"])
+    if open_request is not None:
+        open_request.responded_by = actor
+        open_request.responded_at = now
+        open_request.save(update_fields=["responded_by", "responded_at"])
+    audit_record(
+        action="application.submit",
+        target=application,
+        actor=actor,
+        from_state=from_state,
+        to_state=application.status,
+        brand_id=application.brand_id,
+        data={"information_request_id": open_request.pk} if open_request else {},
+    )
+    return application
+
+
+def _required(text: str, field: str, message: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValidationError({field: message})
+    return text
+
+
+def _application_move(
+    *, application_id: int, action: str, verb: str, to_state: str, actor: User, reason: str = "", decides: bool = False
+) -> ProgramApplication:
+    """Lock the application, check `action` is allowed from its status, move it to `to_state` (recording
+    the decision when `decides`) and audit it. The caller's transaction holds the lock."""
+    application = _lock_application(application_id)
+    _check_application(application, action, verb)
+    from_state = application.status
+    application.status = to_state
+    fields = ["status"]
+    if decides:
+        application.decided_at = timezone.now()
+        application.decided_by = actor
+        application.decision_reason = reason
+        fields += ["decided_at", "decided_by", "decision_reason"]
+    application.save(update_fields=fields)
+    audit_record(
+        action=f"application.{action}",
+        target=application,
+        actor=actor,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        brand_id=application.brand_id,
+    )
+    return application
+
+
+@transaction.atomic
+def application_start_review(*, application_id: int, actor: User) -> ProgramApplication:
+    return _application_move(
+        application_id=application_id,
+        action="start_review",
+        verb="taken into review",
+        to_state=A.UNDER_REVIEW,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def application_request_info(*, application_id: int, actor: User, message: str) -> InformationRequest:
+    message = _required(message, "message", "Say what the brand should add or explain.")
+    application = _application_move(
+        application_id=application_id,
+        action="request_info",
+        verb="sent back for information",
+        to_state=A.INFO_REQUESTED,
+        actor=actor,
+        reason=message,
+    )
+    request = InformationRequest.objects.create(application=application, message=message, requested_by=actor)
+    _mail_on_commit(
+        brand=application.brand,
+        contact_email=application.contact_email,
+        subject="the association asks for more information",
+        paragraphs=[
+            "The association reviewing your MarketSafe application asks:",
+            message,
+            "Answer on your program page and submit the application again.",
+        ],
+    )
+    return request
+
+
+def _end_current_membership(*, brand: Brand, actor: User, reason: str) -> None:
+    current = ProgramMembership.objects.select_for_update().filter(brand=brand, status__in=MEMBERSHIP_CURRENT_STATUSES)
+    for membership in current:
+        from_state = membership.status
+        membership.status = M.ENDED
+        membership.ended_at = timezone.now()
+        membership.save(update_fields=["status", "ended_at"])
+        audit_record(
+            action="membership.end",
+            target=membership,
+            actor=actor,
+            from_state=from_state,
+            to_state=membership.status,
+            reason=reason,
+            brand_id=brand.pk,
+        )
+
+
+@transaction.atomic
+def application_approve(
+    *, application_id: int, actor: User, renews_on: date | None = None, reason: str = ""
+) -> ProgramMembership:
+    """Approve: the brand becomes a member until `renews_on` (a term from today by default); a current
+    membership (a renewal) is ended and replaced by the new one."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    renews_on = renews_on or today + _program_rules()["PROGRAM_MEMBERSHIP_TERM"]
+    if renews_on <= today:
+        raise ValidationError({"renews_on": f"The renewal date must be after today ({today:%Y-%m-%d})."})
+    application = _application_move(
+        application_id=application_id,
+        action="approve",
+        verb="approved",
+        to_state=A.APPROVED,
+        actor=actor,
+        reason=reason.strip(),
+        decides=True,
+    )
+    _end_current_membership(brand=application.brand, actor=actor, reason="Renewed by a new approved application.")
+    membership = ProgramMembership.objects.create(
+        brand=application.brand, application=application, status=M.ACTIVE, started_at=now, renews_on=renews_on
+    )
+    audit_record(
+        action="membership.start",
+        target=membership,
+        actor=actor,
+        to_state=membership.status,
+        brand_id=application.brand_id,
+        data={"application_id": application.pk, "renews_on": renews_on.isoformat()},
+    )
+    _mail_on_commit(
+        brand=application.brand,
+        contact_email=application.contact_email,
+        subject="your application is approved",
+        paragraphs=[
+            f"{application.brand} is a member of the MarketSafe program until {renews_on:%d %B %Y}.",
+            "From now on your new notices take the expedited lane: evidence is optional for reasons visible on"
+            " the listing, and they are reviewed first, within a shorter deadline. Notices filed before keep"
+            " their lane.",
+            *([application.decision_reason] if application.decision_reason else []),
+            "Membership depends on your accuracy: we warn you if it comes close to the program's thresholds.",
+        ],
+    )
+    return membership
+
+
+@transaction.atomic
+def application_reject(*, application_id: int, actor: User, reason: str) -> ProgramApplication:
+    reason = _required(reason, "reason", "Give the brand the reason for the rejection.")
+    application = _application_move(
+        application_id=application_id,
+        action="reject",
+        verb="rejected",
+        to_state=A.REJECTED,
+        actor=actor,
+        reason=reason,
+        decides=True,
+    )
+    _mail_on_commit(
+        brand=application.brand,
+        contact_email=application.contact_email,
+        subject="your application is rejected",
+        paragraphs=[
+            "The association rejected your application to the MarketSafe program, for this reason:",
+            reason,
+            "Your notices keep the standard lane. You may apply again from your program page.",
+        ],
+    )
+    return application
+
+
+def _membership_contact(membership: ProgramMembership) -> str:
+    return membership.application.contact_email
+
+
+def _lock_membership(membership_id: int) -> ProgramMembership:
+    return (
+        ProgramMembership.objects.select_for_update(of=("self",))
+        .select_related("brand", "application")
+        .get(pk=membership_id)
+    )
+
+
+def _suspend(*, membership: ProgramMembership, actor: User | None, reason: str, now: datetime) -> None:
+    from_state = membership.status
+    membership.status = M.SUSPENDED
+    membership.suspended_at = now
+    membership.save(update_fields=["status", "suspended_at", "accuracy_note", "below_thresholds_since"])
+    audit_record(
+        action="membership.suspend",
+        target=membership,
+        actor=actor,
+        automated=actor is None,
+        from_state=from_state,
+        to_state=membership.status,
+        reason=reason,
+        brand_id=membership.brand_id,
+    )
+    _mail_on_commit(
+        brand=membership.brand,
+        contact_email=_membership_contact(membership),
+        subject="your membership is suspended",
+        paragraphs=[
+            f"The MarketSafe membership of {membership.brand} is suspended: {reason}",
+            "New notices take the standard lane, with evidence, until the association reinstates the"
+            " membership. Notices filed before keep their lane.",
+        ],
+    )
+
+
+@transaction.atomic
+def membership_suspend(*, membership_id: int, actor: User, reason: str) -> ProgramMembership:
+    """A reviewer suspends a membership (the nightly check suspends on accuracy by itself)."""
+    reason = _required(reason, "reason", "Give the brand the reason for the suspension.")
+    membership = _lock_membership(membership_id)
+    _check_membership(membership, "suspend", "suspended")
+    _suspend(membership=membership, actor=actor, reason=reason, now=timezone.now())
+    return membership
+
+
+@transaction.atomic
+def membership_reinstate(*, membership_id: int, actor: User, reason: str = "") -> ProgramMembership:
+    """A reviewer gives a suspended member the expedited lane back; the accuracy watch starts afresh."""
+    membership = _lock_membership(membership_id)
+    _check_membership(membership, "reinstate", "reinstated")
+    if membership.renews_on <= timezone.localdate():
+        raise ValidationError(
+            f"This membership reached its renewal date ({membership.renews_on:%Y-%m-%d}); the brand applies again."
+        )
+    membership.status = M.ACTIVE
+    membership.below_thresholds_since = None
+    membership.accuracy_note = ""
+    membership.save(update_fields=["status", "below_thresholds_since", "accuracy_note"])
+    audit_record(
+        action="membership.reinstate",
+        target=membership,
+        actor=actor,
+        from_state=M.SUSPENDED,
+        to_state=membership.status,
+        reason=reason.strip(),
+        brand_id=membership.brand_id,
+    )
+    _mail_on_commit(
+        brand=membership.brand,
+        contact_email=_membership_contact(membership),
+        subject="your membership is reinstated",
+        paragraphs=[
+            f"The association reinstated the MarketSafe membership of {membership.brand}.",
+            *([reason.strip()] if reason.strip() else []),
+            "Your new notices take the expedited lane again.",
+        ],
+    )
+    return membership
+
+
+# --- the nightly check ------------------------------------------------------------------------------
+
+#: Memberships whose track records are read in one query.
+MONITOR_BATCH = 500
+
+
+def memberships_monitor(*, now: datetime | None = None) -> dict[str, int]:
+    """Check every current membership once per night (idempotent: a membership checked today is skipped):
+    lapse it after its renewal date, remind before it, and judge the accuracy of active members.
+
+    Each membership is handled in its own transaction under its row lock, so a reviewer's decision and
+    the check never overwrite each other and a failure leaves the others done.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    counts = dict.fromkeys(("checked", "warned", "recovered", "suspended", "lapsed", "reminded", "failed"), 0)
+    due = ProgramMembership.objects.filter(status__in=MEMBERSHIP_CURRENT_STATUSES).exclude(checked_on=today)
+    last_pk = 0
+    while True:
+        batch = list(due.filter(pk__gt=last_pk).order_by("pk").values_list("pk", "brand_id")[:MONITOR_BATCH])
+        if not batch:
+            return counts
+        last_pk = batch[-1][0]
+        records = track_records(brand_ids=sorted({brand_id for _, brand_id in batch}), now=now)
+        for membership_id, brand_id in batch:
+            try:
+                outcomes = _membership_check(membership_id=membership_id, record=records[brand_id], now=now)
+            except Exception:
+                # One membership's failure (rolled back, retried the next night) does not stop the others.
+                logger.exception("MarketSafe check of membership %s failed", membership_id)
+                outcomes = ["failed"]
+            for outcome in outcomes:
+                counts[outcome] += 1
+
+
+@transaction.atomic
+def _membership_check(*, membership_id: int, record: TrackRecord, now: datetime) -> list[str]:
+    today = timezone.localdate(now)
+    membership = _lock_membership(membership_id)
+    if membership.checked_on == today or membership.status not in MEMBERSHIP_CURRENT_STATUSES:
+        return []
+    outcomes = ["checked"]
+    membership.checked_on = today
+    if membership.renews_on < today:
+        from_state = membership.status
+        membership.status = M.LAPSED
+        membership.ended_at = now
+        membership.save(update_fields=["status", "ended_at", "checked_on"])
+        audit_record(
+            action="membership.lapse",
+            target=membership,
+            automated=True,
+            from_state=from_state,
+            to_state=membership.status,
+            reason=f"Not renewed by {membership.renews_on:%Y-%m-%d}.",
+            brand_id=membership.brand_id,
+        )
+        _mail_on_commit(
+            brand=membership.brand,
+            contact_email=_membership_contact(membership),
+            subject="your membership has lapsed",
+            paragraphs=[
+                f"The MarketSafe membership of {membership.brand} lapsed on its renewal date,"
+                f" {membership.renews_on:%d %B %Y}. New notices take the standard lane.",
+                "Apply again from your program page to rejoin.",
+            ],
+        )
+        return [*outcomes, "lapsed"]
+    if membership.status in MEMBERSHIP_ACTIVE_STATUSES:
+        outcomes += _remind(membership, today)
+        outcomes += _judge(membership, record, now)
+    membership.save(
+        update_fields=[
+            "status",
+            "warned_at",
+            "checked_on",
+            "below_thresholds_since",
+            "accuracy_note",
+            "renewal_reminder_days",
+        ]
+    )
+    return outcomes
+
+
+def _remind(membership: ProgramMembership, today: date) -> list[str]:
+    days_left = (membership.renews_on - today).days
+    windows = [days for days in _program_rules()["PROGRAM_RENEWAL_REMINDER_DAYS"] if days_left <= days]
+    if not windows:
+        return []
+    window = min(windows)
+    if membership.renewal_reminder_days is not None and membership.renewal_reminder_days <= window:
+        return []
+    membership.renewal_reminder_days = window
+    audit_record(
+        action="membership.renewal_reminder",
+        target=membership,
+        automated=True,
+        brand_id=membership.brand_id,
+        data={"renews_on": membership.renews_on.isoformat(), "days_left": days_left},
+    )
+    _mail_on_commit(
+        brand=membership.brand,
+        contact_email=_membership_contact(membership),
+        subject=f"your membership renews on {membership.renews_on:%d %B %Y}",
+        paragraphs=[
+            f"The MarketSafe membership of {membership.brand} ends on {membership.renews_on:%d %B %Y}"
+            f" ({days_left} days from now) unless it is renewed.",
+            "To renew, submit a new application from your program page; the association reviews it and the"
+            " new membership takes over from the current one.",
+        ],
+    )
+    return ["reminded"]
+
+
+def _judge(membership: ProgramMembership, record: TrackRecord, now: datetime) -> list[str]:
+    standing = program_standing(record)
+    rules = _program_rules()
+    if standing.level == "below":
+        membership.below_thresholds_since = membership.below_thresholds_since or now
+    else:
+        membership.below_thresholds_since = None
+    if standing.level == "ok":
+        if membership.status != M.WARNED:
+            return []
+        membership.status = M.ACTIVE
+        membership.accuracy_note = ""
+        audit_record(
+            action="membership.recover",
+            target=membership,
+            automated=True,
+            from_state=M.WARNED,
+            to_state=M.ACTIVE,
+            brand_id=membership.brand_id,
+        )
+        _mail_on_commit(
+            brand=membership.brand,
+            contact_email=_membership_contact(membership),
+            subject="your accuracy is back within the program's thresholds",
+            paragraphs=[f"The accuracy warning on the MarketSafe membership of {membership.brand} is lifted."],
+        )
+        return ["recovered"]
+    membership.accuracy_note = standing.note
+    if membership.status == M.ACTIVE:
+        membership.status = M.WARNED
+        membership.warned_at = now
+        audit_record(
+            action="membership.warn",
+            target=membership,
+            automated=True,
+            from_state=M.ACTIVE,
+            to_state=M.WARNED,
+            reason=standing.note,
+            brand_id=membership.brand_id,
+        )
+        period = rules["PROGRAM_WARNING_PERIOD"].days
+        _mail_on_commit(
+            brand=membership.brand,
+            contact_email=_membership_contact(membership),
+            subject="accuracy warning",
+            paragraphs=[
+                f"The accuracy of {membership.brand}'s notices over the last"
+                f" {rules['PROGRAM_ACCURACY_WINDOW'].days} days is close to or below the MarketSafe program's"
+                " thresholds:",
+                standing.note,
+                f"A membership below a threshold for {period} days is suspended. Check your reports before"
+                " you file them; your dashboard shows the figures per reason.",
+            ],
+        )
+        return ["warned"]
+    since = membership.below_thresholds_since
+    if standing.level == "below" and since is not None and since <= now - rules["PROGRAM_WARNING_PERIOD"]:
+        _suspend(
+            membership=membership,
+            actor=None,
+            reason=f"accuracy below the program's thresholds since {since:%d %B %Y}: {standing.note}",
+            now=now,
+        )
+        return ["suspended"]
+    return []

@@ -24,4 +24,11 @@ urlpatterns = [
         views.IPRightDocumentDownloadView.as_view(),
         name="right_document_download",
     ),
+    path("program/", views.ProgramView.as_view(), name="program"),
+    path("program/apply/", views.ProgramApplyView.as_view(), name="program_apply"),
+    path(
+        "program/documents/<int:pk>/download/",
+        views.ApplicationDocumentDownloadView.as_view(),
+        name="application_document_download",
+    ),
 ]

@@ -28,7 +28,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from brands import services
 from brands.access import BrandAccessMixin
-from brands.choices import Capability, IPRightStatus
+from brands.choices import APPLICATION_OPEN_STATUSES, ApplicationStatus, Capability, IPRightStatus
 from brands.filtersets import IPRightFilterSet
 from brands.forms import (
     InvitationForm,
@@ -38,8 +38,19 @@ from brands.forms import (
     IPRightForm,
     IPRightRetireForm,
     MembershipRoleForm,
+    ProgramApplicationForm,
 )
-from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDocument
+from brands.models import (
+    ApplicationDocument,
+    Brand,
+    BrandMembership,
+    InformationRequest,
+    Invitation,
+    IPRight,
+    IPRightDocument,
+    ProgramApplication,
+    ProgramMembership,
+)
 from brands.selectors import brand_lane
 from marketsafe.audit.models import AuditEvent
 from marketsafe.audit.selectors import audit_timeline
@@ -569,3 +580,139 @@ class DocumentDownloadView(BrandAccessMixin, View):
 
 class IPRightDocumentDownloadView(DocumentDownloadView):
     model = IPRightDocument
+
+
+# --- the MarketSafe program -----------------------------------------------------------------------
+
+
+class ProgramMixin:
+    """The brand's place in the program: its current membership and its open (or latest) application."""
+
+    def program_state(self) -> dict[str, Any]:
+        applications = ProgramApplication.objects.for_user(self.request.user, brand=self.brand)
+        open_application = applications.filter(status__in=APPLICATION_OPEN_STATUSES).first()
+        membership = (
+            ProgramMembership.objects.for_user(self.request.user, brand=self.brand)
+            .order_by("-started_at", "-pk")
+            .first()
+        )
+        return {"open_application": open_application, "program_membership": membership, "applications": applications}
+
+
+class ProgramView(ProgramMixin, BrandAccessMixin, TemplateView):
+    """Where the brand stands in the MarketSafe program, the requests for information, and its applications."""
+
+    model = ProgramApplication
+    template_name = "brands/program.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        state = self.program_state()
+        shown = state["open_application"] or state["applications"].first()
+        return super().get_context_data(
+            **state,
+            application=shown,
+            information_requests=shown.information_requests.select_related("requested_by", "responded_by")
+            if shown
+            else [],
+            documents=shown.documents.select_related("uploaded_by").order_by("pk") if shown else [],
+            covered_rights=shown.rights.order_by("name", "pk") if shown else [],
+            past_applications=state["applications"].exclude(pk=shown.pk)[:20] if shown else [],
+            can_manage=self.membership.can(Capability.MANAGE),
+            editable=shown is not None and shown.status in services.APPLICATION_ALLOWED_FROM["edit"],
+            lane=brand_lane(self.brand),
+            **kwargs,
+        )
+
+
+class ProgramApplyView(ProgramMixin, ServiceFormView):
+    """The application form: a new application, or the open one while it is a draft or awaits an answer."""
+
+    model = ProgramApplication
+    capability = Capability.MANAGE
+    template_name = "brands/program_form.html"
+    form_class = ProgramApplicationForm
+
+    def get_application(self) -> ProgramApplication | None:
+        if not hasattr(self, "application"):
+            self.application = self.program_state()["open_application"]
+        return self.application
+
+    def refuse_if_locked(self) -> HttpResponse | None:
+        application = self.get_application()
+        if application is None or application.status in services.APPLICATION_ALLOWED_FROM["edit"]:
+            return None
+        messages.error(
+            self.request,
+            f"Your application is {application.get_status_display().lower()}: it cannot be changed while the"
+            " association reviews it.",
+        )
+        return redirect("brands:program", brand_slug=self.brand.slug)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse_if_locked() or super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse_if_locked() or super().post(request, *args, **kwargs)
+
+    def open_request(self) -> InformationRequest | None:
+        application = self.get_application()
+        if application is None or application.status != ApplicationStatus.INFO_REQUESTED:
+            return None
+        return application.information_requests.filter(responded_at__isnull=True).order_by("pk").last()
+
+    def get_initial(self) -> dict[str, Any]:
+        if self.get_application() is not None:
+            return {}
+        previous = self.program_state()["applications"].first()
+        if previous is not None:
+            # A renewal or a new attempt starts from the last application's details.
+            return {
+                **{name: getattr(previous, name) for name in services.APPLICATION_FIELDS},
+                "rights": list(previous.rights.values_list("pk", flat=True)),
+            }
+        return {
+            "company_name": self.brand.legal_name or self.brand.name,
+            "contact_name": self.request.user.get_full_name(),
+            "contact_email": self.request.user.email,
+        }
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(brand=self.brand, open_request=self.open_request())
+        if self.get_application() is not None:
+            kwargs["instance"] = self.get_application()
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        application = self.get_application()
+        return super().get_context_data(
+            application=application,
+            documents=application.documents.order_by("pk") if application else [],
+            **kwargs,
+        )
+
+    def perform(self, form: ProgramApplicationForm) -> HttpResponse:
+        submit = "submit" in self.request.POST
+        document = form.cleaned_data["document"]
+        application = services.application_save(
+            brand=self.brand,
+            actor=self.request.user,
+            data=form.application_data(),
+            rights=list(form.cleaned_data["rights"]),
+            documents=[document] if document else [],
+            response=form.cleaned_data.get("response", ""),
+            submit=submit,
+            attest=form.cleaned_data["attest"],
+        )
+        if submit:
+            messages.success(
+                self.request,
+                "Your application was submitted. The association reviews it and answers by e-mail and on this page.",
+            )
+            return redirect("brands:program", brand_slug=self.brand.slug)
+        messages.success(self.request, "Your draft was saved. Submit it when it is complete.")
+        return redirect("brands:program_apply", brand_slug=application.brand.slug)
+
+
+class ApplicationDocumentDownloadView(DocumentDownloadView):
+    model = ApplicationDocument

@@ -11,3 +11,9 @@ class CasesConfig(AppConfig):
         from listings.delisting import register_lock_check
 
         register_lock_check(listings_under_dispute)
+
+        # brands knows nothing of cases either: cases computes the MarketSafe program's accuracy figures.
+        from brands.selectors import register_track_record_source
+        from cases.selectors import program_track_records
+
+        register_track_record_source(program_track_records)

@@ -25,11 +25,12 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from brands.choices import Lane
 from brands.models import Brand, IPRight, IPRightDocument
-from brands.selectors import brand_lane
+from brands.selectors import Accuracy, AccuracyRates, TrackRecord, brand_lane
 from cases.choices import AppealStatus, CounterNoticeAnswer, ItemStatus, ReasonCode
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence, StatementOfReasons
 from listings.models import Listing, SellerPenalty, Strike
@@ -273,7 +274,7 @@ def _decision_times() -> dict[str, Aggregate]:
 
 
 @dataclass(frozen=True)
-class AccuracyFigures:
+class AccuracyFigures(AccuracyRates):
     """A brand's notifier accuracy over a window, overall or for one reason code.
 
     - Decided: items whose report the marketplace accepted or rejected in the window (by `decided_at`;
@@ -297,14 +298,6 @@ class AccuracyFigures:
     @property
     def label(self) -> str:
         return ReasonCode(self.reason_code).label if self.reason_code else "All reasons"
-
-    @property
-    def acceptance_rate(self) -> float | None:
-        return self.accepted / self.decided if self.decided else None
-
-    @property
-    def counter_notice_rate(self) -> float | None:
-        return self.successful_counter_notices / self.accepted if self.accepted else None
 
 
 @dataclass(frozen=True)
@@ -504,3 +497,151 @@ def item_console(item: CaseItem) -> ItemConsole:
         seller=seller_history(seller_id=seller_id) if seller_id else None,
         timeline=item_timeline(item),
     )
+
+
+# --- the MarketSafe program -----------------------------------------------------------------------
+# Figures of brands as a whole, for the association: never an item, a listing or a seller.
+
+
+def program_track_records(
+    *, brand_ids: Sequence[int], now: datetime, window: timedelta, lane: str = ""
+) -> dict[int, TrackRecord]:
+    """The brands' accuracy over the window, overall and per reason code, in one grouped query (registered
+    as `brands.selectors.track_records`' source). `lane` limits it to one lane: an applicant's track record
+    is its standard-lane history, where every notice carried evidence and was weighed on it."""
+    since = now - window
+    filed = Q(submitted_at__gte=since, submitted_at__lte=now)
+    decided_in_window = Q(decided_at__gte=since, decided_at__lte=now)
+    items = CaseItem.objects.filter(brand_id__in=list(brand_ids)).filter(filed | decided_in_window)
+    if lane:
+        items = items.filter(lane=lane)
+    rows = (
+        items.order_by()
+        .values("brand_id", "reason_code")
+        .annotate(
+            filed=Count("pk", filter=filed),
+            decided=Count("pk", filter=DECIDED & decided_in_window),
+            accepted=Count("pk", filter=ACCEPTED & decided_in_window),
+            successful_counter_notices=Count("pk", filter=SUCCESSFUL_COUNTER_NOTICE & decided_in_window),
+        )
+    )
+    per_brand: dict[int, list[Accuracy]] = defaultdict(list)
+    for row in rows:
+        code = row["reason_code"]
+        per_brand[row["brand_id"]].append(
+            Accuracy(
+                reason_code=code,
+                label=ReasonCode(code).label,
+                filed=row["filed"],
+                decided=row["decided"],
+                accepted=row["accepted"],
+                successful_counter_notices=row["successful_counter_notices"],
+            )
+        )
+    counted = ("filed", "decided", "accepted", "successful_counter_notices")
+    records = {}
+    for brand_id in brand_ids:
+        by_reason = sorted(per_brand.get(brand_id, []), key=lambda figures: figures.reason_code)
+        overall = Accuracy(
+            reason_code="",
+            label="All reasons",
+            **{name: sum(getattr(figures, name) for figures in by_reason) for name in counted},
+        )
+        records[brand_id] = TrackRecord(
+            brand_id=brand_id, window_days=window.days, lane=lane, overall=overall, by_reason=by_reason
+        )
+    return records
+
+
+@dataclass(frozen=True)
+class LaneMonth:
+    month: date
+    lane: str
+    filed: int
+    decided: int
+    accepted: int
+
+
+@dataclass(frozen=True)
+class LaneSummary:
+    lane: str
+    label: str
+    filed: int
+    decided: int
+    accepted: int
+    median_seconds: float | None
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class LaneFigures:
+    months: list[date]
+    per_month: list[LaneMonth]
+    lanes: list[LaneSummary]
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def lane_figures(*, now: datetime | None = None, months: int = 12) -> LaneFigures:
+    """Items filed and decided per month and lane over the last `months` months (this one included), and
+    per lane over the whole period: acceptance rate and median time to decision. Three grouped queries."""
+    now = now or timezone.now()
+    first = _month_start(timezone.localdate(now))
+    for _ in range(months - 1):
+        first = _month_start(first - timedelta(days=1))
+    since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    all_items = CaseItem.objects.order_by()
+    filed = {
+        (timezone.localdate(row["month"]), row["lane"]): row["n"]
+        for row in all_items.filter(submitted_at__gte=since)
+        .annotate(month=TruncMonth("submitted_at"))
+        .values("month", "lane")
+        .annotate(n=Count("pk"))
+    }
+    decisions = all_items.filter(DECIDED, decided_at__gte=since)
+    decided = {
+        (timezone.localdate(row["month"]), row["lane"]): row
+        for row in decisions.annotate(month=TruncMonth("decided_at"))
+        .values("month", "lane")
+        .annotate(decided=Count("pk"), accepted=Count("pk", filter=ACCEPTED))
+    }
+    per_lane = {
+        row["lane"]: row
+        for row in decisions.values("lane").annotate(
+            decided=Count("pk"),
+            accepted=Count("pk", filter=ACCEPTED),
+            median_seconds=Percentile(EpochSeconds(F("decided_at") - F("submitted_at")), fraction=0.5),
+        )
+    }
+    month_list = [first]
+    while len(month_list) < months:
+        month_list.append(_month_start(month_list[-1] + timedelta(days=32)))
+    lanes = (Lane.EXPEDITED, Lane.STANDARD)
+    per_month = [
+        LaneMonth(
+            month=month,
+            lane=lane.value,
+            filed=filed.get((month, lane.value), 0),
+            decided=decided.get((month, lane.value), {}).get("decided", 0),
+            accepted=decided.get((month, lane.value), {}).get("accepted", 0),
+        )
+        for month in month_list
+        for lane in lanes
+    ]
+    summaries = [
+        LaneSummary(
+            lane=lane.value,
+            label=lane.label,
+            filed=sum(point.filed for point in per_month if point.lane == lane.value),
+            decided=per_lane.get(lane.value, {}).get("decided", 0),
+            accepted=per_lane.get(lane.value, {}).get("accepted", 0),
+            median_seconds=per_lane.get(lane.value, {}).get("median_seconds"),
+        )
+        for lane in lanes
+    ]
+    return LaneFigures(months=month_list, per_month=per_month, lanes=summaries)

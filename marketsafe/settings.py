@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -247,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
     # Re-queues delisting chunks whose worker died or whose message was lost.
     "reap-delist-chunks": {"task": "listings.tasks.reap_delist_chunks", "schedule": 60.0},
+    # MarketSafe members' rolling accuracy (warn, suspend), renewal reminders and lapses; once a night.
+    "monitor-program-memberships": {
+        "task": "brands.tasks.monitor_program_memberships",
+        "schedule": crontab(hour=env.int("PROGRAM_MONITOR_HOUR", default=2), minute=15),
+    },
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
@@ -271,6 +277,22 @@ MARKETSAFE = {
     "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
     "DELIST_LEASE_SECONDS": 660,
     "DELIST_REQUEUE_AFTER_SECONDS": 600,
+    # The MarketSafe program (README, "The MarketSafe program"). Members keep the expedited lane while their
+    # rolling accuracy, overall and for each reason code, meets both thresholds; within the margin of one
+    # they are warned; below one for the warning period they are suspended. Figures over fewer decisions
+    # than the minimum are not judged (a handful of decisions says nothing about accuracy).
+    # Where links in e-mails sent without a request (nightly checks, admin decisions) point.
+    "PORTAL_URL": env.str("PORTAL_URL", default="http://localhost:8000"),
+    "PROGRAM_MIN_ACCEPTANCE_RATE": env.float("PROGRAM_MIN_ACCEPTANCE_RATE", default=0.90),
+    "PROGRAM_MAX_COUNTER_NOTICE_RATE": env.float("PROGRAM_MAX_COUNTER_NOTICE_RATE", default=0.05),
+    "PROGRAM_ACCEPTANCE_MARGIN": env.float("PROGRAM_ACCEPTANCE_MARGIN", default=0.03),
+    "PROGRAM_COUNTER_NOTICE_MARGIN": env.float("PROGRAM_COUNTER_NOTICE_MARGIN", default=0.01),
+    "PROGRAM_MIN_DECISIONS": env.int("PROGRAM_MIN_DECISIONS", default=20),
+    "PROGRAM_ACCURACY_WINDOW": timedelta(days=env.int("PROGRAM_ACCURACY_WINDOW_DAYS", default=90)),
+    "PROGRAM_WARNING_PERIOD": timedelta(days=env.int("PROGRAM_WARNING_PERIOD_DAYS", default=30)),
+    "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),
+    # Days before the renewal date on which the brand is reminded (each once).
+    "PROGRAM_RENEWAL_REMINDER_DAYS": tuple(env.list("PROGRAM_RENEWAL_REMINDER_DAYS", cast=int, default=[30, 7])),
 }
 
 LOGGING = {

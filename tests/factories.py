@@ -1,8 +1,10 @@
 """factory_boy factories that keep the tenant graph consistent (a case's rights belong to its brand)."""
 
+import hashlib
 from datetime import date, timedelta
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from brands.choices import IPRightKind, IPRightStatus, Role
@@ -115,3 +117,17 @@ class ProgramMembershipFactory(factory.django.DjangoModelFactory):
     )
     started_at = factory.LazyFunction(timezone.now)
     renews_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+def stored_document(model, *, uploaded_by, name: str = "document.pdf", content: bytes = b"%PDF-1.7 test", **fields):
+    """A `marketsafe.files.StoredDocument` row (`model`) with a small PDF in private storage; `fields` are
+    its own columns (the parent row)."""
+    return model.objects.create(
+        file=SimpleUploadedFile(name, content),
+        original_name=name,
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=uploaded_by,
+        **fields,
+    )

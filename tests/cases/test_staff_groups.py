@@ -17,6 +17,8 @@ from tests import factories
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 GROUPS_MIGRATION = ("cases", "0004_staff_groups")
+#: Grants the association reviewers the program report's permission.
+REPORT_MIGRATION = ("brands", "0003_program_monitoring")
 
 
 @cache
@@ -34,8 +36,10 @@ def staff_groups(db) -> None:
     next run; running the same function again (it is idempotent) keeps these tests independent of that.
     """
     migration = import_module(f"{GROUPS_MIGRATION[0]}.migrations.{GROUPS_MIGRATION[1]}")
+    report = import_module(f"{REPORT_MIGRATION[0]}.migrations.{REPORT_MIGRATION[1]}")
     with connection.schema_editor() as schema_editor:
         migration.create_groups(_groups_migration_apps(), schema_editor)
+        report.grant_report_permission(_groups_migration_apps(), schema_editor)
 
 
 CASES = ("case", "caseitem", "evidence", "declaration", "counternotice", "appeal", "statementofreasons", "casedraft")
@@ -75,6 +79,7 @@ LEAD = MODERATOR | {
 REVIEWER = {
     *(f"brands.{action}_{m}" for m in PROGRAM for action in ("view", "change")),
     *(f"brands.view_{m}" for m in RIGHTS),
+    "brands.view_program_report",
 }
 CASE_ITEMS = "/admin/cases/caseitem/"
 

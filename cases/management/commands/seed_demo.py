@@ -28,7 +28,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from brands.choices import ApplicationStatus, IPRightKind, IPRightStatus, MembershipStatus, Role
-from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
+from brands.models import Brand, BrandMembership, InformationRequest, IPRight, ProgramApplication, ProgramMembership
 from cases.choices import ItemStatus, ReasonCode
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
@@ -400,7 +400,7 @@ def seed_brands(users: dict[str, User]) -> dict[str, Brand]:
     for slug, rights in RIGHTS.items():
         seed_rights(brands[slug], rights, verifier=users["reviewer"])
     seed_acme_membership(brands["acme"], owner=users["owner"], reviewer=users["reviewer"])
-    seed_globex_application(brands["globex"], owner=users["globex"])
+    seed_globex_application(brands["globex"], owner=users["globex"], reviewer=users["reviewer"])
     return brands
 
 
@@ -463,8 +463,9 @@ def seed_acme_membership(brand: Brand, *, owner: User, reviewer: User) -> None:
     )
 
 
-def seed_globex_application(brand: Brand, *, owner: User) -> None:
-    """A submitted application waiting for the association: Globex files in the standard lane meanwhile."""
+def seed_globex_application(brand: Brand, *, owner: User, reviewer: User) -> None:
+    """A submitted application waiting for the association, after a request for information the brand
+    answered: Globex files in the standard lane meanwhile."""
     if ProgramApplication.objects.filter(brand=brand).exists():
         return
     now = timezone.now()
@@ -481,6 +482,15 @@ def seed_globex_application(brand: Brand, *, owner: User) -> None:
         submitted_at=now - timedelta(days=3),
     )
     application.rights.set(IPRight.objects.for_brand(brand).usable())
+    InformationRequest.objects.create(
+        application=application,
+        message="Which workshop authenticates your samples, and how long do you keep its reports?",
+        requested_by=reviewer,
+        requested_at=now - timedelta(days=2),
+        response="Our own workshop in Geneva; reports are kept for five years.",
+        responded_by=owner,
+        responded_at=now - timedelta(days=1),
+    )
 
 
 def seed_listings(marketplaces: dict[str, Marketplace]) -> None:
