@@ -91,7 +91,7 @@ def token_revoke(*, token: ApiToken, actor: Any, reason: str = "") -> ApiToken:
 
 def token_authenticate(raw: str) -> ApiToken | None:
     """The usable token `raw` stands for, with its membership, brand and user; None when there is none."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)  # the secret may contain "_" itself
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     token = (
