@@ -195,14 +195,18 @@ class ListingInputSerializer(serializers.Serializer):
 
 
 class _FilingFields(serializers.Serializer):
-    """What every filing gives, validated by the web filing form (`cases.forms.CaseFilingForm`)."""
+    """What every filing gives. The fields only type the input; whether it is complete and acceptable is
+    decided by the web filing form (`cases.forms.CaseFilingForm`), so its messages are the API's too (hence
+    the lenient defaults here: a missing declaration is the form's "Tick the … declaration")."""
 
     rights = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-        help_text="Ids of the brand's verified, unexpired IP rights relied on.",
+        required=False,
+        default=list,
+        help_text="Ids of the brand's verified, unexpired IP rights relied on (at least one).",
     )
     reason_code = serializers.ChoiceField(choices=ReasonCode.choices)
-    explanation = serializers.CharField(max_length=5000)
+    explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     evidence = serializers.ListField(
         child=serializers.FileField(),
         required=False,
@@ -211,10 +215,12 @@ class _FilingFields(serializers.Serializer):
         "expedited lane for a reason visible on the listing.",
     )
     evidence_kind = serializers.ChoiceField(choices=EvidenceKind.choices, default=EvidenceKind.SCREENSHOT)
-    declare_good_faith = serializers.BooleanField(help_text="Must be true: the good-faith declaration.")
-    declare_accuracy = serializers.BooleanField(help_text="Must be true: the accuracy declaration.")
-    declare_authority = serializers.BooleanField(help_text="Must be true: the authority declaration.")
-    signed_name = serializers.CharField(max_length=150, help_text="The signer's full name, as their signature.")
+    declare_good_faith = serializers.BooleanField(default=False, help_text="Must be true: the good-faith declaration.")
+    declare_accuracy = serializers.BooleanField(default=False, help_text="Must be true: the accuracy declaration.")
+    declare_authority = serializers.BooleanField(default=False, help_text="Must be true: the authority declaration.")
+    signed_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", help_text="The signer's full name, as signature."
+    )
 
 
 class CaseCreateSerializer(_FilingFields):
