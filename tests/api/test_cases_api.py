@@ -97,7 +97,9 @@ def test_filing_with_evidence_as_multipart(reporter_api, right, marketplace):
     bad = {**body, "listing_urls": _urls(1, 9), "evidence": [SimpleUploadedFile("x.pdf", b"MZ not a pdf")]}
     response = reporter_api.post(CASES_URL, bad, format="multipart")
     assert response.status_code == 400
-    assert response.json()["errors"]["evidence"] == ["x.pdf is not a file type we accept (.jpeg, .jpg, .pdf, .png, .webp)."]
+    assert response.json()["errors"]["evidence"] == [
+        "x.pdf is not a file type we accept (.jpeg, .jpg, .pdf, .png, .webp)."
+    ]
 
 
 def test_idempotency_key_files_one_case(reporter_api, expedited, right, marketplace):

@@ -75,7 +75,9 @@ def test_token_endpoint_is_throttled_per_address(rita, settings):
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_auth": "2/minute"},
     }
     throttle = TokenObtainThrottle()
-    cache.delete_many([throttle.cache_format % {"scope": throttle.scope, "ident": ip} for ip in ("192.0.2.77", "192.0.2.78")])
+    cache.delete_many(
+        [throttle.cache_format % {"scope": throttle.scope, "ident": ip} for ip in ("192.0.2.77", "192.0.2.78")]
+    )
     responses = [_obtain(address="192.0.2.77", password="wrong") for _ in range(3)]
     assert [r.status_code for r in responses] == [400, 400, 429]
     assert responses[-1].json()["code"] == "throttled"
