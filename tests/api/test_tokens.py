@@ -108,7 +108,7 @@ def test_bad_expired_and_revoked_tokens_are_refused(owner, brand):
 
 
 def test_a_token_dies_with_its_membership(owner, reporter, brand):
-    token, secret = token_create(membership=reporter.brand_memberships.get(), actor=reporter, name="script")
+    _, secret = token_create(membership=reporter.brand_memberships.get(), actor=reporter, name="script")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     assert client.get(CASES_URL).status_code == 200
