@@ -5,6 +5,8 @@ from rest_framework import serializers
 
 from brands.choices import DocumentKind, IPRightKind
 from brands.models import IPRight, IPRightDocument
+from brands.services import REGISTRATION_FIELDS
+from marketsafe.api.serializers import DOCUMENT_FIELDS
 
 __all__ = ["IPRightDocumentInputSerializer", "IPRightDocumentSerializer", "IPRightInputSerializer", "IPRightSerializer"]
 
@@ -12,7 +14,7 @@ __all__ = ["IPRightDocumentInputSerializer", "IPRightDocumentSerializer", "IPRig
 class IPRightDocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = IPRightDocument
-        fields = ("id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at")
+        fields = DOCUMENT_FIELDS
 
 
 class IPRightSerializer(serializers.ModelSerializer):
@@ -24,14 +26,7 @@ class IPRightSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "url",
-            "kind",
-            "name",
-            "registration_number",
-            "office",
-            "classes",
-            "owner_name",
-            "valid_from",
-            "valid_until",
+            *REGISTRATION_FIELDS,
             "status",
             "verified_at",
             "retired_at",

@@ -14,6 +14,7 @@ from cases.action_forms import available_actions
 from cases.choices import EvidenceKind, ReasonCode
 from cases.importing import NOTE_MAX_CHARS, URL_MAX_CHARS
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
+from marketsafe.api.serializers import DOCUMENT_FIELDS
 
 MAX_ITEMS = settings.MARKETSAFE["MAX_ITEMS_PER_CASE"]
 
@@ -35,6 +36,9 @@ __all__ = [
 
 # --- output ---------------------------------------------------------------------------------------
 
+#: What the case list and a case's page both show.
+CASE_FIELDS = ("id", "url", "status", "reason_code", "lane", "channel", "submitted_at")
+
 
 class CaseListSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="cases-api:case-detail")
@@ -44,18 +48,7 @@ class CaseListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Case
-        fields = (
-            "id",
-            "url",
-            "status",
-            "reason_code",
-            "lane",
-            "channel",
-            "submitted_at",
-            "item_count",
-            "open_count",
-            "waiting_count",
-        )
+        fields = (*CASE_FIELDS, "item_count", "open_count", "waiting_count")
 
 
 class DeclarationSerializer(serializers.ModelSerializer):
@@ -67,7 +60,7 @@ class DeclarationSerializer(serializers.ModelSerializer):
 class EvidenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Evidence
-        fields = ("id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at")
+        fields = DOCUMENT_FIELDS
 
 
 class CaseDetailSerializer(serializers.ModelSerializer):
@@ -81,16 +74,10 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Case
         fields = (
-            "id",
-            "url",
-            "status",
-            "reason_code",
-            "lane",
-            "channel",
+            *CASE_FIELDS,
             "explanation",
             "rights",
             "filed_by",
-            "submitted_at",
             "idempotency_key",
             "declarations",
             "evidence",

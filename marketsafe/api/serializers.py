@@ -5,6 +5,8 @@ from rest_framework import serializers
 from marketsafe.api.models import ApiToken
 
 MAX_TOKEN_DAYS = 3650
+#: What the API shows of a private document (`marketsafe.files.StoredDocument`) with a kind: never its path.
+DOCUMENT_FIELDS = ("id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at")
 
 
 class TokenObtainSerializer(serializers.Serializer):

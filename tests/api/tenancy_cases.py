@@ -78,6 +78,18 @@ def right_body(brand, user) -> dict:
     }
 
 
+def _action(name: str, status: str, body: dict) -> ApiTenancyCase:
+    """An item action, posted by each role on a fresh item in the status it starts from."""
+    return ApiTenancyCase(
+        f"cases-api:item-{name}",
+        model=CaseItem,
+        make=_item_in(status),
+        method="post",
+        body=lambda brand, user: body,
+        allowed_roles=FILERS,
+    )
+
+
 CASES = [
     # Cases.
     ApiTenancyCase("cases-api:case-list", model=Case, seed=_seed_case),
@@ -104,38 +116,10 @@ CASES = [
     # Reported listings (case items) and the brand's actions on them.
     ApiTenancyCase("cases-api:item-list", model=CaseItem, seed=_seed_item),
     ApiTenancyCase("cases-api:item-detail", model=CaseItem, make=_item_in(ItemStatus.SUBMITTED)),
-    ApiTenancyCase(
-        "cases-api:item-resubmit",
-        model=CaseItem,
-        make=_item_in(ItemStatus.CLARIFICATION_REQUESTED),
-        method="post",
-        body=lambda brand, user: {"note": "The listing shows our registered logo."},
-        allowed_roles=FILERS,
-    ),
-    ApiTenancyCase(
-        "cases-api:item-answer",
-        model=CaseItem,
-        make=_item_in(ItemStatus.COUNTER_NOTICED),
-        method="post",
-        body=lambda brand, user: {"answer": "accept"},
-        allowed_roles=FILERS,
-    ),
-    ApiTenancyCase(
-        "cases-api:item-appeal",
-        model=CaseItem,
-        make=_item_in(ItemStatus.REJECTED),
-        method="post",
-        body=lambda brand, user: {"grounds": "The test purchase report was attached."},
-        allowed_roles=FILERS,
-    ),
-    ApiTenancyCase(
-        "cases-api:item-withdraw",
-        model=CaseItem,
-        make=_item_in(ItemStatus.SUBMITTED),
-        method="post",
-        body=lambda brand, user: {"reason": "Reported by mistake."},
-        allowed_roles=FILERS,
-    ),
+    _action("resubmit", ItemStatus.CLARIFICATION_REQUESTED, {"note": "The listing shows our registered logo."}),
+    _action("answer", ItemStatus.COUNTER_NOTICED, {"answer": "accept"}),
+    _action("appeal", ItemStatus.REJECTED, {"grounds": "The test purchase report was attached."}),
+    _action("withdraw", ItemStatus.SUBMITTED, {"reason": "Reported by mistake."}),
     # The IP rights registry.
     ApiTenancyCase("brands-api:ip-right-list", model=IPRight, seed=lambda brand, user: _right(brand, user)["pk"]),
     ApiTenancyCase(
