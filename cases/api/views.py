@@ -47,6 +47,15 @@ IDEMPOTENCY_MAX_CHARS = Case._meta.get_field("idempotency_key").max_length
 FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
+class RefusalAsConflictMixin:
+    """A transition the item's status (or a deadline) does not allow answers 409 with the service's words."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, services.TransitionNotAllowed):
+            exc = Conflict(str(exc))
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+
 def _idempotency_key(request: Request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if len(key) > IDEMPOTENCY_MAX_CHARS or not key.isprintable():
@@ -68,7 +77,7 @@ def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | N
     list=extend_schema(summary="List the brand's cases"),
     retrieve=extend_schema(summary="A case with its declarations and evidence"),
 )
-class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
+class CaseViewSet(RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
     model = Case
     filterset_class = CaseFilterSet
     capabilities = {"create": Capability.FILE, "withdraw": Capability.FILE, "import_csv": Capability.FILE}
@@ -134,6 +143,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         options = serializer.validated_data
+        key = "" if options["dry_run"] else _idempotency_key(request)
+        earlier = filing.filed_with_key(brand=self.brand, idempotency_key=key)
+        if earlier is not None:
+            result = {"dry_run": False, "valid_count": 0, "invalid_count": 0, "warning_count": 0, "rows": []}
+            result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=earlier.pk)
+            return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data)
         checked = filing.validate_filing(brand=self.brand, user=request.user, attrs=options, require_file=True)
         preview = checked.preview
         result = {
@@ -156,7 +171,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
                 brand=self.brand,
                 user=request.user,
                 ip_address=request.META.get("REMOTE_ADDR"),
-                idempotency_key=_idempotency_key(request),
+                idempotency_key=key,
             )
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=case.pk)
             code = status.HTTP_201_CREATED
@@ -202,7 +217,9 @@ class CaseItemAPIFilterSet(CaseItemFilterSet):
     list=extend_schema(summary="List the brand's reported listings (case items)"),
     retrieve=extend_schema(summary="A reported listing with its counter-notices and appeals"),
 )
-class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
+class CaseItemViewSet(
+    RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet
+):
     model = CaseItem
     filterset_class = CaseItemAPIFilterSet
     parser_classes = FILING_PARSERS

@@ -4,7 +4,8 @@
 
 `detail` is a sentence for people; `code` is stable for programs; `errors` (validation only) maps each
 field to its messages, nested per item for lists. The services' own refusals keep their wording: a
-Django `ValidationError` becomes 400 with its fields, a refused transition 409.
+Django `ValidationError` becomes 400 with its fields; an app's views map their own refusals to
+`Conflict` (409), e.g. a transition the item's status does not allow (`cases.api.views`).
 """
 
 from typing import Any
@@ -15,8 +16,6 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
-
-from cases.services import TransitionNotAllowed
 
 
 class Conflict(exceptions.APIException):
@@ -58,8 +57,6 @@ def _summary(errors: Any) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)
-    elif isinstance(exc, TransitionNotAllowed):
-        exc = Conflict(str(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

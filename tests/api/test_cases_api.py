@@ -130,9 +130,9 @@ def test_a_thousand_listings_in_one_request(reporter_api, expedited, right, mark
 def test_csv_import_dry_run_then_file(reporter_api, expedited, right, marketplace):
     csv = "url,note\nhttps://shopnow.example/item/C1,Fake strap\nhttps://elsewhere.example/x,\n=HYPERLINK(1),\n"
 
-    def upload(**options):
+    def upload(key: str = "", **options):
         data = {**_filing(right), "listing_file": SimpleUploadedFile("rows.csv", csv.encode()), **options}
-        return reporter_api.post("/api/v1/cases/import/", data, format="multipart")
+        return reporter_api.post("/api/v1/cases/import/", data, format="multipart", HTTP_IDEMPOTENCY_KEY=key)
 
     dry = upload(dry_run=True)
     assert dry.status_code == 200, dry.content
@@ -146,10 +146,12 @@ def test_csv_import_dry_run_then_file(reporter_api, expedited, right, marketplac
     assert set(refused.json()["errors"]["listing_file"]) == {"3", "4"}
     assert not Case.objects.exists()
 
-    filed = upload(skip_invalid=True)
+    filed = upload(key="csv-2026-11-29", skip_invalid=True)
     assert filed.status_code == 201
     case = Case.objects.get(pk=filed.json()["case"]["id"])
     assert case.channel == Channel.CSV and case.items.get().brand_note == "Fake strap"
+    replayed = upload(key="csv-2026-11-29", skip_invalid=True)
+    assert replayed.status_code == 200 and replayed.json()["case"]["id"] == case.pk and Case.objects.count() == 1
 
     not_csv = reporter_api.post(
         "/api/v1/cases/import/",

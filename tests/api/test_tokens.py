@@ -170,3 +170,23 @@ def test_members_do_not_see_each_others_tokens(client, reporter, member_of, bran
     client.force_login(reporter)
     page = client.get(reverse("api-tokens:token_list", kwargs={"brand_slug": brand.slug}))
     assert "Colleague's script" not in page.content.decode()
+
+
+def test_each_token_has_its_own_request_budget(owner, brand, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_token": "2/minute"},
+    }
+    membership = owner.brand_memberships.get()
+    clients = []
+    for name in ("first script", "second script"):
+        token, secret = token_create(membership=membership, actor=owner, name=name)
+        cache.delete(f"throttle_api_token_token-{token.pk}")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+        clients.append(client)
+    first, second = clients
+    assert [first.get(CASES_URL).status_code for _ in range(3)] == [200, 200, 429]
+    throttled = first.get(CASES_URL)
+    assert throttled.json()["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+    assert second.get(CASES_URL).status_code == 200
