@@ -6,6 +6,7 @@ through the web forms' validation, writes through `cases.services`. A service's 
 (invalid input) or 409 (the item's status does not allow it), see `marketsafe.api.exceptions`.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -250,20 +251,28 @@ class CaseItemViewSet(
         item = self.get_queryset().get(pk=item_id)
         return Response(CaseItemDetailSerializer(item, context=self.get_serializer_context()).data)
 
-    def _input(self, request: Request) -> dict[str, Any]:
+    def _act(self, request: Request, form_class: type, perform: Callable[[CaseItem, Any], object]) -> Response:
+        """Validate the action's input with the page's form, call the service, answer with the item."""
+        item = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        data = dict(serializer.validated_data)
+        files = {"evidence": data.pop("evidence")} if "evidence" in data else None
+        perform(item, _run_form(form_class, data, files))
+        return self._done(item.pk)
 
     @extend_schema(
         summary="Amend an item in clarification and send it back for review", responses={200: CaseItemDetailSerializer}
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: int) -> Response:
-        item = self.get_object()
-        form = _run_form(ResubmitForm, self._input(request))
-        services.item_resubmit(item_id=item.pk, actor=request.user, note=form.cleaned_data["note"])
-        return self._done(item.pk)
+        return self._act(
+            request,
+            ResubmitForm,
+            lambda item, form: services.item_resubmit(
+                item_id=item.pk, actor=request.user, note=form.cleaned_data["note"]
+            ),
+        )
 
     @extend_schema(
         summary="Answer the seller's counter-notice: accept, or reject with evidence",
@@ -271,33 +280,36 @@ class CaseItemViewSet(
     )
     @action(detail=True, methods=["post"])
     def answer(self, request: Request, pk: int) -> Response:
-        item = self.get_object()
-        data = self._input(request)
-        evidence = data.pop("evidence")
-        form = _run_form(CounterNoticeAnswerForm, data, {"evidence": evidence})
-        services.item_brand_answer(
-            item_id=item.pk,
-            actor=request.user,
-            accept=form.cleaned_data["answer"] == form.ACCEPT,
-            note=form.cleaned_data["note"],
-            evidence=form.evidence_inputs(),
+        return self._act(
+            request,
+            CounterNoticeAnswerForm,
+            lambda item, form: services.item_brand_answer(
+                item_id=item.pk,
+                actor=request.user,
+                accept=form.cleaned_data["answer"] == form.ACCEPT,
+                note=form.cleaned_data["note"],
+                evidence=form.evidence_inputs(),
+            ),
         )
-        return self._done(item.pk)
 
     @extend_schema(summary="Appeal the decision on an item", responses={200: CaseItemDetailSerializer})
     @action(detail=True, methods=["post"])
     def appeal(self, request: Request, pk: int) -> Response:
-        item = self.get_object()
-        form = _run_form(AppealForm, self._input(request))
-        services.item_appeal(
-            item_id=item.pk, appellant=AppellantSide.BRAND, grounds=form.cleaned_data["grounds"], actor=request.user
+        return self._act(
+            request,
+            AppealForm,
+            lambda item, form: services.item_appeal(
+                item_id=item.pk, appellant=AppellantSide.BRAND, grounds=form.cleaned_data["grounds"], actor=request.user
+            ),
         )
-        return self._done(item.pk)
 
     @extend_schema(summary="Withdraw the report of this listing", responses={200: CaseItemDetailSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: int) -> Response:
-        item = self.get_object()
-        form = _run_form(WithdrawForm, self._input(request))
-        services.item_withdraw(item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"])
-        return self._done(item.pk)
+        return self._act(
+            request,
+            WithdrawForm,
+            lambda item, form: services.item_withdraw(
+                item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+        )
