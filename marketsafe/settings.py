@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "pgtrigger",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as static files (no CDN)
     "django_filters",
     "django_htmx",
     "django_otp",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "marketsafe",  # shared template tags (charts)
     "marketsafe.accounts",
     "marketsafe.audit",
+    "marketsafe.api",
     "listings",
     "brands",
     "cases",
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Remembers the brand a member last opened, which their browser's API calls act in.
+    "marketsafe.api.middleware.CurrentBrandMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -219,9 +224,49 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# The REST API (README, "REST API"). Brand endpoints set their own authentication, role permission,
+# throttle and keyset pagination (marketsafe/api/viewsets.py); these are the defaults of everything else.
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "marketsafe.api.authentication.ApiTokenAuthentication",
+        "marketsafe.api.authentication.BrandSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "marketsafe.api.pagination.KeysetPagination",
+    "DEFAULT_THROTTLE_RATES": {
+        # Requests per API token (per user for browser sessions).
+        "api_token": env.str("API_THROTTLE_RATE", default="1200/minute"),
+        # Token requests per client address (password guessing; the login lockout applies as well).
+        "api_auth": env.str("API_AUTH_THROTTLE_RATE", default="10/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "marketsafe.api.exceptions.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MarketSafe API",
+    "DESCRIPTION": (
+        "Brands file and follow notices against counterfeit listings. Authenticate with "
+        "`Authorization: Token <token>` (POST /api/v1/auth/token/, or the portal's API tokens page); each token "
+        "acts in one brand with its member's role. Errors are JSON: `status`, `code`, `detail` and, for invalid "
+        "input, `errors` per field (per item for lists of listings)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Separate request and response components: file fields and read-only fields then type correctly.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "cases.choices.ItemStatus",
+        "CaseStatusEnum": "cases.choices.CaseStatus",
+        "IPRightStatusEnum": "brands.choices.IPRightStatus",
+        "IPRightKindEnum": "brands.choices.IPRightKind",
+        "DocumentKindEnum": "brands.choices.DocumentKind",
+        "EvidenceKindEnum": "cases.choices.EvidenceKind",
+        "DeclarationKindEnum": "cases.choices.DeclarationKind",
+    },
 }
 
 # Celery: see marketsafe/celery.py for why these values.

@@ -32,5 +32,8 @@ urlpatterns = [
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("b/<slug:brand_slug>/", include("brands.urls")),
     path("b/<slug:brand_slug>/", include("cases.urls")),
+    path("b/<slug:brand_slug>/", include("marketsafe.api.portal_urls")),
+    # The REST API (marketsafe/api/urls.py mounts each app's endpoints).
+    path("api/v1/", include("marketsafe.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -27,6 +27,8 @@ from brands.models import (
 )
 from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, DeclarationKind
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from marketsafe.api.models import ApiToken
+from marketsafe.api.services import token_create
 from marketsafe.tenancy import brand_owned_models
 from tests import factories
 
@@ -50,6 +52,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     Appeal,
     StatementOfReasons,
     CaseDraft,
+    ApiToken,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -85,7 +88,8 @@ def _document(**kwargs) -> dict:
 def build_world(slug: str) -> World:
     brand = factories.BrandFactory(slug=slug, name=slug.title())
     world = World(brand=brand, member=None, rows={Brand: [brand]})
-    owner = world.add(factories.MembershipFactory(brand=brand, role=Role.OWNER)).user
+    owner_membership = world.add(factories.MembershipFactory(brand=brand, role=Role.OWNER))
+    owner = owner_membership.user
     # A second member, so a scope that joins memberships without care would return rows twice.
     world.add(factories.MembershipFactory(brand=brand, role=Role.REPORTER))
     world.member = owner
@@ -148,6 +152,7 @@ def build_world(slug: str) -> World:
         )
     )
     world.add(CaseDraft.objects.create(brand=brand, created_by=owner, idempotency_key="scoping", expires_at=now))
+    world.add(token_create(membership=owner_membership, actor=owner, name="scoping")[0])
     return world
 
 

@@ -1,0 +1,123 @@
+"""Filing a case through the API with exactly the web form's validation.
+
+The request's fields are run through `cases.forms.CaseFilingForm` (rights usable by the brand, reason,
+explanation, evidence files checked by content and required per lane and reason, the three
+declarations, the typed signature, the CSV file), its listing rows through `cases.importing`'s parsing
+and `RowChecker` (bad URL, unknown marketplace, duplicate, already reported in an open case), and the
+case is filed by `cases.services.case_submit` in one transaction. Problems come back per field and, for
+listings, per item (by position in `listings`/`listing_urls`, by spreadsheet row for `listing_file`).
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.datastructures import MultiValueDict
+from rest_framework import serializers
+
+from brands.models import Brand, IPRight
+from brands.selectors import brand_lane
+from cases import importing, services
+from cases.choices import Channel
+from cases.forms import DECLARATION_FIELDS, CaseFilingForm
+from cases.models import Case
+from marketsafe.api.exceptions import form_validation_error
+
+
+@dataclass
+class Filing:
+    """A validated filing: the form's cleaned values and every listing row, checked."""
+
+    cleaned: dict[str, Any]
+    preview: importing.Preview
+    channel: str
+    #: The request field the rows came from, which their errors are reported under.
+    rows_field: str
+
+
+def _rows_from_listings(listings: list[dict[str, str]]) -> list[importing.PreviewRow]:
+    # Numbered from 0: the row number is the item's index in the request, as its errors are keyed.
+    return [importing._row(i, entry["url"].strip(), entry.get("note", "").strip()) for i, entry in enumerate(listings)]
+
+
+def validate_filing(*, brand: Brand, user: Any, attrs: dict[str, Any], require_file: bool = False) -> Filing:
+    """Run `attrs` (a serializer's validated fields) through the web form and the row checks."""
+    listings = attrs.get("listings")
+    if listings is None and attrs.get("listing_urls"):
+        listings = [{"url": url} for url in attrs["listing_urls"]]
+    upload = attrs.get("listing_file")
+    sources = [name for name in ("listings", "listing_urls", "listing_file") if attrs.get(name)]
+    if len(sources) > 1:
+        raise serializers.ValidationError({sources[1]: [f"Give the listings once: {' or '.join(sources)}, not both."]})
+    if require_file and upload is None:
+        raise serializers.ValidationError({"listing_file": ["Upload the CSV file (columns url and note)."]})
+    rows_field = "listing_file" if upload is not None else ("listings" if attrs.get("listings") else "listing_urls")
+    data = {
+        "idempotency_key": str(uuid.uuid4()),  # the form's double-submit guard; the API's is the header
+        "rights": attrs.get("rights", []),
+        "reason_code": attrs.get("reason_code", ""),
+        "explanation": attrs.get("explanation", ""),
+        "evidence_kind": attrs.get("evidence_kind", ""),
+        "signed_name": attrs.get("signed_name", ""),
+        # The form's own checks of the list as a whole (none given, too many); the rows are rebuilt below
+        # with their notes.
+        "listing_urls": "\n".join(entry["url"].replace("\n", " ") or "-" for entry in listings or []),
+        **{name: attrs.get(name, False) for name in DECLARATION_FIELDS},
+    }
+    files = MultiValueDict({"evidence": list(attrs.get("evidence") or [])})
+    if upload is not None:
+        files["listing_file"] = upload
+    lane = brand_lane(brand)
+    form = CaseFilingForm(
+        data,
+        files,
+        rights=IPRight.objects.for_user(user, brand=brand).usable(),
+        lane=lane,
+        brand_name=brand.name,
+    )
+    if not form.is_valid():
+        error = form_validation_error(form)
+        if "listing_urls" in error.detail:
+            error.detail[rows_field] = error.detail.pop("listing_urls")
+        raise error
+    cleaned = form.cleaned_data
+    rows = cleaned["rows"] if upload is not None else _rows_from_listings(listings or [])
+    preview = importing.preview_rows(brand=brand, rows=rows)
+    return Filing(
+        cleaned=cleaned, preview=preview, channel=Channel.CSV if upload else Channel.API, rows_field=rows_field
+    )
+
+
+def row_errors(filing: Filing) -> dict[str, dict[str, list[str]]]:
+    """{rows field: {row: messages}} of the rows that cannot be filed."""
+    bad = {str(row.number): row.errors for row in filing.preview.rows if row.errors}
+    return {filing.rows_field: bad} if bad else {}
+
+
+def submit(*, filing: Filing, brand: Brand, user: Any, ip_address: str | None, idempotency_key: str) -> Case:
+    """File the filing's valid rows through `case_submit` (all or nothing)."""
+    cleaned, valid = filing.cleaned, filing.preview.valid
+    return services.case_submit(
+        brand=brand,
+        actor=user,
+        reason_code=cleaned["reason_code"],
+        explanation=cleaned["explanation"],
+        rights=list(cleaned["rights"]),
+        listing_urls=[row.url for row in valid],
+        item_notes={row.url: row.note for row in valid if row.note},
+        signed_name=cleaned["signed_name"],
+        ip_address=ip_address,
+        evidence=[
+            services.EvidenceInput(file=checked.file, content_type=checked.content_type, kind=cleaned["evidence_kind"])
+            for checked in cleaned["evidence"]
+        ],
+        channel=filing.channel,
+        idempotency_key=idempotency_key,
+    )
+
+
+def filed_with_key(*, brand: Brand, idempotency_key: str) -> Case | None:
+    """The case an earlier request with this Idempotency-Key filed, if any."""
+    if not idempotency_key:
+        return None
+    return Case.objects.for_brand(brand).filter(idempotency_key=idempotency_key).first()

@@ -1,0 +1,284 @@
+"""Serializers of the brand's case endpoints. Input serializers type and document the request; the
+validation that matters is the web form's (`cases.api.filing`, `cases.action_forms`), so the API and the
+pages refuse the same things with the same words."""
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.action_forms import available_actions
+from cases.choices import EvidenceKind, ReasonCode
+from cases.importing import NOTE_MAX_CHARS, URL_MAX_CHARS
+from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
+from marketsafe.api.serializers import DOCUMENT_FIELDS
+
+MAX_ITEMS = settings.MARKETSAFE["MAX_ITEMS_PER_CASE"]
+
+__all__ = [
+    "CaseAnswerSerializer",
+    "CaseAppealSerializer",
+    "CaseCreateSerializer",
+    "CaseDetailSerializer",
+    "CaseImportResultSerializer",
+    "CaseImportSerializer",
+    "CaseItemDetailSerializer",
+    "CaseItemSerializer",
+    "CaseListSerializer",
+    "CaseResubmitSerializer",
+    "CaseWithdrawResultSerializer",
+    "CaseWithdrawSerializer",
+]
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+#: What the case list and a case's page both show.
+CASE_FIELDS = ("id", "url", "status", "reason_code", "lane", "channel", "submitted_at")
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="cases-api:case-detail")
+    item_count = serializers.IntegerField(read_only=True)
+    open_count = serializers.IntegerField(read_only=True, help_text="Items still waiting for a first decision.")
+    waiting_count = serializers.IntegerField(read_only=True, help_text="Items waiting for the brand's answer.")
+
+    class Meta:
+        model = Case
+        fields = (*CASE_FIELDS, "item_count", "open_count", "waiting_count")
+
+
+class DeclarationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Declaration
+        fields = ("kind", "statement", "signed_name", "signed_at")
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = DOCUMENT_FIELDS
+
+
+class CaseDetailSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="cases-api:case-detail")
+    filed_by = serializers.StringRelatedField()
+    rights = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    declarations = DeclarationSerializer(many=True, read_only=True)
+    evidence = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField(help_text="The case's items: the item list filtered by this case.")
+
+    class Meta:
+        model = Case
+        fields = (
+            *CASE_FIELDS,
+            "explanation",
+            "rights",
+            "filed_by",
+            "idempotency_key",
+            "declarations",
+            "evidence",
+            "items",
+        )
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, case: Case) -> list[dict[str, Any]]:
+        # The case page's prefetch holds the case-wide evidence only (not the items' own).
+        return EvidenceSerializer(case.evidence.all(), many=True).data
+
+    @extend_schema_field(serializers.URLField())
+    def get_items(self, case: Case) -> str:
+        url = f"{reverse('cases-api:item-list')}?case={case.pk}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class ListingSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    title = serializers.CharField()
+    marketplace = serializers.CharField(source="marketplace.slug")
+    seller_id = serializers.CharField(source="seller.external_id", default=None, allow_null=True)
+    seller_name = serializers.CharField(source="seller.name", default=None, allow_null=True)
+    status = serializers.CharField()
+
+
+class CaseItemSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="cases-api:item-detail")
+    case = serializers.PrimaryKeyRelatedField(read_only=True)
+    listing = ListingSerializer(read_only=True)
+    how_to_fix = serializers.CharField(read_only=True, help_text="What to change after a rejection.")
+    actions = serializers.SerializerMethodField(help_text="The brand's actions the item's status allows now.")
+
+    class Meta:
+        model = CaseItem
+        fields = (
+            "id",
+            "url",
+            "case",
+            "listing",
+            "status",
+            "reason_code",
+            "lane",
+            "brand_note",
+            "submitted_at",
+            "sla_due_at",
+            "decided_at",
+            "rejection_code",
+            "how_to_fix",
+            "moderator_message",
+            "clarification_due_at",
+            "counter_notice_due_at",
+            "brand_answer_due_at",
+            "appeal_until",
+            "actions",
+        )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, item: CaseItem) -> list[str]:
+        now = self.context.setdefault("now", timezone.now())
+        return [action.name for action in available_actions(item, now=now)]
+
+
+class CounterNoticeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CounterNotice
+        fields = (
+            "attempt",
+            "reason",
+            "explanation",
+            "received_at",
+            "answer",
+            "answer_due_at",
+            "answered_at",
+            "answer_note",
+        )
+
+
+class AppealSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Appeal
+        fields = ("id", "appellant", "grounds", "filed_at", "contested_status", "status", "decided_at", "decision_note")
+
+
+class CaseItemDetailSerializer(CaseItemSerializer):
+    counter_notices = CounterNoticeSerializer(many=True, read_only=True)
+    appeals = AppealSerializer(many=True, read_only=True)
+
+    class Meta(CaseItemSerializer.Meta):
+        fields = (*CaseItemSerializer.Meta.fields, "counter_notices", "appeals")
+
+
+# --- filing ---------------------------------------------------------------------------------------
+
+
+class ListingInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=URL_MAX_CHARS, allow_blank=True, help_text="The listing's URL.")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_CHARS, required=False, allow_blank=True, default="", help_text="For the moderator."
+    )
+
+
+class _FilingFields(serializers.Serializer):
+    """What every filing gives. The fields only type the input; whether it is complete and acceptable is
+    decided by the web filing form (`cases.forms.CaseFilingForm`), so its messages are the API's too (hence
+    the lenient defaults here: a missing declaration is the form's "Tick the … declaration")."""
+
+    rights = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        default=list,
+        help_text="Ids of the brand's verified, unexpired IP rights relied on (at least one).",
+    )
+    reason_code = serializers.ChoiceField(choices=ReasonCode.choices)
+    explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    evidence = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Evidence files (multipart only): PDF, PNG, JPEG or WebP. Required unless the brand files in the "
+        "expedited lane for a reason visible on the listing.",
+    )
+    evidence_kind = serializers.ChoiceField(choices=EvidenceKind.choices, default=EvidenceKind.SCREENSHOT)
+    declare_good_faith = serializers.BooleanField(default=False, help_text="Must be true: the good-faith declaration.")
+    declare_accuracy = serializers.BooleanField(default=False, help_text="Must be true: the accuracy declaration.")
+    declare_authority = serializers.BooleanField(default=False, help_text="Must be true: the authority declaration.")
+    signed_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", help_text="The signer's full name, as signature."
+    )
+
+
+class CaseCreateSerializer(_FilingFields):
+    listings = serializers.ListField(
+        child=ListingInputSerializer(),
+        required=False,
+        max_length=MAX_ITEMS,
+        help_text=f"The reported listings (JSON), up to {MAX_ITEMS:,}; problems are reported per item index.",
+        error_messages={"max_length": f"A case holds at most {MAX_ITEMS:,} listings. Split them over several cases."},
+    )
+    listing_urls = serializers.ListField(
+        child=serializers.CharField(max_length=URL_MAX_CHARS),
+        required=False,
+        max_length=MAX_ITEMS,
+        help_text="The listing URLs without notes (for multipart requests, one field per URL).",
+        error_messages={"max_length": f"A case holds at most {MAX_ITEMS:,} listings. Split them over several cases."},
+    )
+
+
+class CaseImportSerializer(_FilingFields):
+    listing_file = serializers.FileField(help_text="CSV UTF-8 with the header url,note (the web form's template).")
+    dry_run = serializers.BooleanField(default=False, help_text="Check every row and file nothing.")
+    skip_invalid = serializers.BooleanField(
+        default=False, help_text="File the valid rows even if some rows have errors (otherwise nothing is filed)."
+    )
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The row in the spreadsheet (the header is row 1).")
+    raw = serializers.CharField()
+    url = serializers.CharField()
+    marketplace = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "warning", "error"])
+    errors = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class CaseImportResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    valid_count = serializers.IntegerField()
+    invalid_count = serializers.IntegerField()
+    warning_count = serializers.IntegerField()
+    rows = PreviewRowSerializer(many=True)
+    case = CaseDetailSerializer(allow_null=True, help_text="The filed case (null in a dry run).")
+
+
+# --- item actions ---------------------------------------------------------------------------------
+
+
+class CaseWithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class CaseWithdrawResultSerializer(serializers.Serializer):
+    withdrawn = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the withdrawn items.")
+    refused = serializers.DictField(child=serializers.CharField(), help_text="Item id → why it was not withdrawn.")
+
+
+class CaseResubmitSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, help_text="The amended explanation, answering the moderator.")
+
+
+class CaseAnswerSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["accept", "reject"])
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    evidence = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, help_text="Required to reject (multipart)."
+    )
+    evidence_kind = serializers.ChoiceField(choices=EvidenceKind.choices, required=False, allow_blank=True, default="")
+
+
+class CaseAppealSerializer(serializers.Serializer):
+    grounds = serializers.CharField(max_length=5000, help_text="Why the decision is wrong.")

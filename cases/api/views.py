@@ -1,0 +1,315 @@
+"""The brand's case endpoints: cases (list, file, read, withdraw, CSV import with a dry run) and their
+items (list, read, and the brand's actions: resubmit, answer a counter-notice, appeal, withdraw).
+
+Thin views: reads through `cases.selectors` (tenant-scoped), filters through `cases.filtersets`, input
+through the web forms' validation, writes through `cases.services`. A service's refusal becomes 400
+(invalid input) or 409 (the item's status does not allow it), see `marketsafe.api.exceptions`.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from django.utils.datastructures import MultiValueDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, parsers, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from brands.choices import Capability
+from cases import selectors, services
+from cases.action_forms import AppealForm, CounterNoticeAnswerForm, ResubmitForm, WithdrawForm
+from cases.api import filing
+from cases.api.serializers import (
+    CaseAnswerSerializer,
+    CaseAppealSerializer,
+    CaseCreateSerializer,
+    CaseDetailSerializer,
+    CaseImportResultSerializer,
+    CaseImportSerializer,
+    CaseItemDetailSerializer,
+    CaseItemSerializer,
+    CaseListSerializer,
+    CaseResubmitSerializer,
+    CaseWithdrawResultSerializer,
+    CaseWithdrawSerializer,
+)
+from cases.choices import AppellantSide
+from cases.filtersets import CaseFilterSet, CaseItemFilterSet
+from cases.models import Appeal, Case, CaseItem, CounterNotice
+from marketsafe.api.exceptions import Conflict, form_validation_error
+from marketsafe.api.viewsets import BrandScopedGenericViewSet
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_MAX_CHARS = Case._meta.get_field("idempotency_key").max_length
+FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+
+class RefusalAsConflictMixin:
+    """A transition the item's status (or a deadline) does not allow answers 409 with the service's words."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, services.TransitionNotAllowed):
+            exc = Conflict(str(exc))
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if len(key) > IDEMPOTENCY_MAX_CHARS or not key.isprintable():
+        raise serializers.ValidationError(
+            {IDEMPOTENCY_HEADER: [f"Use up to {IDEMPOTENCY_MAX_CHARS} printable characters, e.g. a UUID."]}
+        )
+    return key
+
+
+def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | None = None) -> Any:
+    """Validate with the web page's form, so both refuse the same input with the same words."""
+    form = form_class(data, MultiValueDict(files or {}))
+    if not form.is_valid():
+        raise form_validation_error(form)
+    return form
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the brand's cases"),
+    retrieve=extend_schema(summary="A case with its declarations and evidence"),
+)
+class CaseViewSet(RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
+    model = Case
+    filterset_class = CaseFilterSet
+    capabilities = {"create": Capability.FILE, "withdraw": Capability.FILE, "import_csv": Capability.FILE}
+    parser_classes = FILING_PARSERS
+
+    def brand_queryset(self) -> QuerySet[Case]:
+        if self.action == "list":
+            return selectors.case_list(user=self.request.user, brand=self.brand)
+        return selectors.case_detail(user=self.request.user, brand=self.brand)
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return {
+            "list": CaseListSerializer,
+            "create": CaseCreateSerializer,
+            "import_csv": CaseImportSerializer,
+            "withdraw": CaseWithdrawSerializer,
+        }.get(self.action, CaseDetailSerializer)
+
+    def _detail(self, case: Case, *, status_code: int) -> Response:
+        case = selectors.case_detail(user=self.request.user, brand=self.brand).get(pk=case.pk)
+        return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=status_code)
+
+    @extend_schema(
+        summary="File a case with its listings",
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Repeat a request with the same key and the case it filed is returned (200) instead of "
+                "a second one being filed.",
+            )
+        ],
+        responses={201: CaseDetailSerializer, 200: CaseDetailSerializer},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = _idempotency_key(request)
+        earlier = filing.filed_with_key(brand=self.brand, idempotency_key=key)
+        if earlier is not None:
+            return self._detail(earlier, status_code=status.HTTP_200_OK)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        checked = filing.validate_filing(brand=self.brand, user=request.user, attrs=serializer.validated_data)
+        errors = filing.row_errors(checked)
+        if errors:
+            raise serializers.ValidationError(errors)
+        case = filing.submit(
+            filing=checked,
+            brand=self.brand,
+            user=request.user,
+            ip_address=request.META.get("REMOTE_ADDR"),
+            idempotency_key=key,
+        )
+        return self._detail(case, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="File a case from a CSV file, or check the file (dry run)",
+        request={"multipart/form-data": CaseImportSerializer},
+        responses={200: CaseImportResultSerializer, 201: CaseImportResultSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[parsers.MultiPartParser])
+    def import_csv(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = serializer.validated_data
+        key = "" if options["dry_run"] else _idempotency_key(request)
+        earlier = filing.filed_with_key(brand=self.brand, idempotency_key=key)
+        if earlier is not None:
+            result = {"dry_run": False, "valid_count": 0, "invalid_count": 0, "warning_count": 0, "rows": []}
+            result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=earlier.pk)
+            return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data)
+        checked = filing.validate_filing(brand=self.brand, user=request.user, attrs=options, require_file=True)
+        preview = checked.preview
+        result = {
+            "dry_run": options["dry_run"],
+            "valid_count": len(preview.valid),
+            "invalid_count": preview.invalid_count,
+            "warning_count": preview.warning_count,
+            "rows": preview.rows,
+            "case": None,
+        }
+        code = status.HTTP_200_OK
+        if not options["dry_run"]:
+            errors = filing.row_errors(checked)
+            if errors and not options["skip_invalid"]:
+                raise serializers.ValidationError(errors)
+            if not preview.valid:
+                raise serializers.ValidationError({"listing_file": ["No row of the file can be filed."]})
+            case = filing.submit(
+                filing=checked,
+                brand=self.brand,
+                user=request.user,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                idempotency_key=key,
+            )
+            result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=case.pk)
+            code = status.HTTP_201_CREATED
+        return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        summary="Withdraw every item of the case that can still be withdrawn",
+        responses={200: CaseWithdrawResultSerializer, 409: OpenApiResponse(description="Nothing to withdraw.")},
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: int) -> Response:
+        case = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = _run_form(WithdrawForm, serializer.validated_data)
+        item_ids = list(
+            self.scoped(CaseItem)
+            .filter(case=case, status__in=services.ALLOWED_FROM["withdraw"])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not item_ids:
+            raise Conflict(f"No item of case #{case.pk} can be withdrawn any more.")
+        outcome = services.items_each(
+            item_ids=item_ids,
+            apply=lambda item_id: services.item_withdraw(
+                item_id=item_id, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+        )
+        return Response({"withdrawn": outcome.done, "refused": {str(k): v for k, v in outcome.refused.items()}})
+
+
+class CaseItemAPIFilterSet(CaseItemFilterSet):
+    """The reported-listings filters of the pages, plus the case an item belongs to."""
+
+    case = django_filters.NumberFilter(field_name="case_id", label="Case id")
+
+    class Meta(CaseItemFilterSet.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the brand's reported listings (case items)"),
+    retrieve=extend_schema(summary="A reported listing with its counter-notices and appeals"),
+)
+class CaseItemViewSet(
+    RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet
+):
+    model = CaseItem
+    filterset_class = CaseItemAPIFilterSet
+    parser_classes = FILING_PARSERS
+
+    def brand_queryset(self) -> QuerySet[CaseItem]:
+        if self.action == "list":
+            # The page's selector reads only the columns the page shows; the API shows a few more.
+            return selectors.item_list(user=self.request.user, brand=self.brand).defer(None)
+        return (
+            self.scoped()
+            .select_related("listing__marketplace", "listing__seller")
+            .prefetch_related(
+                Prefetch("counter_notices", queryset=CounterNotice.objects.order_by("attempt")),
+                Prefetch("appeals", queryset=Appeal.objects.order_by("filed_at")),
+            )
+        )
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return {
+            "list": CaseItemSerializer,
+            "resubmit": CaseResubmitSerializer,
+            "answer": CaseAnswerSerializer,
+            "appeal": CaseAppealSerializer,
+            "withdraw": CaseWithdrawSerializer,
+        }.get(self.action, CaseItemDetailSerializer)
+
+    def _done(self, item_id: int) -> Response:
+        item = self.get_queryset().get(pk=item_id)
+        return Response(CaseItemDetailSerializer(item, context=self.get_serializer_context()).data)
+
+    def _act(self, request: Request, form_class: type, perform: Callable[[CaseItem, Any], object]) -> Response:
+        """Validate the action's input with the page's form, call the service, answer with the item."""
+        item = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        files = {"evidence": data.pop("evidence")} if "evidence" in data else None
+        perform(item, _run_form(form_class, data, files))
+        return self._done(item.pk)
+
+    @extend_schema(
+        summary="Amend an item in clarification and send it back for review", responses={200: CaseItemDetailSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def resubmit(self, request: Request, pk: int) -> Response:
+        return self._act(
+            request,
+            ResubmitForm,
+            lambda item, form: services.item_resubmit(
+                item_id=item.pk, actor=request.user, note=form.cleaned_data["note"]
+            ),
+        )
+
+    @extend_schema(
+        summary="Answer the seller's counter-notice: accept, or reject with evidence",
+        responses={200: CaseItemDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: int) -> Response:
+        return self._act(
+            request,
+            CounterNoticeAnswerForm,
+            lambda item, form: services.item_brand_answer(
+                item_id=item.pk,
+                actor=request.user,
+                accept=form.cleaned_data["answer"] == form.ACCEPT,
+                note=form.cleaned_data["note"],
+                evidence=form.evidence_inputs(),
+            ),
+        )
+
+    @extend_schema(summary="Appeal the decision on an item", responses={200: CaseItemDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def appeal(self, request: Request, pk: int) -> Response:
+        return self._act(
+            request,
+            AppealForm,
+            lambda item, form: services.item_appeal(
+                item_id=item.pk, appellant=AppellantSide.BRAND, grounds=form.cleaned_data["grounds"], actor=request.user
+            ),
+        )
+
+    @extend_schema(summary="Withdraw the report of this listing", responses={200: CaseItemDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: int) -> Response:
+        return self._act(
+            request,
+            WithdrawForm,
+            lambda item, form: services.item_withdraw(
+                item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+        )

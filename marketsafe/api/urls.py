@@ -1,0 +1,21 @@
+"""The API's root, mounted at /api/v1/: its own endpoints (namespace "api") and each app's endpoints
+(namespaces "cases-api", "brands-api")."""
+
+from django.urls import include, path
+
+from marketsafe.api import views
+
+api_patterns = (
+    [
+        path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+        path("schema/", views.SchemaView.as_view(), name="schema"),
+        path("docs/", views.DocsView.as_view(), name="docs"),
+    ],
+    "api",
+)
+
+urlpatterns = [
+    path("", include(api_patterns)),
+    path("", include("cases.api.urls")),
+    path("", include("brands.api.urls")),
+]
