@@ -57,7 +57,11 @@ class IPRightFilterSet(django_filters.FilterSet):
     def __init__(self, data: Any = None, queryset: models.QuerySet | None = None, **kwargs: Any) -> None:
         super().__init__(data, queryset, **kwargs)
         offices = self.queryset.order_by("office").values_list("office", flat=True).distinct()
-        self.filters["office"].extra["choices"] = [(office, office) for office in offices]
+        office = self.filters["office"]
+        office.extra["choices"] = [(office, office) for office in offices]
+        # A form field built earlier on the class's filter (the API schema generator builds them) is
+        # cached on it and deep-copied into every instance: drop it, so the field is built with these choices.
+        office.__dict__.pop("_field", None)
 
     def search(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
         value = value.strip()

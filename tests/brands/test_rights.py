@@ -258,6 +258,15 @@ def test_the_office_choices_come_from_the_brand_only(brand, other_brand, registr
     assert offices == ["EUIPO", "USPTO"]
 
 
+def test_the_office_choices_survive_a_form_field_built_on_the_class(brand, registry):
+    """The API schema generator builds the class's filter fields (with no office yet); instances must not
+    inherit that cached field."""
+    assert IPRightFilterSet.base_filters["office"].field.choices == [("", "Any office")]
+    filterset = IPRightFilterSet({}, queryset=IPRight.objects.filter(brand=brand))
+    assert [value for value, _ in filterset.form.fields["office"].choices if value] == ["EUIPO", "USPTO"]
+    assert filtered(brand, office="USPTO") == ["ACME SHOE"]
+
+
 def test_the_list_marks_what_cannot_be_cited(client, brand, member_of, registry):
     client.force_login(member_of(Role.VIEWER))
     response = client.get(url("right_list", brand))
