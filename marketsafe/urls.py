@@ -32,5 +32,8 @@ urlpatterns = [
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("b/<slug:brand_slug>/", include("brands.urls")),
     path("b/<slug:brand_slug>/", include("cases.urls")),
+    path("b/<slug:brand_slug>/webhooks/", include("marketsafe.integrations.urls")),
+    # Until the API root of part A is merged: the lead mounts listings.api.urls under /api/v1/platform/ there.
+    path("api/v1/platform/", include("listings.api.urls")),
     path("admin/", admin.site.urls),
 ]
