@@ -65,7 +65,6 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
     facts = scrub_personal_data(statement.facts)
     data: dict[str, Any] = {
         "decision_visibility": list(statement.decision_visibility),
-        "end_date_visibility_restriction": _date(statement.end_date_visibility_restriction),
         "decision_ground": statement.decision_ground,
         "category": statement.category,
         "category_specification": list(statement.category_specification),
@@ -79,6 +78,8 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
         "territorial_scope": list(statement.territorial_scope),
         "puid": dsa_puid(statement),
     }
+    if statement.end_date_visibility_restriction is not None:  # left out, not null, when indefinite
+        data["end_date_visibility_restriction"] = _date(statement.end_date_visibility_restriction)
     if DecisionVisibility.OTHER in statement.decision_visibility:
         data["decision_visibility_other"] = "Restriction described in the decision facts."
     if statement.decision_ground == DecisionGround.ILLEGAL_CONTENT:

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -42,6 +43,8 @@ class PlatformView(APIView):
     authentication_classes = [ServiceTokenAuthentication]
     permission_classes = [IsMarketplaceService]
     throttle_classes = [ServiceTokenRateThrottle]
+    # drf-spectacular's schema, whatever the global default: `extend_schema` below builds on it.
+    schema = AutoSchema()
 
     @property
     def marketplace(self) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
@@ -58,6 +59,20 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="marketsafe-platform"'
+
+
+class ServiceTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the service token in the OpenAPI schema (drf-spectacular finds it by `target_class`)."""
+
+    target_class = ServiceTokenAuthentication
+    name = "serviceToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A marketplace's service token (mst_...), created in the admin; platform endpoints only.",
+        }
 
 
 class IsMarketplaceService(permissions.BasePermission):

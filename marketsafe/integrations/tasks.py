@@ -5,10 +5,16 @@ not yet due and does nothing. Retries are scheduled by the task itself (a countd
 back-off) and, should that message be lost, by the sweep that beat runs every minute.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 
 from marketsafe.integrations import services
 from marketsafe.locks import run_exclusively
+
+#: Longer waits are left to the sweep: a countdown message held past the broker's visibility timeout
+#: (an hour) would be handed out again and again by the Redis transport.
+LONGEST_COUNTDOWN = timedelta(minutes=30)
 
 
 @shared_task
@@ -16,7 +22,7 @@ def deliver_webhook(delivery_id: int) -> str | None:
     result = services.delivery_attempt(delivery_id=delivery_id)
     if result is None:
         return None
-    if result.retry_in is not None:
+    if result.retry_in is not None and result.retry_in <= LONGEST_COUNTDOWN:
         deliver_webhook.apply_async((delivery_id,), countdown=result.retry_in.total_seconds())
     return result.state
 

@@ -27,6 +27,7 @@ from brands.models import (
 )
 from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, DeclarationKind
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from marketsafe.integrations.models import WebhookEndpoint
 from marketsafe.tenancy import brand_owned_models
 from tests import factories
 
@@ -50,6 +51,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     Appeal,
     StatementOfReasons,
     CaseDraft,
+    WebhookEndpoint,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -148,6 +150,7 @@ def build_world(slug: str) -> World:
         )
     )
     world.add(CaseDraft.objects.create(brand=brand, created_by=owner, idempotency_key="scoping", expires_at=now))
+    world.add(WebhookEndpoint.objects.create(brand=brand, url=f"https://hooks.{slug}.test/", secret="whsec_test"))
     return world
 
 

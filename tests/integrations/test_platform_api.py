@@ -4,12 +4,13 @@ import threading
 
 import pytest
 from django.db import connection, transaction
-from django.urls import reverse
+from django.urls import include, path, reverse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from cases import services as case_services
 from cases.choices import ItemStatus
-from cases.demo import demo_evidence
 from cases.models import Appeal, CounterNotice
 from listings.models import Listing, Seller
 from marketsafe.integrations import services
@@ -236,20 +237,11 @@ def test_lumen_notice_of_a_case_on_the_marketplace(api, other_api, accepted_item
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_decisions_feed_pages_by_cursor_and_never_repeats(marketplace, brand, reporter, right, moderator):
+def test_the_decisions_feed_pages_by_cursor_and_never_repeats(marketplace, file_case, moderator):
     token = services.service_token_create(marketplace=marketplace, name="feed", actor=None)[1]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    case = case_services.case_submit(
-        brand=brand,
-        actor=reporter,
-        reason_code="trademark_title",
-        explanation="Mark in the title.",
-        rights=[right],
-        listing_urls=[f"https://shopnow.example/item/F{n}" for n in range(5)],
-        signed_name="Rita Reporter",
-        evidence=[demo_evidence()],
-    )
+    case = file_case(5, reason_code="trademark_title")
     items = list(case.items.order_by("pk"))
     assert client.get(DECISIONS).json()["results"] == []  # submissions are not decisions
     for item in items[:3]:
@@ -266,28 +258,16 @@ def test_the_decisions_feed_pages_by_cursor_and_never_repeats(marketplace, brand
     third = client.get(DECISIONS, {"cursor": second["next_cursor"]}).json()
     assert third == {"results": [], "next_cursor": second["next_cursor"], "has_more": False}
     assert client.get(DECISIONS, {"cursor": "nonsense"}).status_code == 400
-    assert second["results"][1]["listing"]["url"] == "https://shopnow.example/item/F3"
+    assert second["results"][1]["listing"]["url"] == items[3].listing.url
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_decision_still_uncommitted_holds_back_later_ones_until_it_commits(
-    marketplace, brand, reporter, right, moderator
-):
+def test_a_decision_still_uncommitted_holds_back_later_ones_until_it_commits(marketplace, file_case, moderator):
     """A long transaction that decided first but commits last must not be skipped by a reader's cursor."""
     token = services.service_token_create(marketplace=marketplace, name="feed", actor=None)[1]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    case = case_services.case_submit(
-        brand=brand,
-        actor=reporter,
-        reason_code="counterfeit",
-        explanation="Fake.",
-        rights=[right],
-        listing_urls=["https://shopnow.example/item/SLOW", "https://shopnow.example/item/FAST"],
-        signed_name="Rita Reporter",
-        evidence=[demo_evidence()],
-    )
-    slow, fast = case.items.order_by("pk")
+    slow, fast = file_case(2).items.order_by("pk")
     decided, release = threading.Event(), threading.Event()
 
     def long_transaction():
@@ -304,16 +284,7 @@ def test_a_decision_still_uncommitted_holds_back_later_ones_until_it_commits(
     assert decided.wait(30)
     # The other item's decision commits now, after the slow one took its ids (the case row lock is not
     # shared: a different case would do the same; this one shows it even with the lock order).
-    other = case_services.case_submit(
-        brand=brand,
-        actor=reporter,
-        reason_code="counterfeit",
-        explanation="Fake.",
-        rights=[right],
-        listing_urls=["https://shopnow.example/item/OTHER"],
-        signed_name="Rita Reporter",
-        evidence=[demo_evidence()],
-    ).items.get()
+    other = file_case(1).items.get()
     case_services.item_reject(item_id=other.pk, actor=moderator, code="wrong_reason")
     held_back = client.get(DECISIONS).json()
     assert held_back["results"] == []  # the committed decision waits behind the running transaction
@@ -328,3 +299,14 @@ def test_running_transaction_ids_are_widened_into_the_right_epoch():
     assert widen_xid(100, 5 << 32 | 200) == 5 << 32 | 100
     assert widen_xid(4_294_967_000, 5 << 32 | 200) == 4 << 32 | 4_294_967_000  # handed out before the wrap
     assert widen_xid(37_927, 37_940) == 37_927
+
+
+def test_the_platform_endpoints_have_a_valid_openapi_description():
+    schema = SchemaGenerator(patterns=[path("api/v1/platform/", include("listings.api.urls"))]).get_schema(
+        request=None, public=True
+    )
+    validate_schema(schema)
+    assert schema["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
+    bulk = schema["paths"]["/api/v1/platform/listings/bulk/"]["post"]
+    assert bulk["security"] == [{"serviceToken": []}]
+    assert set(bulk["responses"]) == {"200", "400"}

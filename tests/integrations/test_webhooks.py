@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from cases import services as case_services
-from cases.demo import demo_evidence
 from marketsafe.integrations import services, tasks
 from marketsafe.integrations.choices import DeliveryState, EventType
 from marketsafe.integrations.models import WebhookDelivery, WebhookEvent
@@ -211,22 +210,12 @@ def test_the_sweep_finds_deliveries_whose_message_was_lost(brand_endpoint, file_
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_decision_reaches_the_receiver_through_a_real_worker_with_a_retry(
-    brand, reporter, right, marketplace, moderator, owner, webhook_settings, receiver
+    brand, file_case, moderator, owner, webhook_settings, receiver
 ):
     endpoint = services.webhook_endpoint_create(brand=brand, url=receiver.url, actor=owner)
     receiver.script = [500]  # the first delivery fails once: the worker retries it after the back-off
     with running_worker():
-        case = case_services.case_submit(
-            brand=brand,
-            actor=reporter,
-            reason_code="counterfeit",
-            explanation="Fake logo.",
-            rights=[right],
-            listing_urls=["https://shopnow.example/item/E2E"],
-            signed_name="Rita Reporter",
-            evidence=[demo_evidence()],
-        )
-        item = case.items.get()
+        item = file_case(1).items.get()
         received = receiver.wait_for(2)  # submitted: failed once, then delivered
         case_services.item_accept(item_id=item.pk, actor=moderator)
         received = receiver.wait_for(3)
