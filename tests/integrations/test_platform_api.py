@@ -159,6 +159,8 @@ def test_a_token_cannot_write_another_marketplaces_listings(api, other_marketpla
 def test_a_body_without_rows_or_with_too_many_is_refused(api, settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "PLATFORM_BULK_MAX_ROWS": 2}
     assert api.post(SELLERS, {}, format="json").json()["errors"][0]["field"] == "sellers"
+    not_objects = api.post(SELLERS, {"sellers": [seller_rows(1)[0], "S1"]}, format="json").json()["errors"]
+    assert not_objects == [{"row": 1, "field": "", "message": "Each row must be a JSON object."}]
     response = api.post(SELLERS, {"sellers": seller_rows(3)}, format="json")
     assert response.status_code == 400 and "At most 2 rows" in response.json()["errors"][0]["message"]
 
