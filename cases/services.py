@@ -59,6 +59,7 @@ from listings import services as listing_services
 from listings.choices import DelistSelectionKind
 from listings.models import DelistJob
 from marketsafe.audit.services import audit_record, audit_record_state_changes
+from marketsafe.integrations.outbox import outbox_item_status_changed
 
 
 class TransitionNotAllowed(Exception):
@@ -269,6 +270,7 @@ def case_submit(
         actor_id=actor.pk,
         brand_id=brand.pk,
     )
+    outbox_item_status_changed(items)  # webhooks and the marketplace's feed, committed with the filing
     return case
 
 
@@ -321,6 +323,7 @@ def _move(
         brand_id=item.brand_id,
         data=data,
     )
+    outbox_item_status_changed([item], from_status=old)  # webhooks and the marketplace's feed
     case_refresh_status(case_id=item.case_id, actor=actor, automated=automated)
     return item
 

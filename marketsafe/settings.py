@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "listings",
     "brands",
     "cases",
+    "marketsafe.integrations",  # service tokens, platform API auth, webhooks
 ]
 
 MIDDLEWARE = [
@@ -298,6 +299,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "brands.tasks.monitor_program_memberships",
         "schedule": crontab(hour=env.int("PROGRAM_MONITOR_HOUR", default=2), minute=15),
     },
+    # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
+    "sweep-webhook-deliveries": {"task": "marketsafe.integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
@@ -338,6 +341,24 @@ MARKETSAFE = {
     "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),
     # Days before the renewal date on which the brand is reminded (each once).
     "PROGRAM_RENEWAL_REMINDER_DAYS": tuple(env.list("PROGRAM_RENEWAL_REMINDER_DAYS", cast=int, default=[30, 7])),
+    # Marketplace systems (README, "Integration"): requests per service token, rows per bulk upsert.
+    "PLATFORM_API_RATE": env.str("PLATFORM_API_RATE", default="600/min"),
+    "PLATFORM_BULK_MAX_ROWS": env.int("PLATFORM_BULK_MAX_ROWS", default=5000),
+    "PLATFORM_FEED_MAX_PAGE": 500,
+    # Webhooks: attempts before a delivery is given up, the first retry delay (doubled on each attempt, up
+    # to the cap), the HTTP timeouts, and the SSRF guard (https only in production; private, loopback and
+    # link-local addresses refused unless explicitly allowed, which only tests and local demos do).
+    "WEBHOOK_MAX_ATTEMPTS": env.int("WEBHOOK_MAX_ATTEMPTS", default=8),
+    "WEBHOOK_BACKOFF_SECONDS": env.int("WEBHOOK_BACKOFF_SECONDS", default=30),
+    "WEBHOOK_BACKOFF_MAX_SECONDS": env.int("WEBHOOK_BACKOFF_MAX_SECONDS", default=6 * 3600),
+    "WEBHOOK_CONNECT_TIMEOUT": 5.0,
+    "WEBHOOK_READ_TIMEOUT": 10.0,
+    "WEBHOOK_REQUIRE_HTTPS": env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION),
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False),
+    # Deliveries due this long ago without an attempt are re-queued by the sweep (their message was lost).
+    "WEBHOOK_REQUEUE_AFTER_SECONDS": 120,
+    # DSA statements are exported only once this old: long enough for any decision transaction to commit.
+    "EXPORT_SETTLE_SECONDS": env.int("EXPORT_SETTLE_SECONDS", default=60),
 }
 
 LOGGING = {

@@ -35,5 +35,6 @@ urlpatterns = [
     path("b/<slug:brand_slug>/", include("marketsafe.api.portal_urls")),
     # The REST API (marketsafe/api/urls.py mounts each app's endpoints).
     path("api/v1/", include("marketsafe.api.urls")),
+    path("b/<slug:brand_slug>/webhooks/", include("marketsafe.integrations.urls")),
     path("admin/", admin.site.urls),
 ]

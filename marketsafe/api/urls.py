@@ -1,5 +1,6 @@
 """The API's root, mounted at /api/v1/: its own endpoints (namespace "api") and each app's endpoints
-(namespaces "cases-api", "brands-api")."""
+(namespaces "cases-api", "brands-api"), and the marketplace systems' platform endpoints under platform/
+(namespace "platform-api", service tokens only)."""
 
 from django.urls import include, path
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("", include(api_patterns)),
     path("", include("cases.api.urls")),
     path("", include("brands.api.urls")),
+    path("platform/", include("listings.api.urls")),
 ]

@@ -29,6 +29,7 @@ from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, De
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from marketsafe.api.models import ApiToken
 from marketsafe.api.services import token_create
+from marketsafe.integrations.models import WebhookEndpoint
 from marketsafe.tenancy import brand_owned_models
 from tests import factories
 
@@ -53,6 +54,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     StatementOfReasons,
     CaseDraft,
     ApiToken,
+    WebhookEndpoint,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -153,6 +155,7 @@ def build_world(slug: str) -> World:
     )
     world.add(CaseDraft.objects.create(brand=brand, created_by=owner, idempotency_key="scoping", expires_at=now))
     world.add(token_create(membership=owner_membership, actor=owner, name="scoping")[0])
+    world.add(WebhookEndpoint.objects.create(brand=brand, url=f"https://hooks.{slug}.test/", secret="whsec_test"))
     return world
 
 

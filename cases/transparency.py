@@ -1,0 +1,193 @@
+"""Exports for transparency: DSA statements of reasons and Lumen-style notices.
+
+`dsa_statement` turns a stored `StatementOfReasons` into a statement for the EU DSA Transparency Database
+(Art. 24(5)), in its own field names and values; `dsa_batches` groups them in request bodies of at most
+100 statements, the database's batch limit (`{"statements": [...]}`). The database must hold no personal
+data: a statement carries no seller, brand user or listing URL, its `puid` is a portal number, and the
+free-text facts have e-mail addresses, phone numbers and links masked.
+
+`lumen_notice` turns a case into a notice shaped like Lumen's JSON (its `NoticeSerializer` and, for
+trademark types, `TrademarkSerializer`): sender and principal are the brand (an organisation), the
+recipient is the marketplace, the works list the reported listing URLs and the marks relied on. No
+signer's name, e-mail or IP address leaves the portal.
+"""
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+
+from cases.choices import (
+    ITEM_OPEN_STATUSES,
+    ITEM_REMOVAL_STATUSES,
+    DecisionGround,
+    DecisionVisibility,
+    ItemStatus,
+    ReasonCode,
+)
+from cases.models import Case, CaseItem, StatementOfReasons
+from listings.choices import SellerAccountType
+
+#: The Transparency Database accepts at most this many statements per call.
+DSA_BATCH_SIZE = 100
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_PHONE = re.compile(r"\+?\d[\d ()/.-]{7,}\d")
+
+
+def scrub_personal_data(text: str) -> str:
+    """Mask what identifies a person in free text written by moderators and brands."""
+    text = _EMAIL.sub("[e-mail removed]", text)
+    text = _LINK.sub("[link removed]", text)
+    return _PHONE.sub("[number removed]", text)
+
+
+def _yes_no(value: bool) -> str:
+    return "Yes" if value else "No"
+
+
+def _date(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def dsa_puid(statement: StatementOfReasons) -> str:
+    """The platform's unique id of the statement ([A-Za-z0-9-_], never reused: it is the row's number)."""
+    return f"marketsafe-sor-{statement.pk}"
+
+
+def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
+    """One statement in the Transparency Database's fields (needs `item__listing__seller` loaded)."""
+    item = statement.item
+    listing = item.listing
+    seller = listing.seller
+    facts = scrub_personal_data(statement.facts)
+    data: dict[str, Any] = {
+        "decision_visibility": list(statement.decision_visibility),
+        "decision_ground": statement.decision_ground,
+        "category": statement.category,
+        "category_specification": list(statement.category_specification),
+        "content_type": ["CONTENT_TYPE_PRODUCT"],
+        "content_date": _date(listing.created_at.date()),
+        "application_date": _date(statement.application_date),
+        "decision_facts": facts,
+        "source_type": statement.source_type,
+        "automated_detection": _yes_no(statement.automated_detection),
+        "automated_decision": statement.automated_decision,
+        "territorial_scope": list(statement.territorial_scope),
+        "puid": dsa_puid(statement),
+    }
+    if statement.end_date_visibility_restriction is not None:  # left out, not null, when indefinite
+        data["end_date_visibility_restriction"] = _date(statement.end_date_visibility_restriction)
+    if DecisionVisibility.OTHER in statement.decision_visibility:
+        data["decision_visibility_other"] = "Restriction described in the decision facts."
+    if statement.decision_ground == DecisionGround.ILLEGAL_CONTENT:
+        data["illegal_content_legal_ground"] = statement.legal_ground
+        data["illegal_content_explanation"] = scrub_personal_data(statement.explanation)
+    else:
+        data["incompatible_content_ground"] = statement.legal_ground
+        data["incompatible_content_explanation"] = scrub_personal_data(statement.explanation)
+        data["incompatible_content_illegal"] = "Yes"
+    if seller is not None:
+        data["account_type"] = (
+            "ACCOUNT_TYPE_PRIVATE" if seller.account_type == SellerAccountType.PRIVATE else "ACCOUNT_TYPE_BUSINESS"
+        )
+    return data
+
+
+def dsa_statements_queryset() -> QuerySet[StatementOfReasons]:
+    return StatementOfReasons.objects.select_related("item__listing__seller").order_by("pk")
+
+
+def dsa_batches(statements: Iterable[StatementOfReasons], size: int = DSA_BATCH_SIZE) -> Iterator[dict[str, Any]]:
+    """Request bodies for the Transparency Database's batch endpoint: `{"statements": [<= 100]}` each."""
+    if not 1 <= size <= DSA_BATCH_SIZE:
+        raise ValueError(f"A batch holds 1 to {DSA_BATCH_SIZE} statements.")
+    batch: list[dict[str, Any]] = []
+    for statement in statements:
+        batch.append(dsa_statement(statement))
+        if len(batch) == size:
+            yield {"statements": batch}
+            batch = []
+    if batch:
+        yield {"statements": batch}
+
+
+# --- Lumen ----------------------------------------------------------------------------------------
+
+#: Lumen's notice type for each reason code.
+LUMEN_TYPES: dict[str, str] = {
+    ReasonCode.COUNTERFEIT: "Counterfeit",
+    ReasonCode.UNLAWFUL_IMPORT: "Counterfeit",
+    ReasonCode.TRADEMARK_TITLE: "Trademark",
+    ReasonCode.TRADEMARK_IMAGE: "Trademark",
+    ReasonCode.STOREFRONT: "Trademark",
+    ReasonCode.COPYRIGHT: "DMCA",
+    ReasonCode.DESIGN: "Other",
+    ReasonCode.PATENT: "Other",
+    ReasonCode.OTHER: "Other",
+}
+
+
+def lumen_action_taken(statuses: Iterable[str]) -> str:
+    """Lumen's `action_taken`: Yes (every listing removed), No (none), Partial, or Unspecified (undecided)."""
+    statuses = list(statuses)
+    if not statuses or any(s in ITEM_OPEN_STATUSES for s in statuses):
+        return "Unspecified"
+    removed = sum(s in ITEM_REMOVAL_STATUSES or s == ItemStatus.APPEALED for s in statuses)
+    if removed == len(statuses):
+        return "Yes"
+    return "No" if removed == 0 else "Partial"
+
+
+def lumen_notice(case: Case, *, marketplace: Any = None) -> dict[str, Any]:
+    """A Lumen-style notice of `case`; with `marketplace`, only the listings on that marketplace."""
+    items = CaseItem.objects.filter(case=case).select_related("listing__marketplace").order_by("pk")
+    if marketplace is not None:
+        items = items.filter(listing__marketplace=marketplace)
+    items = list(items)
+    brand = case.brand
+    rights = list(case.rights.order_by("pk"))
+    notice_type = LUMEN_TYPES[case.reason_code]
+    recipients = sorted({item.listing.marketplace.name for item in items})
+    notice: dict[str, Any] = {
+        "id": case.pk,
+        "type": notice_type,
+        "title": f"{ReasonCode(case.reason_code).label} notice from {brand.name}",
+        "body": scrub_personal_data(case.explanation),
+        "date_sent": case.submitted_at.isoformat(),
+        "date_received": case.submitted_at.isoformat(),
+        "sender_name": brand.legal_name or brand.name,
+        "principal_name": brand.legal_name or brand.name,
+        "recipient_name": ", ".join(recipients),
+        "works": [
+            {
+                "description": f"{right.get_kind_display()} {right.name}",
+                "infringing_urls": [{"url": item.listing.url} for item in items],
+                "copyrighted_urls": [],
+            }
+            for right in rights
+        ]
+        or [
+            {
+                "description": "",
+                "infringing_urls": [{"url": item.listing.url} for item in items],
+                "copyrighted_urls": [],
+            }
+        ],
+        "tags": [case.reason_code],
+        "jurisdictions": [brand.country] if brand.country else [],
+        "regulations": ["Article 16, Digital Services Act"],
+        "action_taken": lumen_action_taken(item.status for item in items),
+        "language": "en",
+        "case_id_number": str(case.pk),
+        "url_count": len(items),
+    }
+    if notice_type in {"Trademark", "Counterfeit"}:
+        notice["marks"] = [
+            {"name": right.name, "registration_number": right.registration_number, "office": right.office}
+            for right in rights
+        ]
+        notice["mark_registration_number"] = ", ".join(r.registration_number for r in rights if r.registration_number)
+    return notice

@@ -1,0 +1,110 @@
+"""Serializers of the platform endpoints (marketplace systems, service token)."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from cases.choices import CounterNoticeReason
+from listings.choices import SellerAccountType
+
+
+class SellerRowSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=200)
+    account_type = serializers.ChoiceField(choices=SellerAccountType.choices, default=SellerAccountType.BUSINESS)
+    country = serializers.RegexField(
+        r"^[A-Z]{2}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "An ISO 3166-1 alpha-2 code in capitals, e.g. DE."},
+    )
+
+
+class ListingRowSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=120)
+    url = serializers.CharField(max_length=2000)
+    seller_external_id = serializers.CharField(max_length=120, required=False, allow_null=True, default=None)
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, default=None
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "An ISO 4217 code in capitals, e.g. EUR."},
+    )
+
+
+def bulk_rows_field(child: serializers.Serializer) -> serializers.ListField:
+    """Documentation of a bulk body's array (the view validates rows one by one, for per-row errors)."""
+    return serializers.ListField(child=child, min_length=1, max_length=settings.MARKETSAFE["PLATFORM_BULK_MAX_ROWS"])
+
+
+class SellerBulkSerializer(serializers.Serializer):
+    sellers = bulk_rows_field(SellerRowSerializer())
+
+
+class ListingBulkSerializer(serializers.Serializer):
+    listings = bulk_rows_field(ListingRowSerializer())
+
+
+class UpsertedSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    id = serializers.IntegerField()
+    created = serializers.BooleanField()
+
+
+class UpsertResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    results = UpsertedSerializer(many=True)
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True, help_text="Position in the request's array, from 0.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RowErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = RowErrorSerializer(many=True)
+
+
+class CounterNoticeInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CounterNoticeReason.choices)
+    explanation = serializers.CharField(max_length=5000)
+    received_at = serializers.DateTimeField(
+        required=False, help_text="When the seller filed it (now when left out); must lie within the window."
+    )
+
+
+class AppealInputSerializer(serializers.Serializer):
+    grounds = serializers.CharField(max_length=5000)
+
+
+class ItemStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    case_id = serializers.IntegerField()
+    status = serializers.CharField()
+    brand_answer_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class DecisionSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField(source="uuid")
+    occurred_at = serializers.DateTimeField()
+    item = serializers.DictField(source="payload.data.item")
+    listing = serializers.DictField(source="payload.data.listing")
+
+
+class DecisionPageSerializer(serializers.Serializer):
+    results = DecisionSerializer(many=True)
+    next_cursor = serializers.CharField()
+    has_more = serializers.BooleanField()
+
+
+class DSABatchSerializer(serializers.Serializer):
+    statements = serializers.ListField(child=serializers.DictField(), max_length=100)
+    next_after = serializers.IntegerField(allow_null=True)

@@ -1,0 +1,141 @@
+"""DSA statement-of-reasons and Lumen notice exports, and their admin actions."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from cases import services as case_services
+from cases.models import StatementOfReasons
+from cases.transparency import (
+    DSA_BATCH_SIZE,
+    dsa_batches,
+    dsa_statement,
+    dsa_statements_queryset,
+    lumen_action_taken,
+    lumen_notice,
+    scrub_personal_data,
+)
+from listings.choices import SellerAccountType
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+#: The Transparency Database's required fields for a visibility decision on illegal content.
+TDB_REQUIRED = {
+    "decision_visibility",
+    "decision_ground",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "category",
+    "content_type",
+    "content_date",
+    "application_date",
+    "decision_facts",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+}
+
+
+@pytest.fixture
+def accepted(file_case, moderator, marketplace):
+    seller = factories.SellerFactory(marketplace=marketplace, account_type=SellerAccountType.PRIVATE, name="Jane Doe")
+    case = file_case(2)
+    for item in case.items.all():
+        item.listing.seller = seller
+        item.listing.save()
+        case_services.item_accept(
+            item_id=item.pk,
+            actor=moderator,
+            message="Seller jane.doe@mail.example, +49 170 1234567, see https://x.example/p",
+        )
+    return case
+
+
+def test_a_statement_in_the_transparency_databases_fields_without_personal_data(accepted):
+    statement = dsa_statements_queryset().first()
+    data = dsa_statement(statement)
+    assert set(data) >= TDB_REQUIRED
+    assert data["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+    assert data["category"] == "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
+    assert data["category_specification"] == ["KEYWORD_TRADEMARK_INFRINGEMENT"]
+    assert data["content_type"] == ["CONTENT_TYPE_PRODUCT"]
+    assert data["source_type"] == "SOURCE_ARTICLE_16"
+    assert data["automated_detection"] == "No"
+    assert data["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
+    assert data["account_type"] == "ACCOUNT_TYPE_PRIVATE"
+    assert data["puid"] == f"marketsafe-sor-{statement.pk}"
+    assert len(data["illegal_content_legal_ground"]) <= 500 and len(data["decision_facts"]) <= 5000
+    text = json.dumps(data)
+    for personal in ("jane.doe@mail.example", "170 1234567", "https://x.example", "Jane Doe", "shopnow.example"):
+        assert personal not in text
+    assert "[e-mail removed]" in data["decision_facts"] and "[link removed]" in data["decision_facts"]
+
+
+def test_batches_hold_at_most_100_statements(accepted):
+    statement = StatementOfReasons.objects.first()
+    copies = [StatementOfReasons(**_fields(statement)) for _ in range(248)]
+    StatementOfReasons.objects.bulk_create(copies)
+    batches = list(dsa_batches(dsa_statements_queryset()))
+    assert [len(b["statements"]) for b in batches] == [100, 100, 50]
+    puids = [s["puid"] for b in batches for s in b["statements"]]
+    assert len(set(puids)) == 250
+    with pytest.raises(ValueError):
+        list(dsa_batches([], size=DSA_BATCH_SIZE + 1))
+
+
+def _fields(statement):
+    skip = {"id", "created_at"}
+    return {
+        f.attname: getattr(statement, f.attname)
+        for f in StatementOfReasons._meta.concrete_fields
+        if f.attname not in skip
+    }
+
+
+def test_scrubbing_masks_contact_details():
+    assert scrub_personal_data("mail a.b@c.example or call +44 20 7946 0958 www.shop.example") == (
+        "mail [e-mail removed] or call [number removed] [link removed]"
+    )
+
+
+def test_a_case_as_a_lumen_notice(accepted, brand, marketplace, right):
+    brand.legal_name, brand.country = "Acme Leather Ltd", "IT"
+    brand.save()
+    notice = lumen_notice(accepted)
+    assert notice["type"] == "Counterfeit" and notice["action_taken"] == "Yes"
+    assert notice["sender_name"] == notice["principal_name"] == "Acme Leather Ltd"
+    assert notice["recipient_name"] == marketplace.name and notice["jurisdictions"] == ["IT"]
+    urls = {u["url"] for u in notice["works"][0]["infringing_urls"]}
+    assert urls == {item.listing.url for item in accepted.items.all()} and notice["url_count"] == 2
+    assert notice["marks"] == [
+        {"name": right.name, "registration_number": right.registration_number, "office": "EUIPO"}
+    ]
+    assert "Rita" not in json.dumps(notice)  # the signer's name stays in the portal
+
+
+def test_lumen_action_taken():
+    assert lumen_action_taken(["accepted", "rejected"]) == "Partial"
+    assert lumen_action_taken(["rejected"]) == "No"
+    assert lumen_action_taken(["submitted", "accepted"]) == "Unspecified"
+
+
+def test_admin_actions_download_the_exports(client, accepted):
+    admin_user = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    ids = list(StatementOfReasons.objects.values_list("pk", flat=True))
+    response = client.post(
+        reverse("admin:cases_statementofreasons_changelist"),
+        {"action": "export_dsa_statements", "_selected_action": ids},
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    lines = b"".join(response.streaming_content if response.streaming else [response.content]).decode().splitlines()
+    assert [len(json.loads(line)["statements"]) for line in lines] == [2]
+    response = client.post(
+        reverse("admin:cases_case_changelist"), {"action": "export_lumen_notices", "_selected_action": [accepted.pk]}
+    )
+    notices = json.loads(response.content)
+    assert [n["id"] for n in notices["notices"]] == [accepted.pk]
