@@ -28,7 +28,7 @@ def test_an_owner_applies_answers_a_request_and_becomes_a_member(login, live_ser
     certificate.write_bytes(PDF)
 
     page = login("ada")
-    page.get_by_role("link", name="MarketSafe program").click()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="MarketSafe program").click()
     expect(page.get_by_text("Acme Leather has not applied yet.")).to_be_visible()
     page.get_by_role("link", name="Apply to the program").click()
 

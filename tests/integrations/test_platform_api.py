@@ -60,7 +60,11 @@ def test_unknown_and_revoked_tokens_answer_401(marketplace, staff_user, token):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     response = client.post(SELLERS, {"sellers": seller_rows(1)}, format="json")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Unknown or revoked service token."}
+    assert response.json() == {
+        "status": 401,
+        "code": "authentication_failed",
+        "detail": "Unknown or revoked service token.",
+    }
 
 
 def test_a_logged_in_brand_user_cannot_call_the_platform(client, owner, marketplace):
@@ -192,7 +196,7 @@ def test_counter_notice_field_errors(api, accepted_item):
     url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
     response = api.post(url, {"reason": "because", "received_at": "2999-01-01T00:00:00Z"}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"reason", "explanation"}
+    assert set(response.json()["errors"]) == {"reason", "explanation"}
 
 
 def test_a_seller_appeal_goes_through_the_item_service(api, accepted_item):
