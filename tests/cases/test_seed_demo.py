@@ -17,6 +17,8 @@ from cases.models import Case, CaseItem, Evidence
 from listings.models import Listing, Marketplace, Seller, Strike
 from marketsafe.accounts.models import User
 from marketsafe.audit.models import AuditEvent
+from marketsafe.integrations.models import ServiceToken
+from marketsafe.integrations.services import service_token_authenticate
 
 COUNTED = (
     User,
@@ -34,6 +36,7 @@ COUNTED = (
     Evidence,
     Strike,
     AuditEvent,
+    ServiceToken,
 )
 
 
@@ -104,6 +107,20 @@ def test_every_demo_login_authenticates_with_the_demo_password():
     assert agent_roles == {"acme": Role.REPORTER, "globex": Role.REPORTER}
     assert User.objects.get(username="lead").groups.filter(name="Moderation leads").exists()
     assert User.objects.get(username="admin").is_superuser
+
+
+@pytest.mark.django_db
+def test_each_marketplace_has_the_demo_service_token_the_readme_names():
+    output = seed()
+
+    for slug, token in (
+        ("shopnow", "mst_demoshopnow_marketsafe-demo"),
+        ("bazaarhub", "mst_demobazaarhu_marketsafe-demo"),
+    ):
+        row = service_token_authenticate(token)
+        assert row is not None and row.marketplace.slug == slug, slug
+        assert token in output
+    assert service_token_authenticate("mst_demoshopnow_wrong") is None
 
 
 @pytest.mark.django_db

@@ -37,6 +37,8 @@ from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
 from listings.models import Listing, Marketplace, Seller, Strike
 from marketsafe.accounts.models import User
+from marketsafe.integrations.models import ServiceToken
+from marketsafe.integrations.services import TOKEN_PREFIX, token_hash
 
 #: Development only: the command refuses to run in production mode without --force.
 DEMO_PASSWORD = "marketsafe-demo"  # noqa: S105
@@ -313,6 +315,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = seed_users(password=options["password"])
             marketplaces = seed_marketplaces()
+            seed_service_tokens(marketplaces, password=options["password"], actor=users["admin"])
             brands = seed_brands(users)
             seed_listings(marketplaces)
             new_cases = seed_cases(brands, users)
@@ -349,6 +352,9 @@ class Command(BaseCommand):
         width = max(len(name) for name in usernames)
         for user in DEMO_USERS:
             write(f"  {user.username:<{width}}  {user.role}")
+        write(self.style.MIGRATE_HEADING("Demo service tokens (platform API, Authorization: Bearer <token>)"))
+        for spec in MARKETPLACES:
+            write(f"  {spec.name}: {demo_service_token(spec.slug, password)}")
 
 
 def seed_users(*, password: str) -> dict[str, User]:
@@ -383,6 +389,25 @@ def seed_marketplaces() -> dict[str, Marketplace]:
             defaults={"name": spec.name, "hosts": [spec.host], "listing_id_pattern": spec.listing_id_pattern},
         )
     return marketplaces
+
+
+def demo_service_token(slug: str, password: str) -> str:
+    """The demo token of a marketplace's system: derived from the demo password, so the README can name it
+    (development only, like the demo logins; real tokens are random and shown once)."""
+    return f"{TOKEN_PREFIX}demo{slug[:8]}_{password}"
+
+
+def seed_service_tokens(marketplaces: dict[str, Marketplace], *, password: str, actor: User) -> None:
+    for slug, marketplace in marketplaces.items():
+        ServiceToken.objects.update_or_create(
+            prefix=f"demo{slug[:8]}",
+            defaults={
+                "token_hash": token_hash(demo_service_token(slug, password)),
+                "marketplace": marketplace,
+                "name": f"{marketplace.name} catalogue sync (demo)",
+                "created_by": actor,
+            },
+        )
 
 
 def seed_brands(users: dict[str, User]) -> dict[str, Brand]:
