@@ -50,7 +50,9 @@ from brands.models import Brand, IPRightDocument
 from cases import selectors, services
 from cases.choices import (
     DSA_KEYWORDS,
+    EEA_COUNTRIES,
     REJECTION_FIX_GUIDANCE,
+    STATEMENT_MAX_LENGTHS,
     AppealStatus,
     AutomatedDecision,
     CounterNoticeAnswer,
@@ -308,7 +310,7 @@ class DecisionForm(forms.Form):
 
 def _eea_codes(value: str) -> list[str]:
     codes = sorted({code.upper() for code in value.replace(",", " ").split()})
-    unknown = [code for code in codes if code not in services.EEA_COUNTRIES]
+    unknown = [code for code in codes if code not in EEA_COUNTRIES]
     if unknown:
         raise ValidationError(f"Not EU or EEA country codes: {', '.join(unknown)}.")
     return codes
@@ -356,13 +358,13 @@ class AcceptForm(DecisionForm):
     legal_ground = forms.CharField(
         label="Legal ground",
         required=False,
-        max_length=services.STATEMENT_MAX_LENGTHS["legal_ground"],
+        max_length=STATEMENT_MAX_LENGTHS["legal_ground"],
         help_text="Blank: the law each item's reason code relies on.",
         widget=forms.TextInput(attrs={"size": 80}),
     )
     explanation = _text(
         "Explanation",
-        max_length=services.STATEMENT_MAX_LENGTHS["explanation"],
+        max_length=STATEMENT_MAX_LENGTHS["explanation"],
         rows=2,
         help_text="Why the listing is illegal. Blank: a sentence naming the notice and its reason.",
     )

@@ -202,3 +202,35 @@ class Redress(models.TextChoices):
     INTERNAL_MECHANISM = "REDRESS_INTERNAL_MECHANISM", "Internal complaint-handling"
     OUT_OF_COURT = "REDRESS_OUT_OF_COURT_SETTLEMENT", "Out-of-court dispute settlement"
     JUDICIAL = "REDRESS_JUDICIAL_REDRESS", "Judicial redress"
+
+
+# --- DSA statements of reasons ----------------------------------------------------------------------
+
+_TRADE_MARK = "Trade mark infringement: Regulation (EU) 2017/1001, Art. 9; Directive (EU) 2015/2436, Art. 10."
+
+#: The legal ground (DSA `illegal_content_legal_ground`) each reason code relies on, as the seller reads it.
+LEGAL_GROUNDS: dict[str, str] = {
+    ReasonCode.COUNTERFEIT: f"Counterfeit goods. {_TRADE_MARK}",
+    ReasonCode.TRADEMARK_TITLE: _TRADE_MARK,
+    ReasonCode.TRADEMARK_IMAGE: _TRADE_MARK,
+    ReasonCode.STOREFRONT: _TRADE_MARK,
+    ReasonCode.COPYRIGHT: "Copyright infringement: Directive 2001/29/EC, Arts. 2 to 4.",
+    ReasonCode.DESIGN: "Design infringement: Regulation (EC) No 6/2002, Art. 19; Directive 98/71/EC, Art. 12.",
+    ReasonCode.PATENT: "Patent infringement under the national patent law of the territory concerned.",
+    ReasonCode.UNLAWFUL_IMPORT: (
+        "Import of goods infringing a trade mark: Regulation (EU) 2017/1001, Art. 9(3)(c); Regulation (EU) No 608/2013."
+    ),
+    ReasonCode.OTHER: "Infringement of the intellectual property right relied on in the notice.",
+}
+
+#: Countries a DSA statement's `territorial_scope` may name: the EU and the EEA.
+EEA_COUNTRIES = frozenset(
+    {
+        *("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE"),
+        *("IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
+        *("IS", "LI", "NO"),
+    }
+)
+
+#: The DSA Transparency Database's length limits, by field.
+STATEMENT_MAX_LENGTHS = {"legal_ground": 500, "explanation": 2000, "facts": 5000}

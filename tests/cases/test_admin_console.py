@@ -23,6 +23,7 @@ from cases import services
 from cases.admin import AcceptForm, ClarifyForm, DecisionForm, RejectForm
 from cases.choices import (
     DSA_CATEGORY_IP,
+    LEGAL_GROUNDS,
     REJECTION_FIX_GUIDANCE,
     AppealStatus,
     AppellantSide,
@@ -316,7 +317,7 @@ def test_accepting_from_the_item_page_removes_the_listing_and_stores_the_stateme
     assert statement.facts == "Counterfeit logo on the product photo."
     assert statement.decision_visibility == [DecisionVisibility.CONTENT_REMOVED]
     assert statement.decision_ground == DecisionGround.ILLEGAL_CONTENT
-    assert statement.legal_ground == services.LEGAL_GROUNDS["counterfeit"]
+    assert statement.legal_ground == LEGAL_GROUNDS["counterfeit"]
     assert statement.category == DSA_CATEGORY_IP
     assert statement.category_specification == ["KEYWORD_TRADEMARK_INFRINGEMENT"]
     assert statement.source_type == SourceType.ARTICLE_16
