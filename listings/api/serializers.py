@@ -62,17 +62,6 @@ class UpsertResultSerializer(serializers.Serializer):
     results = UpsertedSerializer(many=True)
 
 
-class RowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(allow_null=True, help_text="Position in the request's array, from 0.")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class RowErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
-
-
 class CounterNoticeInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=CounterNoticeReason.choices)
     explanation = serializers.CharField(max_length=5000)

@@ -1,11 +1,20 @@
-"""One JSON shape for every API error.
+"""One JSON shape for every API error, brand and platform endpoints alike.
 
     {"status": 400, "code": "invalid", "detail": "…", "errors": {"field": ["…"], "listings": {"3": ["…"]}}}
 
-`detail` is a sentence for people; `code` is stable for programs; `errors` (validation only) maps each
-field to its messages, nested per item for lists. The services' own refusals keep their wording: a
-Django `ValidationError` becomes 400 with its fields; an app's views map their own refusals to
-`Conflict` (409), e.g. a transition the item's status does not allow (`cases.api.views`).
+`status` repeats the HTTP status; `code` is stable for programs (`invalid`, `parse_error`,
+`not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`, `method_not_allowed`,
+`unsupported_media_type`, `conflict`, `throttled`, …); `detail` is a sentence for people. `errors` comes
+with validation errors only (400, code `invalid`): it maps each field of the request to its messages, and
+a field holding rows (a case's `listings`, a bulk request's `sellers`) to the rows that have problems, by
+their index in the request from 0, each with its messages or its own fields' messages:
+
+    {"errors": {"listings": {"3": {"url": ["…"]}, "7": {"non_field_errors": ["…"]}}}}
+
+The services' own refusals keep their wording: a Django `ValidationError` becomes 400 with its fields; an
+app's views map their own refusals to `Conflict` (409), e.g. a transition the item's status does not
+allow (`cases.api.views`, `listings.api.views`). `ERROR_SCHEMA` describes the shape in the OpenAPI schema
+(`marketsafe.api.schema`).
 """
 
 from typing import Any
@@ -22,6 +31,21 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object's current state does not allow this."
     default_code = "conflict"
+
+
+class RowsInvalid(exceptions.ValidationError):
+    """Problems of a request's rows, all-or-nothing: `{field: {row index: {row field: [messages]}}}`.
+
+    `rows` maps the index of each row with problems to its fields' messages (`non_field_errors` for the
+    row as a whole); the response's `detail` counts the rows and quotes the first problem.
+    """
+
+    def __init__(self, field: str, rows: dict[int, dict[str, list[str]]]) -> None:
+        ordered = {index: rows[index] for index in sorted(rows)}
+        super().__init__({field: ordered}, code="invalid")
+        first = _summary({f"{field} row {index}": messages for index, messages in ordered.items()})
+        problems = "1 row has problems" if len(ordered) == 1 else f"{len(ordered)} rows have problems"
+        self.summary = f"Nothing was saved: {problems}; the first: {first}"
 
 
 def _from_django(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -67,7 +91,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     body: dict[str, Any] = {"status": response.status_code}
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        body.update(code="invalid", detail=_summary(errors) or "Invalid input.", errors=errors)
+        summary = getattr(exc, "summary", None) or _summary(errors)
+        body.update(code="invalid", detail=summary or "Invalid input.", errors=errors)
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         body.update(code=getattr(detail, "code", None) or exc.default_code, detail=str(detail))

@@ -21,7 +21,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, ListView, TemplateView
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
@@ -35,6 +35,7 @@ from brands.views import add_service_error
 from marketsafe.api import services
 from marketsafe.api.forms import ApiTokenForm
 from marketsafe.api.models import ApiToken
+from marketsafe.api.schema import ApiAutoSchema, error_response
 from marketsafe.api.serializers import TokenCreatedSerializer, TokenObtainSerializer
 from marketsafe.api.throttles import TokenObtainThrottle
 
@@ -47,11 +48,12 @@ class TokenObtainView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [TokenObtainThrottle]
+    schema = ApiAutoSchema()
 
     @extend_schema(
         summary="Get an API token for your membership in a brand",
         request=TokenObtainSerializer,
-        responses={201: TokenCreatedSerializer, 400: OpenApiResponse(description="Wrong credentials or brand.")},
+        responses={201: TokenCreatedSerializer, 400: error_response("Wrong credentials or brand, or invalid input.")},
         auth=[],
     )
     def post(self, request: Request) -> Response:
