@@ -13,18 +13,25 @@ their index in the request from 0, each with its messages or its own fields' mes
 
 The services' own refusals keep their wording: a Django `ValidationError` becomes 400 with its fields; an
 app's views map their own refusals to `Conflict` (409), e.g. a transition the item's status does not
-allow (`cases.api.views`, `listings.api.views`). `ERROR_SCHEMA` describes the shape in the OpenAPI schema
-(`marketsafe.api.schema`).
+allow (`cases.api.views`, `listings.api.views`). A body over Django's upload limits is 413
+`request_too_large`; a bug is 500 `server_error` (logged with its trace). `ErrorSerializer` describes the
+shape in the OpenAPI schema (`marketsafe.api.schema`).
 """
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger("django.request")
 
 
 class Conflict(exceptions.APIException):
@@ -78,6 +85,32 @@ def _summary(errors: Any) -> str:
     return str(errors)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the portal accepts: send fewer rows or smaller files."
+    default_code = "request_too_large"
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """A bug in a view, answered in the error shape instead of the portal's HTML page (DEBUG keeps
+    Django's technical page). Logged and signalled as Django does for an uncaught exception, so error
+    reporting (and the test client, which re-raises it) still sees it; the request's transaction, if
+    any, is rolled back."""
+    if settings.DEBUG or "request" not in context:
+        return None
+    request = getattr(context["request"], "_request", context["request"])
+    set_rollback()
+    logger.error(
+        "Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500, "request": request}
+    )
+    got_request_exception.send(sender=None, request=request)
+    response = Response(
+        {"status": 500, "code": "server_error", "detail": "A server error occurred. It has been logged."}, status=500
+    )
+    response._has_been_logged = True  # Django's request logging would log it a second time, without the trace
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)
@@ -85,9 +118,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
-        return None  # a real server error: Django's 500 handling and logging
+        return _server_error(exc, context)
     body: dict[str, Any] = {"status": response.status_code}
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

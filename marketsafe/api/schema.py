@@ -23,7 +23,7 @@ class ApiAutoSchema(AutoSchema):
     - 400 where the operation takes a body or parameters (invalid input, a body that is not JSON);
     - 401 where it needs credentials; 403 where a role (or a session's CSRF token) can refuse;
     - 404 where the path names an object (another tenant's ids answer 404 too);
-    - 415 where it takes a body; 429 where it is throttled.
+    - 413 and 415 where it takes a body; 429 where it is throttled.
 
     The API's views set it as their `schema` (the platform's and the brand's bases, the token endpoint).
     """
@@ -51,6 +51,7 @@ class ApiAutoSchema(AutoSchema):
         if "path" in located:
             yield "404", "No such object, or not yours: another brand's or marketplace's ids answer 404."
         if has_body:
+            yield "413", "The body is larger than the portal accepts: send fewer rows or smaller files."
             yield "415", "The body's media type is not one this operation accepts."
         if self.view.get_throttles():
             yield "429", "Too many requests: retry after the seconds in the `Retry-After` header."

@@ -26,6 +26,9 @@ pytestmark = pytest.mark.django_db
 
 METHODS = ("get", "post", "put", "patch", "delete")
 SHAPE_KEYS = {"status", "code", "detail", "errors"}
+#: The token endpoint's rate limit counts per address, across tests: the walk calls it from its own.
+WALK_ADDRESS = "192.0.2.150"
+THROTTLE_ADDRESS = "192.0.2.151"
 
 
 @pytest.fixture
@@ -82,7 +85,7 @@ def test_every_operation_answers_bad_requests_in_the_error_shape(schema, objects
     owner_token = token_client(BrandMembership.objects.get(user=owner, brand=brand))
     viewer_token = token_client(factories.MembershipFactory(brand=brand, role=Role.VIEWER))
     service = service_client(marketplace)
-    clients = {"brand": owner_token, "platform": service, None: APIClient()}
+    clients = {"brand": owner_token, "platform": service, None: APIClient(REMOTE_ADDR=WALK_ADDRESS)}
     wrong_side = {"brand": service, "platform": owner_token}
     walked = 0
     for path, operations in schema["paths"].items():
@@ -134,7 +137,7 @@ def test_every_operation_answers_bad_requests_in_the_error_shape(schema, objects
     fresh_clients = {
         "brand": lambda: token_client(BrandMembership.objects.get(user=owner, brand=brand)),
         "platform": lambda: service_client(marketplace),
-        None: APIClient,
+        None: lambda: APIClient(REMOTE_ADDR=THROTTLE_ADDRESS),
     }
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
@@ -142,7 +145,7 @@ def test_every_operation_answers_bad_requests_in_the_error_shape(schema, objects
                 continue
             send = getattr(fresh_clients[_side(operation)](), method)
             url = _url(path, objects)
-            last = [send(url, REMOTE_ADDR="192.0.2.201") for _ in range(2)][-1]
+            last = [send(url) for _ in range(2)][-1]
             body = _assert_shape(last, 429, schema, operation, f"{method.upper()} {path} throttled")
             assert body["code"] == "throttled" and int(last["Retry-After"]) > 0
     assert walked >= 24, f"only {walked} operations in the schema"
@@ -158,3 +161,36 @@ def test_unknown_addresses_under_the_api_answer_json_404(owner_api):
                 "detail": "No API endpoint at this address: see /api/v1/docs/.",
             }, (method, url, response.content)
     assert APIClient().get("/api/v1/cases").status_code == 301  # APPEND_SLASH still adds the slash
+
+
+def test_an_oversized_body_answers_413_in_the_error_shape(owner_api, marketplace, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    service = service_client(marketplace)
+    rows = [{"external_id": f"S{i}", "name": "x" * 50} for i in range(50)]
+    for client, url, body, form in (
+        (service, "/api/v1/platform/sellers/bulk/", {"sellers": rows}, "json"),
+        (owner_api, "/api/v1/ip-rights/", {"name": "x" * 5000}, "multipart"),
+    ):
+        response = client.post(url, body, format=form)
+        assert response.status_code == 413, (url, response.content)
+        assert response.json()["code"] == "request_too_large"
+
+
+def test_a_bug_answers_500_in_the_error_shape_and_is_logged(marketplace, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("a bug in the feed")
+
+    monkeypatch.setattr("listings.api.views.decisions_feed", broken)
+    client = service_client(marketplace)
+    with pytest.raises(RuntimeError):  # the test client re-raises what Django's signal reports
+        client.get("/api/v1/platform/decisions/")
+    client.raise_request_exception = False
+    response = client.get("/api/v1/platform/decisions/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": 500,
+        "code": "server_error",
+        "detail": "A server error occurred. It has been logged.",
+    }
+    (record,) = [r for r in caplog.records if r.name == "django.request" and r.exc_info][-1:]
+    assert record.exc_info[1].args == ("a bug in the feed",)
