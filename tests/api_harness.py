@@ -82,6 +82,17 @@ def api_endpoints(base: type, resolver: URLResolver | None = None, prefix: str =
     return found
 
 
+def assert_every_endpoint_has_a_case(base: type, cases: list, where: str, at_least: int) -> None:
+    """The meta-test: every route of a view derived from `base` has a tenancy case in `where`, and every
+    case names a route that exists."""
+    endpoints = api_endpoints(base)
+    assert len(endpoints) >= at_least, f"the URL walk found too few endpoints: {endpoints}"
+    covered = {(case.url_name, case.method) for case in cases}
+    missing = sorted(endpoints - covered)
+    assert not missing, f"endpoints without a tenancy case in {where}: {missing}"
+    assert covered <= endpoints, f"tenancy cases of endpoints that do not exist: {sorted(covered - endpoints)}"
+
+
 def call(client: APIClient, case: ApiTenancyCase, url: str, brand, user):
     body = case.body(brand, user)
     if case.method == "get":
