@@ -21,5 +21,5 @@ urlpatterns = [
     path("", include("cases.api.urls")),
     path("", include("brands.api.urls")),
     path("platform/", include("listings.api.urls")),
-    re_path(r"^(?:.*/)?$", views.EndpointNotFoundView.as_view(), name="api-not-found"),
+    re_path(r"^(?:[\s\S]*/)?$", views.EndpointNotFoundView.as_view(), name="api-not-found"),
 ]

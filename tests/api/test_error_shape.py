@@ -152,7 +152,14 @@ def test_every_operation_answers_bad_requests_in_the_error_shape(schema, objects
 
 
 def test_unknown_addresses_under_the_api_answer_json_404(owner_api):
-    for url in ("/api/v1/", "/api/v1/nothing-here/", "/api/v1/cases/not-a-number/", "/api/v1/platform/items/x/appeal/"):
+    addresses = (
+        "/api/v1/",
+        "/api/v1/nothing-here/",
+        "/api/v1/cases/not-a-number/",
+        "/api/v1/case-items/%0A1/answer/",
+        "/api/v1/platform/items/x/appeal/",
+    )
+    for url in addresses:
         for method in ("get", "post", "delete", "options"):
             response = getattr(owner_api, method)(url)
             assert response.status_code == 404 and response.json() == {

@@ -21,7 +21,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from brands.choices import Role
 from cases import services as case_services
@@ -78,7 +82,12 @@ def _exercise(operation, callers, statuses: Counter, own_data: Counter, examples
         for authorization, own, foreign in callers:
             response = case.call_and_validate(
                 headers={"Authorization": authorization},
-                checks=[not_a_server_error, response_schema_conformance],
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
             )
             statuses[response.status_code] += 1
             leaked = [marker for marker in foreign if marker in response.text]
