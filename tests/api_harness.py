@@ -1,7 +1,8 @@
 """The tenancy matrix of the REST API, the sibling of tests/harness.py for brand endpoints.
 
 For one endpoint (URL name and method) it checks, in order:
-- anonymous → 401 with a `Token` challenge;
+- anonymous → 401 with a `Token` challenge; a marketplace's service token → 401 (it opens the platform
+  endpoints only);
 - another brand's owner, with a token of their brand → 404 for the victim's object (or, for a list, the
   victim's rows absent; for a create, nothing created in the victim's brand);
 - an agent who is an owner of the victim brand too, but calls with a token bound to their other brand →
@@ -15,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from brands.choices import Role
 from marketsafe.api.services import token_create
+from marketsafe.integrations.services import service_token_create
 from tests import factories
 
 
@@ -52,6 +54,45 @@ def token_client(membership) -> APIClient:
     return client
 
 
+def service_client(marketplace) -> APIClient:
+    """A client with a fresh service token of the marketplace (the platform endpoints' credential)."""
+    client = APIClient()
+    _, secret = service_token_create(marketplace=marketplace, name="harness", actor=None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def api_endpoints(base: type, resolver: URLResolver | None = None, prefix: str = "") -> set[tuple[str, str]]:
+    """(URL name, method) of every route served by a view class derived from `base`; the meta-tests compare
+    them with the tenancy cases."""
+    found = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            found |= api_endpoints(base, pattern, namespace)
+        elif isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "cls", None)
+            if view_class and issubclass(view_class, base):
+                actions = getattr(pattern.callback, "actions", None) or {
+                    method: method for method in view_class.http_method_names if hasattr(view_class, method)
+                }
+                methods = {method for method in actions if method not in {"head", "options"}}
+                allowed = set(getattr(view_class, "http_method_names", methods))
+                found |= {(f"{prefix}{pattern.name}", method) for method in methods & allowed}
+    return found
+
+
+def assert_every_endpoint_has_a_case(base: type, cases: list, where: str, at_least: int) -> None:
+    """The meta-test: every route of a view derived from `base` has a tenancy case in `where`, and every
+    case names a route that exists."""
+    endpoints = api_endpoints(base)
+    assert len(endpoints) >= at_least, f"the URL walk found too few endpoints: {endpoints}"
+    covered = {(case.url_name, case.method) for case in cases}
+    missing = sorted(endpoints - covered)
+    assert not missing, f"endpoints without a tenancy case in {where}: {missing}"
+    assert covered <= endpoints, f"tenancy cases of endpoints that do not exist: {sorted(covered - endpoints)}"
+
+
 def call(client: APIClient, case: ApiTenancyCase, url: str, brand, user):
     body = case.body(brand, user)
     if case.method == "get":
@@ -76,6 +117,8 @@ def assert_api_tenant_matrix(case: ApiTenancyCase) -> None:
     anonymous = call(APIClient(), case, url, victim, creator)
     assert anonymous.status_code == 401, f"{case}: anonymous got {anonymous.status_code}"
     assert anonymous["WWW-Authenticate"] == "Token"
+    service = call(service_client(factories.MarketplaceFactory()), case, url, victim, creator)
+    assert service.status_code == 401, f"{case}: a marketplace's service token got {service.status_code}"
 
     outsider = factories.MembershipFactory(brand=attacker_brand, role=Role.OWNER)
     agent = factories.MembershipFactory(brand=attacker_brand, role=Role.OWNER)

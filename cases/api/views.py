@@ -13,7 +13,7 @@ import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -41,9 +41,12 @@ from cases.choices import AppellantSide
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Appeal, Case, CaseItem, CounterNotice
 from marketsafe.api.exceptions import Conflict, form_validation_error
+from marketsafe.api.schema import error_response
 from marketsafe.api.viewsets import BrandScopedGenericViewSet
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: The answer of an item action its status (or a passed deadline) does not allow.
+REFUSED = error_response("The item's status (or a passed deadline) does not allow this action.")
 IDEMPOTENCY_MAX_CHARS = Case._meta.get_field("idempotency_key").max_length
 FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
@@ -180,7 +183,10 @@ class CaseViewSet(RefusalAsConflictMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(
         summary="Withdraw every item of the case that can still be withdrawn",
-        responses={200: CaseWithdrawResultSerializer, 409: OpenApiResponse(description="Nothing to withdraw.")},
+        responses={
+            200: CaseWithdrawResultSerializer,
+            409: error_response("No item of the case can be withdrawn any more."),
+        },
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: int) -> Response:
@@ -262,7 +268,8 @@ class CaseItemViewSet(
         return self._done(item.pk)
 
     @extend_schema(
-        summary="Amend an item in clarification and send it back for review", responses={200: CaseItemDetailSerializer}
+        summary="Amend an item in clarification and send it back for review",
+        responses={200: CaseItemDetailSerializer, 409: REFUSED},
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: int) -> Response:
@@ -276,7 +283,7 @@ class CaseItemViewSet(
 
     @extend_schema(
         summary="Answer the seller's counter-notice: accept, or reject with evidence",
-        responses={200: CaseItemDetailSerializer},
+        responses={200: CaseItemDetailSerializer, 409: REFUSED},
     )
     @action(detail=True, methods=["post"])
     def answer(self, request: Request, pk: int) -> Response:
@@ -292,7 +299,7 @@ class CaseItemViewSet(
             ),
         )
 
-    @extend_schema(summary="Appeal the decision on an item", responses={200: CaseItemDetailSerializer})
+    @extend_schema(summary="Appeal the decision on an item", responses={200: CaseItemDetailSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"])
     def appeal(self, request: Request, pk: int) -> Response:
         return self._act(
@@ -303,7 +310,9 @@ class CaseItemViewSet(
             ),
         )
 
-    @extend_schema(summary="Withdraw the report of this listing", responses={200: CaseItemDetailSerializer})
+    @extend_schema(
+        summary="Withdraw the report of this listing", responses={200: CaseItemDetailSerializer, 409: REFUSED}
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: int) -> Response:
         return self._act(

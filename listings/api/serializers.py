@@ -38,7 +38,7 @@ class ListingRowSerializer(serializers.Serializer):
 
 
 def bulk_rows_field(child: serializers.Serializer) -> serializers.ListField:
-    """Documentation of a bulk body's array (the view validates rows one by one, for per-row errors)."""
+    """Documentation of a bulk body's array (the view checks the array and its rows itself, for errors per row)."""
     return serializers.ListField(child=child, min_length=1, max_length=settings.MARKETSAFE["PLATFORM_BULK_MAX_ROWS"])
 
 
@@ -60,17 +60,6 @@ class UpsertResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     results = UpsertedSerializer(many=True)
-
-
-class RowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(allow_null=True, help_text="Position in the request's array, from 0.")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class RowErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
 
 
 class CounterNoticeInputSerializer(serializers.Serializer):

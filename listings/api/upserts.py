@@ -1,8 +1,8 @@
 """Set-based upserts of a marketplace's sellers and listings, for the platform API.
 
 Every row is checked before anything is written, against the request itself and against the stored
-rows (one query per kind of lookup, not per row); any problem refuses the whole request with one error
-per row and field, and nothing is saved. Then one statement writes each kind of row:
+rows (one query per kind of lookup, not per row); any problem refuses the whole request with the messages
+of each row and field, and nothing is saved. Then one statement writes each kind of row:
 
 - sellers: `bulk_create(update_conflicts=True)` on (marketplace, external id);
 - listings: `INSERT ... SELECT FROM unnest(...) ON CONFLICT (marketplace_id, external_id) WHERE
@@ -28,21 +28,22 @@ from listings.services import UnknownMarketplace, marketplace_for_host, normalis
 
 @dataclass
 class RowErrors:
-    """Problems by row (the position in the request's array, from 0) and field."""
+    """Problems by row (the position in the request's array, from 0), then field: the rows part of the
+    API's error shape (`marketsafe.api.exceptions.RowsInvalid`)."""
 
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
-    def add(self, row: int | None, field_name: str, message: str) -> None:
-        self.errors.append({"row": row, "field": field_name, "message": message})
+    def add(self, row: int, field_name: str, message: str) -> None:
+        self.rows.setdefault(row, {}).setdefault(field_name, []).append(message)
 
     def __bool__(self) -> bool:
-        return bool(self.errors)
+        return bool(self.rows)
 
 
 class UpsertRefused(Exception):
     def __init__(self, errors: RowErrors) -> None:
-        super().__init__(f"{len(errors.errors)} problems")
-        self.errors = errors.errors
+        super().__init__(f"{len(errors.rows)} rows with problems")
+        self.rows = errors.rows
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,22 @@ itself, so the global API defaults (brand users' tokens and sessions) never open
 anyone but a marketplace's system, and a service token opens nothing else. A token only ever reaches its
 own marketplace's sellers, listings and items: others answer 404.
 
-Errors are JSON: a refused bulk request answers 400 with `{"detail", "errors": [{"row", "field",
-"message"}]}` and nothing saved; other bad input answers 400 with `{field: [messages]}`; a transition the
-item's status does not allow answers 409 with `{"detail"}`.
+Errors have the API's one shape (`marketsafe.api.exceptions`): `{"status", "code", "detail", "errors"}`.
+A refused bulk request answers 400 with nothing saved and `errors` keyed by the array, then the row's index
+from 0, then the row's field (`{"listings": {"3": {"url": ["…"]}}}`); a body without rows or with too many
+answers 400 with `{"sellers": ["…"]}`; a transition the item's status does not allow, or a concurrent
+write of the same rows, answers 409 (`conflict`).
 """
 
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +30,8 @@ from cases.models import Case, CaseItem
 from cases.transparency import DSA_BATCH_SIZE, dsa_statement, dsa_statements_queryset, lumen_notice
 from listings.api import serializers as api
 from listings.api.upserts import UpsertRefused, UpsertResult, listings_upsert, sellers_upsert
+from marketsafe.api.exceptions import Conflict, RowsInvalid
+from marketsafe.api.schema import ApiAutoSchema, error_response
 from marketsafe.integrations.authentication import (
     IsMarketplaceService,
     ServiceTokenAuthentication,
@@ -43,8 +44,8 @@ class PlatformView(APIView):
     authentication_classes = [ServiceTokenAuthentication]
     permission_classes = [IsMarketplaceService]
     throttle_classes = [ServiceTokenRateThrottle]
-    # drf-spectacular's schema, whatever the global default: `extend_schema` below builds on it.
-    schema = AutoSchema()
+    # The API's schema class, whatever the global default: `extend_schema` below builds on it.
+    schema = ApiAutoSchema()
 
     @property
     def marketplace(self) -> Any:
@@ -53,21 +54,10 @@ class PlatformView(APIView):
     def check_own_item(self, item_id: int) -> None:
         """404 unless the item's listing is on the token's marketplace (whether or not the item exists)."""
         if not CaseItem.objects.filter(pk=item_id, listing__marketplace=self.marketplace).exists():
-            raise Http404("No such item on your marketplace.")
+            raise NotFound("No such item on your marketplace.")
 
 
-def _refused(errors: list[dict[str, Any]]) -> Response:
-    rows = len({e["row"] for e in errors if e["row"] is not None})
-    detail = f"Nothing was saved: {rows} row{'s' if rows != 1 else ''} have problems." if rows else "Nothing was saved."
-    return Response({"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-
-
-def _flatten(row: int, errors: Any, prefix: str = "") -> list[dict[str, Any]]:
-    flat = []
-    for name, messages in errors.items():
-        for message in messages:
-            flat.append({"row": row, "field": f"{prefix}{name}", "message": str(message)})
-    return flat
+CONCURRENT_WRITE = "A concurrent request changed some of these rows; nothing was saved. Retry."
 
 
 class BulkUpsertView(PlatformView):
@@ -83,15 +73,13 @@ class BulkUpsertView(PlatformView):
         rows = request.data.get(self.key) if isinstance(request.data, dict) else None
         limit = settings.MARKETSAFE["PLATFORM_BULK_MAX_ROWS"]
         if not isinstance(rows, list) or not rows:
-            return _refused([{"row": None, "field": self.key, "message": f"Send a non-empty array '{self.key}'."}])
+            raise ValidationError({self.key: [f"Send a non-empty array '{self.key}'."]})
         if len(rows) > limit:
-            return _refused(
-                [{"row": None, "field": self.key, "message": f"At most {limit} rows per request; split the array."}]
-            )
+            raise ValidationError({self.key: [f"At most {limit} rows per request; split the array."]})
         not_objects = [i for i, row in enumerate(rows) if not isinstance(row, dict)]
         if not_objects:
-            return _refused(
-                [{"row": i, "field": "", "message": "Each row must be a JSON object."} for i in not_objects]
+            raise RowsInvalid(
+                self.key, {i: {"non_field_errors": ["Each row must be a JSON object."]} for i in not_objects}
             )
         # One list serializer, not one serializer per row: DRF deep-copies a serializer's fields for every
         # instance, which would dominate a 5,000-row request.
@@ -100,17 +88,14 @@ class BulkUpsertView(PlatformView):
             errors = serializer.errors
             # By row index: a list aligned with the rows, or (newer DRF) a dict of the failing rows only.
             by_row = errors.items() if isinstance(errors, dict) else enumerate(errors)
-            return _refused([error for i, row_errors in by_row for error in _flatten(int(i), row_errors)])
+            raise RowsInvalid(self.key, {int(i): row_errors for i, row_errors in by_row if row_errors})
         try:
             result = self.upsert(serializer.validated_data)
         except UpsertRefused as exc:
-            return _refused(exc.errors)
-        except IntegrityError:
+            raise RowsInvalid(self.key, exc.rows) from exc
+        except IntegrityError as exc:
             # Another request wrote one of these rows between our checks and our statement: send it again.
-            return Response(
-                {"detail": "A concurrent request changed some of these rows; nothing was saved. Retry."},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(CONCURRENT_WRITE) from exc
         return Response(
             {
                 "created": result.created,
@@ -123,7 +108,7 @@ class BulkUpsertView(PlatformView):
 @extend_schema(
     tags=["platform"],
     request=api.SellerBulkSerializer,
-    responses={200: api.UpsertResultSerializer, 400: api.RowErrorsSerializer},
+    responses={200: api.UpsertResultSerializer, 409: error_response(CONCURRENT_WRITE)},
     summary="Create or update sellers by external id (all or nothing)",
 )
 class SellerBulkUpsertView(BulkUpsertView):
@@ -137,7 +122,7 @@ class SellerBulkUpsertView(BulkUpsertView):
 @extend_schema(
     tags=["platform"],
     request=api.ListingBulkSerializer,
-    responses={200: api.UpsertResultSerializer, 400: api.RowErrorsSerializer},
+    responses={200: api.UpsertResultSerializer, 409: error_response(CONCURRENT_WRITE)},
     summary="Create or update listings by external id (all or nothing)",
 )
 class ListingBulkUpsertView(BulkUpsertView):
@@ -146,6 +131,9 @@ class ListingBulkUpsertView(BulkUpsertView):
 
     def upsert(self, rows: list[dict[str, Any]]) -> UpsertResult:
         return listings_upsert(marketplace=self.marketplace, rows=rows)
+
+
+ITEM_REFUSED = error_response("The item's status (or a passed deadline) does not allow this.")
 
 
 class ItemActionView(PlatformView):
@@ -161,9 +149,7 @@ class ItemActionView(PlatformView):
         try:
             self.act(item_id, serializer.validated_data)
         except case_services.TransitionNotAllowed as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+            raise Conflict(str(exc)) from exc
         item = CaseItem.objects.get(pk=item_id)
         return Response(
             api.ItemStateSerializer(
@@ -181,7 +167,7 @@ class ItemActionView(PlatformView):
 @extend_schema(
     tags=["platform"],
     request=api.CounterNoticeInputSerializer,
-    responses={201: api.ItemStateSerializer},
+    responses={201: api.ItemStateSerializer, 409: ITEM_REFUSED},
     summary="Report a seller's counter-notice on a removed listing",
 )
 class CounterNoticeView(ItemActionView):
@@ -199,7 +185,7 @@ class CounterNoticeView(ItemActionView):
 @extend_schema(
     tags=["platform"],
     request=api.AppealInputSerializer,
-    responses={201: api.ItemStateSerializer},
+    responses={201: api.ItemStateSerializer, 409: ITEM_REFUSED},
     summary="Report a seller's appeal against a decision",
 )
 class AppealView(ItemActionView):
@@ -276,5 +262,5 @@ class LumenNoticeView(PlatformView):
     def get(self, request: Request, case_id: int) -> Response:
         case = Case.objects.select_related("brand").filter(pk=case_id).first()
         if case is None or not CaseItem.objects.filter(case=case, listing__marketplace=self.marketplace).exists():
-            raise Http404("No such case on your marketplace.")
+            raise NotFound("No such case on your marketplace.")
         return Response(lumen_notice(case, marketplace=self.marketplace))

@@ -1,5 +1,6 @@
-"""Serializers of the API's own endpoints (tokens)."""
+"""Serializers of the API's own endpoints (tokens) and of its error responses."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketsafe.api.models import ApiToken
@@ -32,3 +33,38 @@ class TokenCreatedSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ("token", "prefix", "name", "brand", "role", "created_at", "expires_at")
+
+
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Invalid input only: each field of the request with its messages; a field holding rows "
+        "(e.g. `listings`, `sellers`) with the rows that have problems, by index from 0, each with its messages "
+        "or its fields' messages (`non_field_errors` for the row as a whole).",
+        "additionalProperties": {
+            "oneOf": [
+                _MESSAGES,
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "oneOf": [_MESSAGES, {"type": "object", "additionalProperties": _MESSAGES}],
+                    },
+                },
+            ]
+        },
+    }
+)
+class _ErrorsField(serializers.DictField):
+    pass
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every API error (`marketsafe.api.exceptions`)."""
+
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(help_text="Stable for programs, e.g. invalid, not_found, conflict, throttled.")
+    detail = serializers.CharField(help_text="A sentence for people.")
+    errors = _ErrorsField(required=False)

@@ -1,8 +1,9 @@
 """The API's root, mounted at /api/v1/: its own endpoints (namespace "api") and each app's endpoints
 (namespaces "cases-api", "brands-api"), and the marketplace systems' platform endpoints under platform/
-(namespace "platform-api", service tokens only)."""
+(namespace "platform-api", service tokens only). Any other address ending in a slash answers the API's
+JSON 404 (without the slash, Django's APPEND_SLASH redirects there first)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from marketsafe.api import views
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("", include("cases.api.urls")),
     path("", include("brands.api.urls")),
     path("platform/", include("listings.api.urls")),
+    re_path(r"^(?:[\s\S]*/)?$", views.EndpointNotFoundView.as_view(), name="api-not-found"),
 ]

@@ -10,6 +10,7 @@ stored.
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +22,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, ListView, TemplateView
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
@@ -35,6 +36,7 @@ from brands.views import add_service_error
 from marketsafe.api import services
 from marketsafe.api.forms import ApiTokenForm
 from marketsafe.api.models import ApiToken
+from marketsafe.api.schema import ApiAutoSchema, error_response
 from marketsafe.api.serializers import TokenCreatedSerializer, TokenObtainSerializer
 from marketsafe.api.throttles import TokenObtainThrottle
 
@@ -47,11 +49,12 @@ class TokenObtainView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [TokenObtainThrottle]
+    schema = ApiAutoSchema()
 
     @extend_schema(
         summary="Get an API token for your membership in a brand",
         request=TokenObtainSerializer,
-        responses={201: TokenCreatedSerializer, 400: OpenApiResponse(description="Wrong credentials or brand.")},
+        responses={201: TokenCreatedSerializer, 400: error_response("Wrong credentials or brand, or invalid input.")},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -60,6 +63,15 @@ class TokenObtainView(APIView):
         data = serializer.validated_data
         # Through the login backends, with the request: the login lockout counts these attempts too.
         user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None and getattr(request._request, "axes_locked_out", False):
+            # The login lockout refused (or just started refusing) this username from this address: say so
+            # in the API's error shape. Clearing the flag keeps django-axes' middleware from swapping this
+            # answer for its HTML lockout page; the lockout itself stays in force.
+            request._request.axes_locked_out = False
+            raise exceptions.Throttled(
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                detail="Too many failed sign-ins for this username from this address.",
+            )
         if user is None:
             raise exceptions.ValidationError({"non_field_errors": ["Wrong username or password."]})
         membership = (
@@ -85,6 +97,21 @@ class SchemaView(SpectacularAPIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+
+
+class EndpointNotFoundView(APIView):
+    """Any other address under /api/v1/ (including an id that is not a number): 404 in the API's error
+    shape, whatever the method, rather than the portal's HTML page."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes: list = []
+    schema = None  # not an endpoint
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise exceptions.NotFound("No API endpoint at this address: see /api/v1/docs/.")
+
+    options = http_method_not_allowed
 
 
 class DocsView(TemplateView):

@@ -20,6 +20,7 @@ from brands.models import Brand, BrandMembership
 from marketsafe.api.authentication import ApiTokenAuthentication, BrandCredential, BrandSessionAuthentication
 from marketsafe.api.pagination import KeysetPagination
 from marketsafe.api.permissions import BrandRolePermission
+from marketsafe.api.schema import ApiAutoSchema
 from marketsafe.api.throttles import TokenRateThrottle
 
 
@@ -32,6 +33,7 @@ class BrandScopedMixin:
     permission_classes = [BrandRolePermission]
     throttle_classes = [TokenRateThrottle]
     pagination_class = KeysetPagination
+    schema = ApiAutoSchema()
     request: Request
 
     def required_capability(self, request: Request) -> str:

@@ -1,10 +1,12 @@
-"""Property-based run of the whole brand API from its own OpenAPI schema (schemathesis), as two brands.
+"""Property-based runs of the API from its own OpenAPI schema (schemathesis): the brand endpoints as two
+brands, the platform endpoints as two marketplaces' service tokens.
 
-Every operation of the schema is called with generated valid and invalid input (schemathesis' positive
-and negative modes), once with each brand's
-token. It must never answer 500, every 2xx answer must match the schema, and no answer to one brand may
-contain a marker of the other brand's data (names, explanations, signatures and listing URLs that exist
-only in that brand). Bounded: a few examples per operation and method (about a minute on 2 cores).
+Every operation is called with generated valid and invalid input (schemathesis' positive and negative
+modes), once with each tenant's credential. It must never answer 500, every status and content type must
+be documented, every answer (errors included) must match the schema, and no answer to one tenant may
+contain a marker of the other's data (brands: names, explanations, signatures and listing URLs that exist
+only in that brand; marketplaces: listing URLs, seller names and statement ids). Bounded: a few examples
+per operation (both runs together take under a minute on 2 cores).
 """
 
 from collections import Counter
@@ -19,15 +21,23 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from brands.choices import Role
 from cases import services as case_services
 from cases.demo import demo_evidence
 from marketsafe.api.services import token_create
+from marketsafe.integrations.services import service_token_create
 from tests import factories
+from tests.platform_harness import marketplace_world
 
 EXAMPLES_PER_OPERATION = 20
+#: The platform has fewer operations: more examples each, in about the same time.
+PLATFORM_EXAMPLES_PER_OPERATION = 40
 
 
 def _brand_with_data(tag: str, marketplace) -> tuple[str, set[str]]:
@@ -52,11 +62,13 @@ def _brand_with_data(tag: str, marketplace) -> tuple[str, set[str]]:
     return secret, markers
 
 
-def _exercise(operation, tokens_and_foreign_markers, statuses: Counter) -> None:
-    """Run one operation's generated cases with each token, counting the answers' status codes."""
+def _exercise(operation, callers, statuses: Counter, own_data: Counter, examples: int = EXAMPLES_PER_OPERATION) -> None:
+    """Run one operation's generated cases as each caller (an Authorization header, the markers of its own
+    data, the markers of the other tenant's), counting the answers' status codes and, in `own_data`, the
+    answers holding the caller's own markers (so the leak check is known to look at answers with data)."""
 
     @hypothesis_settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -67,16 +79,29 @@ def _exercise(operation, tokens_and_foreign_markers, statuses: Counter) -> None:
         case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
     )
     def run(case):
-        for token, foreign in tokens_and_foreign_markers:
+        for authorization, own, foreign in callers:
             response = case.call_and_validate(
-                headers={"Authorization": f"Token {token}"},
-                checks=[not_a_server_error, response_schema_conformance],
+                headers={"Authorization": authorization},
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
             )
             statuses[response.status_code] += 1
             leaked = [marker for marker in foreign if marker in response.text]
-            assert not leaked, f"{operation.label} answered one brand with the other's data: {leaked}"
+            assert not leaked, f"{operation.label} answered one tenant with the other's data: {leaked}"
+            own_data[operation.label] += any(marker in response.text for marker in own)
 
     run()
+
+
+def _operations(wsgi_app, *, platform: bool) -> list:
+    """The schema's operations of one side: the platform endpoints, or all the others."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return [op for op in operations if op.path.startswith("/api/v1/platform/") == platform]
 
 
 @pytest.fixture
@@ -98,13 +123,44 @@ def test_api_from_its_schema_as_two_brands(wsgi_app, settings):
     marketplace = factories.MarketplaceFactory(slug="shopnow", hosts=["shopnow.example"])
     token_a, markers_a = _brand_with_data("A", marketplace)
     token_b, markers_b = _brand_with_data("B", marketplace)
-    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = _operations(wsgi_app, platform=False)
     assert len(operations) >= 15
     statuses: Counter = Counter()
+    own_data: Counter = Counter()
     for operation in operations:
-        _exercise(operation, [(token_a, markers_b), (token_b, markers_a)], statuses)
+        _exercise(
+            operation,
+            [(f"Token {token_a}", markers_a, markers_b), (f"Token {token_b}", markers_b, markers_a)],
+            statuses,
+            own_data,
+        )
     print(f"schemathesis: {len(operations)} operations, {statuses.total()} calls, status codes {dict(statuses)}")
+    print(f"answers with the caller's own data: {dict(own_data)}")
     assert statuses.total() >= 2 * len(operations)
+    assert own_data.total() > 0
     # The run got past authentication: the lists answered, and generated ids were not found.
     assert statuses[200] > 0 and statuses[404] > 0, statuses
+
+
+# Committed data (the decisions feed serves committed decisions only); ids from 1, so generated ids find
+# both marketplaces' items and cases.
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_platform_api_from_its_schema_as_two_marketplaces(wsgi_app, settings):
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "PLATFORM_API_RATE": "100000/minute", "EXPORT_SETTLE_SECONDS": 0}
+    worlds = [marketplace_world(tag) for tag in ("A", "B")]
+    for world in worlds:
+        world.accepted_item()
+    tokens = [service_token_create(marketplace=w.marketplace, name="schemathesis", actor=None)[1] for w in worlds]
+    (a, b), (token_a, token_b) = worlds, tokens
+    operations = _operations(wsgi_app, platform=True)
+    assert len(operations) >= 7
+    statuses: Counter = Counter()
+    own_data: Counter = Counter()
+    for operation in operations:
+        callers = [(f"Bearer {token_a}", a.markers(), b.markers()), (f"Bearer {token_b}", b.markers(), a.markers())]
+        _exercise(operation, callers, statuses, own_data, examples=PLATFORM_EXAMPLES_PER_OPERATION)
+    print(f"schemathesis: {len(operations)} operations, {statuses.total()} calls, status codes {dict(statuses)}")
+    print(f"answers with the caller's own data: {dict(own_data)}")
+    assert statuses.total() >= 2 * len(operations)
+    assert own_data.total() > 0
+    assert statuses[200] > 0 and statuses[400] > 0 and statuses[404] > 0, statuses

@@ -190,3 +190,16 @@ def test_each_token_has_its_own_request_budget(owner, brand, settings):
     throttled = first.get(CASES_URL)
     assert throttled.json()["code"] == "throttled" and int(throttled["Retry-After"]) > 0
     assert second.get(CASES_URL).status_code == 200
+
+
+def test_the_login_lockout_answers_in_the_api_error_shape(rita, settings):
+    settings.AXES_ENABLED = True
+    assert [_obtain(address="192.0.2.90", password="wrong").status_code for _ in range(4)] == [400] * 4
+    locked = [_obtain(address="192.0.2.90", password=password) for password in ("wrong", "correct horse battery")]
+    for response in locked:
+        assert response.status_code == 429 and response["Content-Type"] == "application/json"
+        body = response.json()
+        assert (body["status"], body["code"]) == (429, "throttled")
+        assert body["detail"].startswith("Too many failed sign-ins for this username from this address.")
+        assert int(response["Retry-After"]) == 15 * 60
+    assert not ApiToken.objects.exists()

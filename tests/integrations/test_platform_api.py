@@ -123,16 +123,27 @@ def test_one_bad_row_refuses_the_whole_request_naming_rows_and_fields(api, marke
     response = api.post(LISTINGS, {"listings": rows}, format="json")
     assert response.status_code == 400
     body = response.json()
-    problems = {(e["row"], e["field"]) for e in body["errors"]}
-    assert {(2, "price")} <= problems  # field validation runs first, for every row
-    assert "Nothing was saved" in body["detail"]
+    assert body["code"] == "invalid"
+    assert body["errors"]["listings"] == {"2": {"price": ["Ensure this value is greater than or equal to 0."]}}
+    # Field validation runs first, for every row, and refuses the request before the stored rows are read.
+    assert body["detail"] == (
+        "Nothing was saved: 1 row has problems; the first: listings row 2: price: "
+        "Ensure this value is greater than or equal to 0."
+    )
     assert not Listing.objects.exists()
     rows[2]["price"] = "3"
     response = api.post(LISTINGS, {"listings": rows}, format="json")
-    problems = {(e["row"], e["field"]): e["message"] for e in response.json()["errors"]}
-    assert set(problems) == {(1, "url"), (3, "seller_external_id"), (4, "external_id")}
-    assert "shopnow.example" in problems[(1, "url")]
-    assert "row 0" in problems[(4, "external_id")]
+    problems = response.json()["errors"]["listings"]
+    assert {row: set(fields) for row, fields in problems.items()} == {
+        "1": {"url"},
+        "3": {"seller_external_id"},
+        "4": {"external_id"},
+    }
+    assert "shopnow.example" in problems["1"]["url"][0]
+    assert "row 0" in problems["4"]["external_id"][0]
+    assert response.json()["detail"].startswith(
+        "Nothing was saved: 3 rows have problems; the first: listings row 1: url:"
+    )
     assert not Listing.objects.exists()
 
 
@@ -157,16 +168,17 @@ def test_a_token_cannot_write_another_marketplaces_listings(api, other_marketpla
         LISTINGS, {"listings": [{"external_id": "B1", "url": "https://buymore.example/item/B1"}]}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["field"] == "url"
+    assert set(response.json()["errors"]["listings"]["0"]) == {"url"}
 
 
 def test_a_body_without_rows_or_with_too_many_is_refused(api, settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "PLATFORM_BULK_MAX_ROWS": 2}
-    assert api.post(SELLERS, {}, format="json").json()["errors"][0]["field"] == "sellers"
+    assert api.post(SELLERS, {}, format="json").json()["errors"] == {"sellers": ["Send a non-empty array 'sellers'."]}
     not_objects = api.post(SELLERS, {"sellers": [seller_rows(1)[0], "S1"]}, format="json").json()["errors"]
-    assert not_objects == [{"row": 1, "field": "", "message": "Each row must be a JSON object."}]
+    assert not_objects == {"sellers": {"1": {"non_field_errors": ["Each row must be a JSON object."]}}}
     response = api.post(SELLERS, {"sellers": seller_rows(3)}, format="json")
-    assert response.status_code == 400 and "At most 2 rows" in response.json()["errors"][0]["message"]
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"sellers": ["At most 2 rows per request; split the array."]}
 
 
 # --- counter-notices and appeals ------------------------------------------------------------------
@@ -190,6 +202,7 @@ def test_a_counter_notice_goes_through_the_item_service(api, accepted_item):
     assert notice.recorded_by is None and notice.reason == "genuine"
     again = api.post(url, {"reason": "genuine", "explanation": "Again."}, format="json")
     assert again.status_code == 409 and "only possible when it is accepted" in again.json()["detail"]
+    assert again.json()["code"] == "conflict"
 
 
 def test_counter_notice_field_errors(api, accepted_item):
@@ -315,4 +328,6 @@ def test_the_platform_endpoints_have_a_valid_openapi_description():
     assert schema["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
     bulk = schema["paths"]["/api/v1/platform/listings/bulk/"]["post"]
     assert bulk["security"] == [{"serviceToken": []}]
-    assert set(bulk["responses"]) == {"200", "400"}
+    assert set(bulk["responses"]) == {"200", "400", "401", "409", "413", "415", "429"}
+    error = {"$ref": "#/components/schemas/Error"}
+    assert bulk["responses"]["400"]["content"]["application/json"]["schema"] == error
