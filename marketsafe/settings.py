@@ -249,10 +249,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "MarketSafe API",
     "DESCRIPTION": (
-        "Brands file and follow notices against counterfeit listings. Authenticate with "
+        "Brands file and follow notices against counterfeit listings; marketplace systems push sellers, listings "
+        "and sellers' counter-notices and appeals, and read decisions. Brand endpoints take "
         "`Authorization: Token <token>` (POST /api/v1/auth/token/, or the portal's API tokens page); each token "
-        "acts in one brand with its member's role. Errors are JSON: `status`, `code`, `detail` and, for invalid "
-        "input, `errors` per field (per item for lists of listings)."
+        "acts in one brand with its member's role. The platform endpoints (/api/v1/platform/) take only a "
+        "marketplace's service token, `Authorization: Bearer mst_...`, created in the admin. Errors on both sides "
+        "are JSON: `status`, `code`, `detail` and, for invalid input, `errors` per field (per row, by index from "
+        "0, for lists of listings and bulk rows)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
