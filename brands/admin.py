@@ -38,6 +38,7 @@ from brands.selectors import program_standing, program_thresholds, track_records
 from brands.views import right_standing
 from marketsafe.admin import (
     NoDeleteAdminMixin,
+    PagePanelAdminMixin,
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
     StoredDocumentInline,
@@ -243,7 +244,7 @@ class ProgramAction:
     allowed_from: tuple[str, ...]
 
 
-class ProgramActionsAdminMixin:
+class ProgramActionsAdminMixin(PagePanelAdminMixin):
     """Decision forms on a program row's page, each posted to its own URL and applied by one service.
 
     Needs the model's change permission (the association reviewers have it); the row's own fields stay
@@ -270,19 +271,6 @@ class ProgramActionsAdminMixin:
     def page_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
         """What the row's page shows above its record (the template's panel)."""
         return {"action_forms": self.action_forms(request, obj)}
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: models.Model | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context.update(self.page_context(request, obj))
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def action_forms(self, request: HttpRequest, obj: models.Model) -> list[tuple[ProgramAction, forms.Form, str]]:
         if not self.has_act_permission(request):

@@ -70,6 +70,7 @@ from cases.transparency import dsa_batches, dsa_statements_queryset, lumen_notic
 from listings.models import Listing, Seller
 from listings.services import normalise_listing_url
 from marketsafe.admin import (
+    PagePanelAdminMixin,
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
     StoredDocumentAdminMixin,
@@ -586,7 +587,7 @@ class ConsoleAdminMixin:
 
 
 @admin.register(CaseItem)
-class CaseItemAdmin(ConsoleAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     """The review queue (the changelist) and the item page where a moderator decides (the change view)."""
 
     list_display = (
@@ -707,20 +708,7 @@ class CaseItemAdmin(ConsoleAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admi
 
     # --- the item page ---
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: CaseItem | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context.update(self.console_context(request, obj))
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
-
-    def console_context(self, request: HttpRequest, item: CaseItem) -> dict[str, Any]:
+    def page_context(self, request: HttpRequest, item: CaseItem) -> dict[str, Any]:
         can_decide = self.has_decide_permission(request)
         assignable = item.status in services.ASSIGNABLE_STATUSES
         decidable = item.status in services.ALLOWED_FROM["accept"]

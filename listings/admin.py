@@ -53,6 +53,7 @@ from listings.models import (
 from marketsafe.admin import (
     CachedValuesListFilter,
     NoDeleteAdminMixin,
+    PagePanelAdminMixin,
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
     changelist_url,
@@ -570,7 +571,7 @@ def _jobs(n: int) -> str:
 
 
 @admin.register(DelistJob)
-class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+class DelistJobAdmin(PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "selection_kind",
@@ -691,19 +692,11 @@ class DelistJobAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
             buttons=buttons,
         )
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: DelistJob | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context["delist_progress"] = self.progress_panel(request, obj)
-            context["delist_progress_url"] = self._url("progress", obj.pk)
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+    def page_context(self, request: HttpRequest, obj: DelistJob) -> dict[str, Any]:
+        return {
+            "delist_progress": self.progress_panel(request, obj),
+            "delist_progress_url": self._url("progress", obj.pk),
+        }
 
     # --- views ---
 

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 
@@ -94,6 +94,27 @@ class ScaleAdminMixin:
         actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)
         return actions
+
+
+class PagePanelAdminMixin:
+    """A change page with a panel above the record: `page_context(request, obj)` adds what the panel shows
+    to the template context of an existing row's page (the add page has no row yet)."""
+
+    def page_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.page_context(request, obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 class NoDeleteAdminMixin:
