@@ -631,9 +631,10 @@ class DelistJobAdmin(PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, a
     def progress(self, obj: DelistJob) -> str:
         return f"{obj.removed + obj.skipped + obj.failed:,} / {obj.total:,}"
 
-    @admin.display(description="targets")
-    def targets(self, obj: DelistJob) -> str:
-        return format_html('<a href="{}">{}</a>', changelist_url(DelistTarget, job__id__exact=obj.pk), obj.total)
+    @admin.display(description="selected")
+    def targets(self, obj: DelistJob) -> int:
+        # No link: target rows exist only for listings the job left up ("targets by outcome" links to those).
+        return obj.total
 
     @admin.display(description="removed")
     def removed(self, obj: DelistJob) -> int:
@@ -647,7 +648,7 @@ class DelistJobAdmin(PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, a
     def failed(self, obj: DelistJob) -> int:
         return obj.failed
 
-    @admin.display(description="targets by outcome")
+    @admin.display(description="not removed, by outcome")
     def outcomes(self, obj: DelistJob) -> str:
         # One grouped query on the (job, outcome) index, on the detail page only.
         counts = sorted(obj.targets.order_by().values_list("outcome").annotate(n=models.Count("pk")))
