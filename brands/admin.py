@@ -36,7 +36,7 @@ from brands.models import (
 )
 from brands.selectors import program_standing, program_thresholds, track_records
 from brands.views import right_standing
-from marketsafe.admin import (
+from core.admin.mixins import (
     NoDeleteAdminMixin,
     PagePanelAdminMixin,
     ReadOnlyAdminMixin,

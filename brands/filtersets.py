@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from brands.choices import IPRightKind, IPRightStatus
 from brands.models import IPRight
-from marketsafe.filters import StableOrderingFilter
+from core.filters import StableOrderingFilter
 
 
 class RetiredFilter(django_filters.ChoiceFilter):

@@ -18,8 +18,8 @@ from django.utils.functional import lazy
 from brands.choices import DocumentKind, Role
 from brands.models import IPRight, ProgramApplication
 from brands.services import role_description
-from marketsafe.accounts.models import User
-from marketsafe.uploads import CheckedUpload, check_upload
+from core.accounts.models import User
+from core.uploads import CheckedUpload, check_upload
 
 #: Nice classification: goods and services classes of trademarks.
 NICE_CLASSES = range(1, 46)

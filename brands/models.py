@@ -17,7 +17,7 @@ from brands.querysets import (
     ProgramApplicationChildQuerySet,
     ProgramMembershipQuerySet,
 )
-from marketsafe.files import StoredDocument
+from core.files import StoredDocument
 
 
 class Brand(models.Model):

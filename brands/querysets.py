@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from brands.choices import MEMBERSHIP_ACTIVE_STATUSES, IPRightStatus
-from marketsafe.tenancy import BrandScopedQuerySet
+from core.tenancy import BrandScopedQuerySet
 
 
 class BrandQuerySet(BrandScopedQuerySet):

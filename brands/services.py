@@ -56,9 +56,9 @@ from brands.models import (
     ProgramMembership,
 )
 from brands.selectors import TrackRecord, program_standing, track_records
-from marketsafe.accounts.models import User
-from marketsafe.audit.services import audit_record
-from marketsafe.uploads import CheckedUpload
+from core.accounts.models import User
+from core.audit.services import audit_record
+from core.uploads import CheckedUpload
 
 logger = logging.getLogger(__name__)
 
@@ -523,7 +523,7 @@ def _display_name(upload: CheckedUpload) -> str:
 def ip_right_add_document(
     *, right: IPRight, actor: User, upload: CheckedUpload, kind: str = DocumentKind.CERTIFICATE
 ) -> IPRightDocument:
-    """Store a checked document (see `marketsafe.uploads.check_upload`) with a right, in private storage."""
+    """Store a checked document (see `core.uploads.check_upload`) with a right, in private storage."""
     if kind not in DocumentKind.values:
         raise ValidationError({"kind": f"{kind!r} is not a kind of document."})
     if right.retired_at is not None:

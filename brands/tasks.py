@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from brands import services
-from marketsafe.locks import run_exclusively
+from core.locks import run_exclusively
 
 
 @shared_task

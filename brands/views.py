@@ -52,10 +52,10 @@ from brands.models import (
     ProgramMembership,
 )
 from brands.selectors import brand_lane
-from marketsafe.audit.models import AuditEvent
-from marketsafe.audit.selectors import audit_timeline
-from marketsafe.files import StoredDocument
-from marketsafe.pagination import CappedPaginator
+from core.audit.models import AuditEvent
+from core.audit.selectors import audit_timeline
+from core.files import StoredDocument
+from core.pagination import CappedPaginator
 
 
 class HomeView(LoginRequiredMixin, TemplateView):

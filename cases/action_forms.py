@@ -17,7 +17,7 @@ from cases.choices import EvidenceKind
 from cases.forms import MultipleFileField
 from cases.models import CaseItem
 from cases.services import ALLOWED_FROM, EvidenceInput
-from marketsafe.uploads import CheckedUpload, check_upload
+from core.uploads import CheckedUpload, check_upload
 
 
 class CheckedFilesField(MultipleFileField):

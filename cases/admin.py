@@ -36,7 +36,7 @@ from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models.functions import Upper
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -66,10 +66,7 @@ from cases.choices import (
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from cases.services import BulkOutcome, StatementInput
 from cases.templatetags.cases_extras import time_left, time_left_text
-from cases.transparency import dsa_batches, dsa_statements_queryset, lumen_notice
-from listings.models import Listing, Seller
-from listings.services import normalise_listing_url
-from marketsafe.admin import (
+from core.admin.mixins import (
     PagePanelAdminMixin,
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
@@ -78,6 +75,8 @@ from marketsafe.admin import (
     changelist_url,
     correlated_aggregate,
 )
+from listings.models import Listing, Seller
+from listings.services import normalise_listing_url
 
 #: Who may accept, reject, ask for clarification, assign and release (the Moderators group).
 DECIDE_PERMISSION = "cases.decide_caseitem"
@@ -536,20 +535,6 @@ class CaseAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = ("items",)
     inlines = (CaseItemInline, DeclarationInline, EvidenceInline)
-    actions = ("export_lumen_notices",)
-
-    #: Cases per Lumen export: each notice lists its items, so the download stays a few megabytes at most.
-    lumen_export_max = 500
-
-    @admin.action(description="Export as Lumen notices (JSON)")
-    def export_lumen_notices(self, request: HttpRequest, queryset: models.QuerySet[Case]) -> HttpResponse | None:
-        cases = list(queryset.select_related("brand").order_by("pk")[: self.lumen_export_max + 1])
-        if len(cases) > self.lumen_export_max:
-            self.message_user(request, f"Export at most {self.lumen_export_max} cases at a time.", messages.ERROR)
-            return None
-        response = JsonResponse({"notices": [lumen_notice(case) for case in cases]})
-        response["Content-Disposition"] = 'attachment; filename="lumen-notices.json"'
-        return response
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Case]:
         return (
@@ -1118,7 +1103,6 @@ class StatementOfReasonsAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAd
     )
     list_select_related = ("item", "moderator")
     list_filter = ("decision_ground", "source_type", "automated_decision", "automated_detection")
-    actions = ("export_dsa_statements",)
     search_fields = ("item__id__exact",)
     search_help_text = "The id of the case item."
     ordering = ("-pk",)
@@ -1142,18 +1126,6 @@ class StatementOfReasonsAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAd
         ("Classification", {"fields": ("category", "category_specification", "territorial_scope")}),
         ("Process", {"fields": ("source_type", "automated_detection", "automated_decision", "redress")}),
     )
-
-    @admin.action(description="Export for the DSA Transparency Database (JSON lines, 100 per line)")
-    def export_dsa_statements(
-        self, request: HttpRequest, queryset: models.QuerySet[StatementOfReasons]
-    ) -> StreamingHttpResponse:
-        """One line per batch request body (`{"statements": [...]}`, at most 100), streamed: "select all"
-        over hundreds of thousands of statements never sits in memory."""
-        statements = dsa_statements_queryset().filter(pk__in=queryset.values("pk")).iterator(chunk_size=2000)
-        lines = (json.dumps(batch) + "\n" for batch in dsa_batches(statements))
-        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
-        response["Content-Disposition"] = 'attachment; filename="dsa-statements.jsonl"'
-        return response
 
 
 @admin.register(CaseDraft)

@@ -27,9 +27,9 @@ from django.utils import timezone
 from brands.choices import Lane
 from cases.choices import CaseStatus, ItemStatus, ReasonCode
 from cases.models import Case, CaseItem
+from core.filters import StableOrderingFilter
 from listings.models import Marketplace
 from listings.services import normalise_listing_url
-from marketsafe.filters import StableOrderingFilter
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 

@@ -17,7 +17,7 @@ from brands.choices import Lane
 from cases import importing
 from cases.choices import DECLARATION_TEXT, Channel, DeclarationKind, EvidenceKind, ReasonCode
 from cases.services import evidence_required
-from marketsafe.uploads import check_upload
+from core.uploads import check_upload
 
 
 class MultipleFileInput(forms.FileInput):

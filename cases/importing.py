@@ -45,11 +45,11 @@ from brands.models import Brand, IPRight
 from brands.selectors import membership_for
 from cases import services
 from cases.models import Case, CaseDraft, CaseItem
+from core.csvexport import FORMULA_TRIGGERS
+from core.files import private_storage, private_upload_to
+from core.uploads import CheckedUpload
 from listings.models import Listing, Marketplace
 from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
-from marketsafe.csvexport import FORMULA_TRIGGERS
-from marketsafe.files import private_storage, private_upload_to
-from marketsafe.uploads import CheckedUpload
 
 #: The CSV template's columns; `note` is optional and becomes the item's note for the moderator.
 CSV_COLUMNS = ("url", "note")

@@ -14,8 +14,8 @@ from django.db.models.functions import Now
 from brands.choices import Lane
 from cases import choices
 from cases.querysets import CaseChildQuerySet, CaseItemChildQuerySet, CaseItemQuerySet, CaseQuerySet
-from marketsafe.files import StoredDocument
-from marketsafe.tenancy import BrandScopedQuerySet
+from core.files import StoredDocument
+from core.tenancy import BrandScopedQuerySet
 
 
 class Case(models.Model):

@@ -3,7 +3,7 @@
 from typing import Self
 
 from cases.choices import ITEM_OPEN_STATUSES
-from marketsafe.tenancy import BrandScopedQuerySet
+from core.tenancy import BrandScopedQuerySet
 
 
 class CaseQuerySet(BrandScopedQuerySet):

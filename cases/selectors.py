@@ -33,9 +33,9 @@ from brands.models import Brand, IPRight, IPRightDocument
 from brands.selectors import Accuracy, AccuracyRates, TrackRecord, brand_lane
 from cases.choices import AppealStatus, CounterNoticeAnswer, ItemStatus, ReasonCode
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence, StatementOfReasons
+from core.admin.mixins import correlated_aggregate
+from core.audit.models import AuditEvent
 from listings.models import Listing, SellerPenalty, Strike
-from marketsafe.admin import correlated_aggregate
-from marketsafe.audit.models import AuditEvent
 
 S = ItemStatus
 

@@ -57,12 +57,12 @@ from cases.choices import (
     SourceType,
 )
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
+from core.audit.services import audit_record, audit_record_state_changes
+from integrations.outbox import outbox_item_status_changed
 from listings import delisting
 from listings import services as listing_services
 from listings.choices import DelistSelectionKind
 from listings.models import DelistJob
-from marketsafe.audit.services import audit_record, audit_record_state_changes
-from marketsafe.integrations.outbox import outbox_item_status_changed
 
 
 class TransitionNotAllowed(Exception):

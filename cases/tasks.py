@@ -9,7 +9,7 @@ author's current membership.
 from celery import shared_task
 
 from cases import importing, services
-from marketsafe.locks import run_exclusively
+from core.locks import run_exclusively
 
 #: What the draft's page says after a crash (Celery logs the traceback when the exception is re-raised).
 CRASHED = "{} failed and nothing was saved; go back to the form and preview again."

@@ -36,6 +36,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from core.admin.mixins import (
+    CachedValuesListFilter,
+    NoDeleteAdminMixin,
+    PagePanelAdminMixin,
+    ReadOnlyAdminMixin,
+    ScaleAdminMixin,
+    changelist_url,
+    correlated_aggregate,
+)
+from core.audit.services import audit_record
 from listings import delisting, penalties
 from listings.choices import DELIST_JOB_FINISHED, DelistJobStatus, DelistOutcome, PenaltyAction
 from listings.models import (
@@ -50,16 +60,6 @@ from listings.models import (
     SellerPenalty,
     Strike,
 )
-from marketsafe.admin import (
-    CachedValuesListFilter,
-    NoDeleteAdminMixin,
-    PagePanelAdminMixin,
-    ReadOnlyAdminMixin,
-    ScaleAdminMixin,
-    changelist_url,
-    correlated_aggregate,
-)
-from marketsafe.audit.services import audit_record
 
 
 @admin.register(Marketplace)

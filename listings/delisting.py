@@ -49,6 +49,8 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.audit.services import audit_record
+from core.locks import run_exclusively
 from listings.choices import (
     DELIST_JOB_FINISHED,
     LISTING_LIVE_STATUSES,
@@ -60,8 +62,6 @@ from listings.choices import (
 )
 from listings.models import DelistChunk, DelistJob, DelistTarget, Listing
 from listings.services import normalise_listing_url
-from marketsafe.audit.services import audit_record
-from marketsafe.locks import run_exclusively
 
 #: Defaults of the settings.MARKETSAFE keys that tune the engine.
 DEFAULT_CHUNK_SIZE = 5000
@@ -78,7 +78,7 @@ OPEN_CHUNK_STATES = (DelistChunkState.PENDING, DelistChunkState.RUNNING)
 #: Outcomes that leave a listing up although the job asked to take it down.
 FAILED_OUTCOMES = (DelistOutcome.NOT_FOUND, DelistOutcome.LOCKED, DelistOutcome.ERROR)
 
-#: The reaper's advisory lock (marketsafe.locks): two reapers never re-send the same chunks.
+#: The reaper's advisory lock (core.locks): two reapers never re-send the same chunks.
 REAPER_LOCK = "listings.delisting.delist_reap"
 
 LockCheck = Callable[[Sequence[int]], Collection[int]]
@@ -495,7 +495,7 @@ def _run_chunk(chunk: DelistChunk, locked: Sequence[int]) -> tuple[int, int, int
 
     - The listings are locked in id order before the update, so the old status recorded is the one
       replaced and two jobs sharing listings cannot deadlock.
-    - The audit INSERT writes the columns `marketsafe.audit.services.audit_record_state_changes` writes
+    - The audit INSERT writes the columns `core.audit.services.audit_record_state_changes` writes
       (a test holds the two together).
     - A listing the chunk did not remove gets a target row saying why: it was locked (live and held by a
       lock check), it no longer exists, or it was no longer live (already removed, by anyone). When all

@@ -11,9 +11,9 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Now, Upper
 
+from core.files import private_storage, private_upload_to
 from listings import choices
 from listings.querysets import ListingQuerySet, StrikeQuerySet
-from marketsafe.files import private_storage, private_upload_to
 
 
 class Marketplace(models.Model):

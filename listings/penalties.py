@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit.services import audit_record
 from listings import delisting
 from listings.choices import PENALTY_SELLER_STATUS, DelistSelectionKind, PenaltyAction, SellerStatus
 from listings.models import PenaltyPolicy, Seller, SellerPenalty, Strike
-from marketsafe.audit.services import audit_record
 
 #: The ladder's order: a higher rank is a harsher action.
 RANK = {action: rank for rank, action in enumerate(PenaltyAction)}

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit.services import audit_record
 from listings.choices import LISTING_LIVE_STATUSES, ListingStatus
 from listings.models import Listing, Marketplace, PenaltyPolicy, Strike
-from marketsafe.audit.services import audit_record
 
 DEFAULT_STRIKE_LIFETIME = timedelta(days=365)
 

@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # The admin with a site that asks staff for a second factor when STAFF_REQUIRE_2FA is on.
-    "marketsafe.apps.StaffAdminConfig",
+    "core.admin.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,14 +51,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
-    "marketsafe",  # shared template tags (charts)
-    "marketsafe.accounts",
-    "marketsafe.audit",
-    "marketsafe.api",
+    "core",  # shared template tags (charts) and static files
+    "core.accounts",
+    "core.audit",
+    "brands.api",  # API tokens (app label `api`)
     "listings",
     "brands",
     "cases",
-    "marketsafe.integrations",  # service tokens, platform API auth, webhooks
+    "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
+    "reports",  # staff reports: the SLA page and the program report
 ]
 
 MIDDLEWARE = [
@@ -70,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Remembers the brand a member last opened, which their browser's API calls act in.
-    "marketsafe.api.middleware.CurrentBrandMiddleware",
+    "brands.api.middleware.CurrentBrandMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -207,8 +208,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "marketsafe.staff_views.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "marketsafe.staff_views.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.accounts.lockout.client_ip"
 # The number of reverse proxies in front of the portal, each appending to X-Forwarded-For: the client's
 # address is the entry that many places from the right. With none, only REMOTE_ADDR is trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
@@ -226,15 +227,15 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # The REST API (README, "REST API"). Brand endpoints set their own authentication, role permission,
-# throttle and keyset pagination (marketsafe/api/viewsets.py); these are the defaults of everything else.
+# throttle and keyset pagination (brands/api/viewsets.py); these are the defaults of everything else.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketsafe.api.authentication.ApiTokenAuthentication",
-        "marketsafe.api.authentication.BrandSessionAuthentication",
+        "brands.api.authentication.ApiTokenAuthentication",
+        "brands.api.authentication.BrandSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "marketsafe.api.pagination.KeysetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.KeysetPagination",
     "DEFAULT_THROTTLE_RATES": {
         # Requests per API token (per user for browser sessions).
         "api_token": env.str("API_THROTTLE_RATE", default="1200/minute"),
@@ -242,7 +243,7 @@ REST_FRAMEWORK = {
         "api_auth": env.str("API_AUTH_THROTTLE_RATE", default="10/minute"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "marketsafe.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -303,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env.int("PROGRAM_MONITOR_HOUR", default=2), minute=15),
     },
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
-    "sweep-webhook-deliveries": {"task": "marketsafe.integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from brands.views import HomeView, InvitationAcceptView
-from marketsafe.staff_views import BackupCodesView, TwoFactorView
+from core.accounts.views import BackupCodesView, TwoFactorView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -32,9 +32,9 @@ urlpatterns = [
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("b/<slug:brand_slug>/", include("brands.urls")),
     path("b/<slug:brand_slug>/", include("cases.urls")),
-    path("b/<slug:brand_slug>/", include("marketsafe.api.portal_urls")),
-    # The REST API (marketsafe/api/urls.py mounts each app's endpoints).
-    path("api/v1/", include("marketsafe.api.urls")),
-    path("b/<slug:brand_slug>/webhooks/", include("marketsafe.integrations.urls")),
+    path("b/<slug:brand_slug>/", include("brands.api.portal_urls")),
+    # The REST API (marketsafe/api_urls.py mounts each app's endpoints).
+    path("api/v1/", include("marketsafe.api_urls")),
+    path("b/<slug:brand_slug>/webhooks/", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -19,9 +19,9 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from brands.api.services import token_create
 from brands.choices import Role
-from marketsafe.api.services import token_create
-from marketsafe.integrations.services import service_token_create
+from integrations.services import service_token_create
 from tests import factories
 
 

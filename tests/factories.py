@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from brands.choices import IPRightKind, IPRightStatus, Role
 from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
+from core.accounts.models import User
 from listings.models import Listing, Marketplace, Seller
-from marketsafe.accounts.models import User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -120,7 +120,7 @@ class ProgramMembershipFactory(factory.django.DjangoModelFactory):
 
 
 def stored_document(model, *, uploaded_by, name: str = "document.pdf", content: bytes = b"%PDF-1.7 test", **fields):
-    """A `marketsafe.files.StoredDocument` row (`model`) with a small PDF in private storage; `fields` are
+    """A `core.files.StoredDocument` row (`model`) with a small PDF in private storage; `fields` are
     its own columns (the parent row)."""
     return model.objects.create(
         file=SimpleUploadedFile(name, content),

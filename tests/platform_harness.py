@@ -12,7 +12,7 @@ decisions feed and the DSA export have rows). For one endpoint (URL name and met
 - the victim's own service token → the expected status (reads: with the victim's data);
 - a revoked token → 401.
 
-The decisions feed only serves committed transactions (`marketsafe.integrations.selectors`), so tests
+The decisions feed only serves committed transactions (`integrations.selectors`), so tests
 using this harness run with `django_db(transaction=True)`.
 """
 
@@ -24,13 +24,13 @@ from typing import Any
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from brands.api.services import token_create
 from brands.choices import Role
 from cases import services as case_services
 from cases.demo import demo_evidence
 from cases.models import Appeal, CaseItem, CounterNotice, StatementOfReasons
+from integrations.services import service_token_create, service_token_revoke
 from listings.models import Listing, Seller
-from marketsafe.api.services import token_create
-from marketsafe.integrations.services import service_token_create, service_token_revoke
 from tests import factories
 from tests.api_harness import service_client
 

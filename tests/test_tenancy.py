@@ -5,7 +5,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from brands.access import BrandAccessMixin
-from marketsafe.tenancy import brand_owned_models
+from core.tenancy import brand_owned_models
 from tests.harness import assert_tenant_matrix
 from tests.tenancy_cases import all_cases
 

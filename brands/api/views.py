@@ -22,12 +22,12 @@ from brands.api.serializers import (
     IPRightInputSerializer,
     IPRightSerializer,
 )
+from brands.api.viewsets import BrandScopedGenericViewSet
 from brands.choices import Capability
 from brands.filtersets import IPRightFilterSet
 from brands.forms import IPRightCreateForm, IPRightDocumentForm, IPRightForm
 from brands.models import IPRight, IPRightDocument
-from marketsafe.api.exceptions import form_validation_error
-from marketsafe.api.viewsets import BrandScopedGenericViewSet
+from core.api.exceptions import form_validation_error
 
 FORM_FIELDS = IPRightForm._meta.fields
 

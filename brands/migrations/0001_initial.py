@@ -3,7 +3,7 @@
 import django.contrib.postgres.fields
 import django.db.models.deletion
 import django.db.models.functions.datetime
-import marketsafe.files
+import core.files
 from django.conf import settings
 from django.db import migrations, models
 
@@ -125,8 +125,8 @@ class Migration(migrations.Migration):
                     "file",
                     models.FileField(
                         max_length=300,
-                        storage=marketsafe.files.private_storage,
-                        upload_to=marketsafe.files.private_upload_to,
+                        storage=core.files.private_storage,
+                        upload_to=core.files.private_upload_to,
                     ),
                 ),
                 ("original_name", models.CharField(max_length=255)),
@@ -294,8 +294,8 @@ class Migration(migrations.Migration):
                     "file",
                     models.FileField(
                         max_length=300,
-                        storage=marketsafe.files.private_storage,
-                        upload_to=marketsafe.files.private_upload_to,
+                        storage=core.files.private_storage,
+                        upload_to=core.files.private_upload_to,
                     ),
                 ),
                 ("original_name", models.CharField(max_length=255)),

@@ -21,7 +21,7 @@ from cases import importing, services
 from cases.choices import Channel
 from cases.forms import DECLARATION_FIELDS, CaseFilingForm
 from cases.models import Case
-from marketsafe.api.exceptions import form_validation_error
+from core.api.exceptions import form_validation_error
 
 
 @dataclass

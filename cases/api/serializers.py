@@ -14,7 +14,7 @@ from cases.action_forms import available_actions
 from cases.choices import EvidenceKind, ReasonCode
 from cases.importing import NOTE_MAX_CHARS, URL_MAX_CHARS
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
-from marketsafe.api.serializers import DOCUMENT_FIELDS
+from core.api.serializers import DOCUMENT_FIELDS
 
 MAX_ITEMS = settings.MARKETSAFE["MAX_ITEMS_PER_CASE"]
 

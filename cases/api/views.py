@@ -3,7 +3,7 @@ items (list, read, and the brand's actions: resubmit, answer a counter-notice, a
 
 Thin views: reads through `cases.selectors` (tenant-scoped), filters through `cases.filtersets`, input
 through the web forms' validation, writes through `cases.services`. A service's refusal becomes 400
-(invalid input) or 409 (the item's status does not allow it), see `marketsafe.api.exceptions`.
+(invalid input) or 409 (the item's status does not allow it), see `core.api.exceptions`.
 """
 
 from collections.abc import Callable
@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from brands.api.viewsets import BrandScopedGenericViewSet
 from brands.choices import Capability
 from cases import selectors, services
 from cases.action_forms import AppealForm, CounterNoticeAnswerForm, ResubmitForm, WithdrawForm
@@ -40,9 +41,8 @@ from cases.api.serializers import (
 from cases.choices import AppellantSide
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Appeal, Case, CaseItem, CounterNotice
-from marketsafe.api.exceptions import Conflict, form_validation_error
-from marketsafe.api.schema import error_response
-from marketsafe.api.viewsets import BrandScopedGenericViewSet
+from core.api.exceptions import Conflict, form_validation_error
+from core.api.schema import error_response
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: The answer of an item action its status (or a passed deadline) does not allow.

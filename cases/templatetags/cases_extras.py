@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from cases.choices import ITEM_APPEALABLE_STATUSES, CaseStatus, ItemStatus
 from cases.models import CaseItem
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 
 register = template.Library()
 

@@ -16,7 +16,7 @@ from brands.choices import MEMBERSHIP_CURRENT_STATUSES
 from brands.models import ProgramMembership
 from cases import selectors
 from cases.models import CaseItem
-from marketsafe.templatetags.charts import Series
+from core.templatetags.charts import Series
 
 
 class DashboardView(BrandAccessMixin, TemplateView):

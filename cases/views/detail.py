@@ -29,7 +29,7 @@ from cases import selectors, services
 from cases.action_forms import ACTIONS, ItemAction, available_actions
 from cases.choices import AppellantSide
 from cases.models import Case, CaseItem, Evidence
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 
 #: Items shown per page of a case (a case holds up to MAX_ITEMS_PER_CASE).
 ITEMS_PER_PAGE = 50

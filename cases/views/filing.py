@@ -28,8 +28,8 @@ from cases import importing
 from cases.choices import Channel, EvidenceKind, ReasonCode
 from cases.forms import DECLARATION_FIELDS, CaseFilingForm
 from cases.models import CaseDraft
+from core.csvexport import csv_response
 from listings.models import Marketplace
-from marketsafe.csvexport import csv_response
 
 State = CaseDraft.State
 #: Up to this many rows, the preview's full table is shown unfolded.

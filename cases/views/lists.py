@@ -21,8 +21,8 @@ from brands.access import BrandAccessMixin
 from cases import selectors
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Case, CaseItem
-from marketsafe.csvexport import csv_response
-from marketsafe.pagination import CappedPaginator
+from core.csvexport import csv_response
+from core.pagination import CappedPaginator
 
 
 class FilteredMixin(BrandAccessMixin):

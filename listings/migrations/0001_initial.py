@@ -6,7 +6,7 @@ import django.contrib.postgres.indexes
 import django.db.models.deletion
 import django.db.models.functions.datetime
 import django.db.models.functions.text
-import marketsafe.files
+import core.files
 from django.conf import settings
 from django.db import migrations, models
 
@@ -76,8 +76,8 @@ class Migration(migrations.Migration):
                     "selection_file",
                     models.FileField(
                         blank=True,
-                        storage=marketsafe.files.private_storage,
-                        upload_to=marketsafe.files.private_upload_to,
+                        storage=core.files.private_storage,
+                        upload_to=core.files.private_upload_to,
                     ),
                 ),
                 ("reason", models.TextField()),

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from cases.choices import Channel, ItemStatus
 from cases.demo import drive_item_to
 from cases.models import Case, CaseItem
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 from tests import factories
 from tests.api.tenancy_cases import pdf
 

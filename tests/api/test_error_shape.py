@@ -1,5 +1,5 @@
 """Every operation of the OpenAPI schema, brand and platform, answers bad requests in the one error shape
-(`marketsafe.api.exceptions`), with the status it documents.
+(`core.api.exceptions`), with the status it documents.
 
 The walk reads the operations from the schema itself, so a new endpoint is walked without being listed
 here. Each operation gets, where it applies: no credentials (401), the other side's credential (401), an
@@ -187,7 +187,7 @@ def test_a_bug_answers_500_in_the_error_shape_and_is_logged(marketplace, monkeyp
     def broken(**kwargs):
         raise RuntimeError("a bug in the feed")
 
-    monkeypatch.setattr("listings.api.views.decisions_feed", broken)
+    monkeypatch.setattr("integrations.platform.views.decisions_feed", broken)
     client = service_client(marketplace)
     with pytest.raises(RuntimeError):  # the test client re-raises what Django's signal reports
         client.get("/api/v1/platform/decisions/")

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from brands.choices import IPRightStatus
 from brands.models import IPRight
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 from tests import factories
 from tests.api.tenancy_cases import pdf, right_body
 

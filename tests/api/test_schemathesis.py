@@ -27,11 +27,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from brands.api.services import token_create
 from brands.choices import Role
 from cases import services as case_services
 from cases.demo import demo_evidence
-from marketsafe.api.services import token_create
-from marketsafe.integrations.services import service_token_create
+from integrations.services import service_token_create
 from tests import factories
 from tests.platform_harness import marketplace_world
 

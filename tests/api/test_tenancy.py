@@ -3,7 +3,7 @@ an endpoint (a URL name and method of a brand-scoped view) has no case in tests/
 
 import pytest
 
-from marketsafe.api.viewsets import BrandScopedMixin
+from brands.api.viewsets import BrandScopedMixin
 from tests.api.tenancy_cases import CASES
 from tests.api_harness import assert_api_tenant_matrix, assert_every_endpoint_has_a_case
 

@@ -10,11 +10,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from brands import services as brand_services
+from brands.api.models import ApiToken
+from brands.api.services import token_create, token_revoke
+from brands.api.throttles import TokenObtainThrottle
 from brands.choices import Role
-from marketsafe.api.models import ApiToken
-from marketsafe.api.services import token_create, token_revoke
-from marketsafe.api.throttles import TokenObtainThrottle
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,9 @@ from brands.selectors import program_standing, track_records
 from brands.tasks import monitor_program_memberships
 from cases.choices import ItemStatus, RejectionCode
 from cases.models import CaseItem
-from marketsafe.audit.models import AuditEvent
-from marketsafe.locks import lock_key
-from marketsafe.uploads import check_upload
+from core.audit.models import AuditEvent
+from core.locks import lock_key
+from core.uploads import check_upload
 from tests import factories
 from tests.tenancy_cases.brands import PDF, RewindingUpload
 from tests.workers import running_worker

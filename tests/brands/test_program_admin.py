@@ -17,7 +17,7 @@ from brands.models import ApplicationDocument, InformationRequest, IPRightDocume
 from cases.management.commands import seed_demo
 from cases.models import CaseItem, Evidence
 from listings.models import Listing
-from marketsafe.staff_views import PROGRAM_CSV_HEADER
+from reports.views import PROGRAM_CSV_HEADER
 from tests import factories
 from tests.brands.test_program import DETAILS
 from tests.cases.test_staff_groups import staff_groups, staff_in  # noqa: F401 (fixture)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from brands import services
 from brands.choices import ApplicationStatus
 from brands.models import ProgramMembership
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 from tests.brands.test_program import DETAILS
 from tests.concurrency import run_together
 

@@ -17,8 +17,8 @@ from brands.choices import IPRightKind, IPRightStatus, Role
 from brands.filtersets import IPRightFilterSet
 from brands.models import IPRight, IPRightDocument
 from brands.views import right_standing
-from marketsafe.audit.models import AuditEvent
-from marketsafe.uploads import check_upload
+from core.audit.models import AuditEvent
+from core.uploads import check_upload
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -13,6 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.utils import timezone
 
+from brands.api.models import ApiToken
+from brands.api.services import token_create
 from brands.choices import Role
 from brands.models import (
     ApplicationDocument,
@@ -27,10 +29,8 @@ from brands.models import (
 )
 from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, DeclarationKind
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
-from marketsafe.api.models import ApiToken
-from marketsafe.api.services import token_create
-from marketsafe.integrations.models import WebhookEndpoint
-from marketsafe.tenancy import brand_owned_models
+from core.tenancy import brand_owned_models
+from integrations.models import WebhookEndpoint
 from tests import factories
 
 pytestmark = pytest.mark.django_db

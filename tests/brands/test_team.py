@@ -18,8 +18,8 @@ from django.utils import timezone
 from brands import services
 from brands.choices import Role
 from brands.models import BrandMembership, Invitation
-from marketsafe.accounts.models import User
-from marketsafe.audit.models import AuditEvent
+from core.accounts.models import User
+from core.audit.models import AuditEvent
 from tests import factories
 from tests.concurrency import run_together
 

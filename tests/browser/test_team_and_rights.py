@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from brands.choices import Role
 from brands.models import BrandMembership, IPRight
-from marketsafe.accounts.models import User
+from core.accounts.models import User
 from tests import factories
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

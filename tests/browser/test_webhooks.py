@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from brands.choices import Role
-from marketsafe.integrations.models import WebhookDelivery, WebhookEndpoint
-from marketsafe.integrations.signing import SIGNATURE_HEADER, verify_signature
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.signing import SIGNATURE_HEADER, verify_signature
 from tests import factories
 from tests.integrations.receiver import local_receiver
 from tests.workers import running_worker

@@ -38,9 +38,9 @@ from cases.choices import (
 )
 from cases.demo import drive_item_to
 from cases.models import Appeal, CaseItem, CounterNotice, Evidence, StatementOfReasons
+from core.audit.models import AuditEvent
 from listings.choices import ListingStatus
 from listings.models import Listing, SellerPenalty, Strike
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -20,11 +20,11 @@ from cases import services
 from cases.admin import AcceptForm, ClarifyForm, RejectForm
 from cases.choices import ItemStatus, RejectionCode
 from cases.models import CaseItem, StatementOfReasons
+from core.admin.mixins import EstimatedCountPaginator
+from core.audit.models import AuditEvent
 from listings import delisting
 from listings.choices import DelistJobStatus, DelistSelectionKind, ListingStatus
 from listings.models import DelistJob, Listing
-from marketsafe.admin import EstimatedCountPaginator
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 from tests.cases import test_admin_console as console
 

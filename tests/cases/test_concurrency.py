@@ -14,9 +14,9 @@ from cases import services
 from cases.choices import CaseStatus, ItemStatus
 from cases.models import Case, CaseItem
 from cases.services import TransitionNotAllowed
+from core.audit.models import AuditEvent
 from listings.choices import ListingStatus
 from listings.models import Listing
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 from tests.concurrency import TIMEOUT, run_together, wait_for_a_lock_wait
 

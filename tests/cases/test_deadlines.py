@@ -11,10 +11,10 @@ from django.utils import timezone
 from cases.choices import CounterNoticeAnswer, ItemStatus, RejectionCode
 from cases.demo import drive_item_to
 from cases.tasks import apply_item_deadlines
+from core.audit.models import AuditEvent
+from core.locks import lock_key
 from listings.choices import ListingStatus
 from listings.models import Listing, Strike
-from marketsafe.audit.models import AuditEvent
-from marketsafe.locks import lock_key
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.utils import timezone
 from brands.models import BrandMembership
 from cases import importing, services, tasks
 from cases.models import Case, CaseDraft
-from marketsafe.files import private_storage
-from marketsafe.uploads import check_upload
+from core.files import private_storage
+from core.uploads import check_upload
 from tests.concurrency import run_together
 from tests.workers import running_worker
 

@@ -14,8 +14,8 @@ from cases.choices import ItemStatus
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
 from cases.services import case_submit
+from core.pagination import CappedPaginator
 from listings.models import Listing
-from marketsafe.pagination import CappedPaginator
 from tests import factories
 
 pytestmark = pytest.mark.django_db

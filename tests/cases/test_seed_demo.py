@@ -14,11 +14,11 @@ from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, P
 from cases.choices import ItemStatus
 from cases.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from cases.models import Case, CaseItem, Evidence
+from core.accounts.models import User
+from core.audit.models import AuditEvent
+from integrations.models import ServiceToken
+from integrations.services import service_token_authenticate
 from listings.models import Listing, Marketplace, Seller, Strike
-from marketsafe.accounts.models import User
-from marketsafe.audit.models import AuditEvent
-from marketsafe.integrations.models import ServiceToken
-from marketsafe.integrations.services import service_token_authenticate
 
 COUNTED = (
     User,

@@ -30,10 +30,10 @@ from cases.choices import (
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
 from cases.services import TransitionNotAllowed
+from core.audit.models import AuditEvent
 from listings import services as listing_services
 from listings.choices import ListingStatus
 from listings.models import Listing, PenaltyPolicy, Strike
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db

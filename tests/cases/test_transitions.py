@@ -9,7 +9,7 @@ from cases import services
 from cases.choices import AppellantSide, CounterNoticeReason, ItemStatus, RejectionCode
 from cases.demo import drive_item_to
 from cases.services import ALLOWED_FROM, TransitionNotAllowed
-from marketsafe.audit.models import AuditEvent
+from core.audit.models import AuditEvent
 
 S = ItemStatus
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from rest_framework.test import APIClient
 
-from marketsafe.integrations import services
+from integrations import services
 from tests import factories
 from tests.integrations.receiver import Receiver, local_receiver
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from marketsafe.integrations import services
-from marketsafe.integrations.models import ServiceToken, WebhookDelivery, WebhookEndpoint
+from integrations import services
+from integrations.models import ServiceToken, WebhookDelivery, WebhookEndpoint
 from tests import factories
 
 pytestmark = pytest.mark.django_db

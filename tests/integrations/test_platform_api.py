@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from cases import services as case_services
 from cases.choices import ItemStatus
 from cases.models import Appeal, CounterNotice
+from integrations import services
+from integrations.selectors import widen_xid
 from listings.models import Listing, Seller
-from marketsafe.integrations import services
-from marketsafe.integrations.selectors import widen_xid
 from tests import factories
 
 SELLERS = reverse("platform-api:seller-bulk")
@@ -321,7 +321,7 @@ def test_running_transaction_ids_are_widened_into_the_right_epoch():
 
 
 def test_the_platform_endpoints_have_a_valid_openapi_description():
-    schema = SchemaGenerator(patterns=[path("api/v1/platform/", include("listings.api.urls"))]).get_schema(
+    schema = SchemaGenerator(patterns=[path("api/v1/platform/", include("integrations.platform.urls"))]).get_schema(
         request=None, public=True
     )
     validate_schema(schema)

@@ -3,7 +3,7 @@ platform endpoint (a URL name and method of a `PlatformView`) has no case in pla
 
 import pytest
 
-from listings.api.views import PlatformView
+from integrations.platform.views import PlatformView
 from tests.api_harness import assert_every_endpoint_has_a_case
 from tests.integrations.platform_tenancy_cases import CASES
 from tests.platform_harness import assert_platform_tenant_matrix

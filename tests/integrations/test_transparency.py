@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from cases import services as case_services
 from cases.models import StatementOfReasons
-from cases.transparency import (
+from integrations.exports import (
     DSA_BATCH_SIZE,
     dsa_batches,
     dsa_statement,

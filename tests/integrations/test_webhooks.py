@@ -10,11 +10,11 @@ import pytest
 from django.utils import timezone
 
 from cases import services as case_services
-from marketsafe.integrations import services, tasks
-from marketsafe.integrations.choices import DeliveryState, EventType
-from marketsafe.integrations.models import WebhookDelivery, WebhookEvent
-from marketsafe.integrations.network import UnsafeURL, check_webhook_url
-from marketsafe.integrations.signing import SIGNATURE_HEADER, SignatureError, signature_header, verify_signature
+from integrations import services, tasks
+from integrations.choices import DeliveryState, EventType
+from integrations.models import WebhookDelivery, WebhookEvent
+from integrations.network import UnsafeURL, check_webhook_url
+from integrations.signing import SIGNATURE_HEADER, SignatureError, signature_header, verify_signature
 from tests import factories
 from tests.integrations.receiver import local_receiver
 from tests.workers import running_worker

@@ -13,11 +13,11 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
+from core.audit.models import AuditEvent
 from listings import delisting
 from listings.admin import JOB_OPERATIONS
 from listings.choices import DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
 from listings.models import DelistJob, DelistTarget, Listing
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -15,6 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core.audit.models import AuditEvent
+from core.audit.services import audit_record_state_changes
+from core.locks import lock_key
 from listings import delisting
 from listings.choices import (
     DelistChunkState,
@@ -26,9 +29,6 @@ from listings.delisting import ChunkRun, DelistJobStateError
 from listings.models import DelistChunk, DelistJob, DelistTarget, Listing
 from listings.services import listing_remove
 from listings.tasks import plan_delist_job, process_delist_chunk, reap_delist_chunks
-from marketsafe.audit.models import AuditEvent
-from marketsafe.audit.services import audit_record_state_changes
-from marketsafe.locks import lock_key
 from tests import factories
 from tests.concurrency import wait_for_a_lock_wait
 

@@ -31,12 +31,12 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core.audit.models import AuditEvent
 from listings import delisting
 from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistSelectionKind
 from listings.models import DelistChunk, DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
 from marketsafe import devenv
-from marketsafe.audit.models import AuditEvent
 from marketsafe.celery import app
 from tests import factories
 

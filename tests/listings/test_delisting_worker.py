@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db.models import Count
 
+from core.audit.models import AuditEvent
 from listings import delisting
 from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistSelectionKind
 from listings.models import DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
-from marketsafe.audit.models import AuditEvent
 from marketsafe.celery import app
 from tests import factories
 from tests.workers import running_worker

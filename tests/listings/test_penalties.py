@@ -12,11 +12,11 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit.models import AuditEvent
 from listings import delisting, penalties
 from listings import services as listing_services
 from listings.choices import DelistSelectionKind, ListingStatus, PenaltyAction, SellerStatus
 from listings.models import DelistJob, PenaltyPolicy, PenaltyThreshold, SellerPenalty, Strike
-from marketsafe.audit.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from marketsafe.admin import ReadOnlyAdminMixin
-from marketsafe.audit.models import AuditEvent
+from core.admin.mixins import ReadOnlyAdminMixin
+from core.audit.models import AuditEvent
 from tests import factories
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)

@@ -8,10 +8,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 
+from core.audit.models import AuditEvent
+from core.audit.selectors import audit_timeline
+from core.audit.services import audit_record, audit_record_state_changes
 from listings.models import Listing
-from marketsafe.audit.models import AuditEvent
-from marketsafe.audit.selectors import audit_timeline
-from marketsafe.audit.services import audit_record, audit_record_state_changes
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from marketsafe.templatetags.charts import HEIGHT, TOP, WIDTH, Series, bar_chart, nice_step
+from core.templatetags.charts import HEIGHT, TOP, WIDTH, Series, bar_chart, nice_step
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from marketsafe.csvexport import csv_response, escape_cell
-from marketsafe.pagination import CappedPaginator
-from marketsafe.uploads import check_upload
+from core.csvexport import csv_response, escape_cell
+from core.pagination import CappedPaginator
+from core.uploads import check_upload
 from tests import factories
 
 PDF = b"%PDF-1.7\n" + b"x" * 100 + b"\n%%EOF"

@@ -12,7 +12,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from brands.choices import Role
-from marketsafe.staff_views import BACKUP_CODE_COUNT, client_ip
+from core.accounts.lockout import client_ip
+from core.accounts.views import BACKUP_CODE_COUNT
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ Every member lists and creates tokens (for their own membership, with their own 
 member's token is for owners (the harness's token belongs to the brand's creator, an owner).
 """
 
+from brands.api.models import ApiToken
+from brands.api.services import token_create
 from brands.choices import Role
 from brands.models import BrandMembership
-from marketsafe.api.models import ApiToken
-from marketsafe.api.services import token_create
 from tests.harness import TenancyCase
 
 OWNERS = frozenset({Role.OWNER})

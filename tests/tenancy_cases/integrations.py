@@ -1,8 +1,8 @@
 """Tenancy cases of the brand's webhook pages: owners only; another brand's endpoint is not found."""
 
 from brands.choices import Role
-from marketsafe.integrations import services
-from marketsafe.integrations.models import WebhookEndpoint
+from integrations import services
+from integrations.models import WebhookEndpoint
 from tests.harness import TenancyCase
 
 OWNERS = frozenset({Role.OWNER})

@@ -33,12 +33,12 @@ from cases.choices import ItemStatus, ReasonCode
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
 from cases.services import case_submit
+from core.accounts.models import User
+from integrations.models import ServiceToken
+from integrations.services import TOKEN_PREFIX, token_hash
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
 from listings.models import Listing, Marketplace, Seller, Strike
-from marketsafe.accounts.models import User
-from marketsafe.integrations.models import ServiceToken
-from marketsafe.integrations.services import TOKEN_PREFIX, token_hash
 
 #: Development only: the command refuses to run in production mode without --force.
 DEMO_PASSWORD = "marketsafe-demo"  # noqa: S105

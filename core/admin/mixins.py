@@ -1,0 +1,216 @@
+"""Shared bases for the apps' admins. They know no app.
+
+The admin is the moderators' and association staff's console, over tables of millions of rows (listings,
+sellers, audit events). Everything here serves two rules:
+
+- A changelist page costs a bounded number of cheap queries, whatever the table size: no full COUNT(*)
+  (`EstimatedCountPaginator`, `show_full_result_count = False`), no facet counts, no SELECT DISTINCT on
+  every page load (`CachedValuesListFilter`), per-row figures as correlated subqueries that run for the
+  page's rows only (`correlated_aggregate`).
+- The admin never bypasses a service. Rows that services write (state, timestamps, actors, anything
+  append-only) are view-only (`ReadOnlyAdminMixin`); rows that history refers to are never deleted
+  (`NoDeleteAdminMixin`); a row's identity is fixed once it exists (`ScaleAdminMixin.readonly_after_create`).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.admin.options import ActionLocation
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connections, models
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts an unfiltered large table from PostgreSQL's statistics instead of a COUNT(*).
+
+    COUNT(*) over millions of rows scans the whole table on every changelist page. Without filters or a
+    search the exact figure serves nobody, so above `exact_below` rows the planner's estimate
+    (`pg_class.reltuples`, kept current by autovacuum) is shown instead; filtered lists, and small tables,
+    are counted exactly. The last page numbers may therefore be slightly off; a page past the end is empty.
+    """
+
+    #: Tables estimated to hold fewer rows than this are counted exactly.
+    exact_below = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        estimate = self._estimate()
+        return estimate if estimate is not None and estimate >= self.exact_below else super().count
+
+    def _estimate(self) -> int | None:
+        queryset = self.object_list
+        if not isinstance(queryset, models.QuerySet):
+            return None
+        query = queryset.query
+        if query.where or query.distinct or query.combinator or query.is_sliced:
+            return None
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                [connection.ops.quote_name(queryset.model._meta.db_table)],
+            )
+            row = cursor.fetchone()
+        # reltuples is -1 until the table is first analysed.
+        return row[0] if row and row[0] >= 0 else None
+
+
+class ScaleAdminMixin:
+    """Base of every model admin: changelists that stay fast on millions of rows.
+
+    Huge tables additionally set `ordering = ("-pk",)` (the primary key index serves it), restrict
+    `sortable_by` to indexed columns, use `raw_id_fields`/`autocomplete_fields` for every foreign key to
+    a large table, filter only on choices, booleans and small tables, and name every foreign key shown in
+    `list_display` in `list_select_related`.
+    """
+
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+
+    #: Fields set when a row is added and fixed afterwards: its identity (tenant, marketplace, URL).
+    readonly_after_create: Sequence[str] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Sequence[str]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        return fields + tuple(f for f in self.readonly_after_create if f not in fields)
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        # "Delete selected" can select across millions of rows, and deletes leave no audit record.
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class PagePanelAdminMixin:
+    """A change page with a panel above the record: `page_context(request, obj)` adds what the panel shows
+    to the template context of an existing row's page (the add page has no row yet)."""
+
+    def page_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.page_context(request, obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+class NoDeleteAdminMixin:
+    """For rows history refers to (filed cases, audit events, stay-down links): retired through a service,
+    never deleted, not even by a superuser. Also works on inlines."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyAdminMixin(NoDeleteAdminMixin):
+    """View only, for everyone including superusers: append-only rows, and rows that only services write.
+
+    Changing such a row by hand would skip the service's state checks and the audit record it writes in
+    the same transaction. Later admin actions call the services instead. Also works on inlines.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+class CachedValuesListFilter(admin.AllValuesFieldListFilter):
+    """`AllValuesFieldListFilter` for a free-text column of a large table, with its values cached.
+
+    The stock filter runs a SELECT DISTINCT over the whole table on every changelist page; here it runs
+    at most once per `cache_seconds`, so a value seen for the first time shows up within that delay.
+    The values are shared by all users: use it only where the admin's queryset does not depend on the user.
+    """
+
+    cache_seconds = 600
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        key = f"admin-filter-values:{model._meta.label_lower}:{field_path}"
+        self.lookup_choices = cache.get_or_set(key, lambda: list(self.lookup_choices), self.cache_seconds)
+
+
+def changelist_url(model: type[models.Model], **filters: object) -> str:
+    """The admin changelist of `model` narrowed by `filters`, e.g. `changelist_url(Item, case__id__exact=4)`."""
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def correlated_aggregate(related: models.QuerySet, *, fk: str, aggregate: models.Aggregate) -> Coalesce:
+    """`aggregate` over the `related` rows pointing at the outer row through `fk`, 0 when there are none.
+
+    A correlated subquery rather than a JOIN + GROUP BY over the whole table: PostgreSQL runs it for the
+    rows of the page only (after ORDER BY/LIMIT, unless the list is sorted by it), and `count()` drops it.
+    """
+    subquery = related.filter(**{fk: models.OuterRef("pk")}).order_by().values(fk).annotate(value=aggregate)
+    return Coalesce(models.Subquery(subquery.values("value")), 0, output_field=models.BigIntegerField())
+
+
+class StoredDocumentAdminMixin:
+    """Columns of a `core.files.StoredDocument`, all read-only.
+
+    Documents are written once by the upload service, which detects the content type and hashes the
+    content; the file lives in private storage, which serves no URL, so its stored name is shown as text.
+    """
+
+    stored_document_fields = (
+        "original_name",
+        "stored_file",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+
+    @admin.display(description="stored as")
+    def stored_file(self, obj: models.Model) -> str:
+        return obj.file.name
+
+
+class StoredDocumentInline(StoredDocumentAdminMixin, NoDeleteAdminMixin, admin.TabularInline):
+    """Documents of a parent row, never added here (uploads go through the upload service) nor deleted.
+
+    Subclasses set `model` and `document_fields`, the model's own columns (kind, description), shown
+    before the stored ones and editable unless the inline is view-only.
+    """
+
+    extra = 0
+    document_fields: Sequence[str] = ()
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Sequence[str]:
+        return (*self.document_fields, *self.stored_document_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Sequence[str]:
+        return self.stored_document_fields
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).select_related("uploaded_by")

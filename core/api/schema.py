@@ -1,0 +1,56 @@
+"""drf-spectacular's AutoSchema for the API: how the schema describes the errors every operation can give.
+Each app's authentication schemes are described next to their authentication classes."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from core.api.serializers import ErrorSerializer
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error response in the API's one error shape, for a view's `extend_schema(responses=...)`."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema plus the error responses an operation can give, all in the one error
+    shape (`core.api.exceptions`), unless the view describes a status itself (e.g. its 409):
+
+    - 400 where the operation takes a body or parameters (invalid input, a body that is not JSON);
+    - 401 where it needs credentials; 403 where a role (or a session's CSRF token) can refuse;
+    - 404 where the path names an object (another tenant's ids answer 404 too);
+    - 413 and 415 where it takes a body; 429 where it is throttled.
+
+    The API's views set it as their `schema` (the platform's and the brand's bases, the token endpoint).
+    """
+
+    def get_operation(self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any) -> Any:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for code, description in self._error_statuses(operation):
+            if code not in responses:
+                responses[code] = self._get_response_for_code(error_response(description), code)
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _error_statuses(self, operation: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        located = {parameter["in"] for parameter in operation.get("parameters", [])}
+        has_body = "requestBody" in operation
+        if has_body or located & {"query", "header"}:
+            yield "400", "Invalid input: `errors` names each field (and row) with its messages; or unreadable JSON."
+        if any(self.get_auth()):
+            yield "401", "No credentials, or a wrong, expired or revoked token (the challenge names the scheme)."
+        if any(getattr(permission, "refuses_by_role", False) for permission in self.view.get_permissions()):
+            yield "403", "Your role in the brand does not allow this, or a browser session sent no CSRF token."
+        if "path" in located:
+            yield "404", "No such object, or not yours: another brand's or marketplace's ids answer 404."
+        if has_body:
+            yield "413", "The body is larger than the portal accepts: send fewer rows or smaller files."
+            yield "415", "The body's media type is not one this operation accepts."
+        if self.view.get_throttles():
+            yield "429", "Too many requests: retry after the seconds in the `Retry-After` header."

@@ -1,0 +1,266 @@
+"""The platform endpoints, for marketplace systems authenticated with a service token.
+
+Mounted at `/api/v1/platform/`. Every view names its authentication, permission and throttle classes
+itself, so the global API defaults (brand users' tokens and sessions) never open these endpoints to
+anyone but a marketplace's system, and a service token opens nothing else. A token only ever reaches its
+own marketplace's sellers, listings and items: others answer 404.
+
+Errors have the API's one shape (`core.api.exceptions`): `{"status", "code", "detail", "errors"}`.
+A refused bulk request answers 400 with nothing saved and `errors` keyed by the array, then the row's index
+from 0, then the row's field (`{"listings": {"3": {"url": ["…"]}}}`); a body without rows or with too many
+answers 400 with `{"sellers": ["…"]}`; a transition the item's status does not allow, or a concurrent
+write of the same rows, answers 409 (`conflict`).
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import services as case_services
+from cases.models import Case, CaseItem
+from core.api.exceptions import Conflict, RowsInvalid
+from core.api.schema import ApiAutoSchema, error_response
+from integrations.authentication import (
+    IsMarketplaceService,
+    ServiceTokenAuthentication,
+    ServiceTokenRateThrottle,
+)
+from integrations.exports import DSA_BATCH_SIZE, dsa_statement, dsa_statements_queryset, lumen_notice
+from integrations.platform import serializers as api
+from integrations.selectors import BadCursor, decisions_feed
+from listings.upserts import UpsertRefused, UpsertResult, listings_upsert, sellers_upsert
+
+
+class PlatformView(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [IsMarketplaceService]
+    throttle_classes = [ServiceTokenRateThrottle]
+    # The API's schema class, whatever the global default: `extend_schema` below builds on it.
+    schema = ApiAutoSchema()
+
+    @property
+    def marketplace(self) -> Any:
+        return self.request.auth.marketplace
+
+    def check_own_item(self, item_id: int) -> None:
+        """404 unless the item's listing is on the token's marketplace (whether or not the item exists)."""
+        if not CaseItem.objects.filter(pk=item_id, listing__marketplace=self.marketplace).exists():
+            raise NotFound("No such item on your marketplace.")
+
+
+CONCURRENT_WRITE = "A concurrent request changed some of these rows; nothing was saved. Retry."
+
+
+class BulkUpsertView(PlatformView):
+    """Validate every row, then upsert all of them in one transaction, or none."""
+
+    key: str
+    row_serializer: type[serializers.Serializer]
+
+    def upsert(self, rows: list[dict[str, Any]]) -> UpsertResult:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        rows = request.data.get(self.key) if isinstance(request.data, dict) else None
+        limit = settings.MARKETSAFE["PLATFORM_BULK_MAX_ROWS"]
+        if not isinstance(rows, list) or not rows:
+            raise ValidationError({self.key: [f"Send a non-empty array '{self.key}'."]})
+        if len(rows) > limit:
+            raise ValidationError({self.key: [f"At most {limit} rows per request; split the array."]})
+        not_objects = [i for i, row in enumerate(rows) if not isinstance(row, dict)]
+        if not_objects:
+            raise RowsInvalid(
+                self.key, {i: {"non_field_errors": ["Each row must be a JSON object."]} for i in not_objects}
+            )
+        # One list serializer, not one serializer per row: DRF deep-copies a serializer's fields for every
+        # instance, which would dominate a 5,000-row request.
+        serializer = self.row_serializer(data=rows, many=True)
+        if not serializer.is_valid():
+            errors = serializer.errors
+            # By row index: a list aligned with the rows, or (newer DRF) a dict of the failing rows only.
+            by_row = errors.items() if isinstance(errors, dict) else enumerate(errors)
+            raise RowsInvalid(self.key, {int(i): row_errors for i, row_errors in by_row if row_errors})
+        try:
+            result = self.upsert(serializer.validated_data)
+        except UpsertRefused as exc:
+            raise RowsInvalid(self.key, exc.rows) from exc
+        except IntegrityError as exc:
+            # Another request wrote one of these rows between our checks and our statement: send it again.
+            raise Conflict(CONCURRENT_WRITE) from exc
+        return Response(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "results": [{"external_id": e, "id": pk, "created": new} for e, pk, new in result.ids],
+            }
+        )
+
+
+@extend_schema(
+    tags=["platform"],
+    request=api.SellerBulkSerializer,
+    responses={200: api.UpsertResultSerializer, 409: error_response(CONCURRENT_WRITE)},
+    summary="Create or update sellers by external id (all or nothing)",
+)
+class SellerBulkUpsertView(BulkUpsertView):
+    key = "sellers"
+    row_serializer = api.SellerRowSerializer
+
+    def upsert(self, rows: list[dict[str, Any]]) -> UpsertResult:
+        return sellers_upsert(marketplace=self.marketplace, rows=rows)
+
+
+@extend_schema(
+    tags=["platform"],
+    request=api.ListingBulkSerializer,
+    responses={200: api.UpsertResultSerializer, 409: error_response(CONCURRENT_WRITE)},
+    summary="Create or update listings by external id (all or nothing)",
+)
+class ListingBulkUpsertView(BulkUpsertView):
+    key = "listings"
+    row_serializer = api.ListingRowSerializer
+
+    def upsert(self, rows: list[dict[str, Any]]) -> UpsertResult:
+        return listings_upsert(marketplace=self.marketplace, rows=rows)
+
+
+ITEM_REFUSED = error_response("The item's status (or a passed deadline) does not allow this.")
+
+
+class ItemActionView(PlatformView):
+    input_serializer: type[serializers.Serializer]
+
+    def act(self, item_id: int, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request, item_id: int) -> Response:
+        self.check_own_item(item_id)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            self.act(item_id, serializer.validated_data)
+        except case_services.TransitionNotAllowed as exc:
+            raise Conflict(str(exc)) from exc
+        item = CaseItem.objects.get(pk=item_id)
+        return Response(
+            api.ItemStateSerializer(
+                {
+                    "id": item.pk,
+                    "case_id": item.case_id,
+                    "status": item.status,
+                    "brand_answer_due_at": item.brand_answer_due_at,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(
+    tags=["platform"],
+    request=api.CounterNoticeInputSerializer,
+    responses={201: api.ItemStateSerializer, 409: ITEM_REFUSED},
+    summary="Report a seller's counter-notice on a removed listing",
+)
+class CounterNoticeView(ItemActionView):
+    input_serializer = api.CounterNoticeInputSerializer
+
+    def act(self, item_id: int, data: dict[str, Any]) -> Any:
+        received_at = data.get("received_at")
+        if received_at and received_at > timezone.now():
+            raise ValidationError({"received_at": ["Cannot lie in the future."]})
+        return case_services.item_counter_notice(
+            item_id=item_id, reason=data["reason"], explanation=data["explanation"], received_at=received_at
+        )
+
+
+@extend_schema(
+    tags=["platform"],
+    request=api.AppealInputSerializer,
+    responses={201: api.ItemStateSerializer, 409: ITEM_REFUSED},
+    summary="Report a seller's appeal against a decision",
+)
+class AppealView(ItemActionView):
+    input_serializer = api.AppealInputSerializer
+
+    def act(self, item_id: int, data: dict[str, Any]) -> Any:
+        return case_services.item_appeal(item_id=item_id, appellant="seller", grounds=data["grounds"])
+
+
+@extend_schema(
+    tags=["platform"],
+    parameters=[
+        OpenApiParameter("cursor", str, description="The next_cursor of the previous page; none for the start."),
+        OpenApiParameter("limit", int, description="At most this many decisions (default 100, at most 500)."),
+    ],
+    responses={200: api.DecisionPageSerializer},
+    summary="Decisions on your listings since a cursor",
+)
+class DecisionFeedView(PlatformView):
+    def get(self, request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", 100))
+        except ValueError as exc:
+            raise ValidationError({"limit": ["A whole number."]}) from exc
+        if not 1 <= limit <= settings.MARKETSAFE["PLATFORM_FEED_MAX_PAGE"]:
+            raise ValidationError({"limit": [f"Between 1 and {settings.MARKETSAFE['PLATFORM_FEED_MAX_PAGE']}."]})
+        try:
+            page = decisions_feed(
+                marketplace=self.marketplace, cursor=request.query_params.get("cursor") or None, limit=limit
+            )
+        except BadCursor as exc:
+            raise ValidationError({"cursor": [str(exc)]}) from exc
+        return Response(
+            api.DecisionPageSerializer(
+                {"results": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more}
+            ).data
+        )
+
+
+@extend_schema(
+    tags=["platform"],
+    parameters=[OpenApiParameter("after", int, description="The next_after of the previous batch; 0 to start.")],
+    responses={200: api.DSABatchSerializer},
+    summary="Statements of reasons on your listings, as one DSA Transparency Database batch",
+)
+class DSAStatementBatchView(PlatformView):
+    """Up to 100 statements after `after`, ready to POST to the Transparency Database's batch endpoint.
+
+    Only statements older than `EXPORT_SETTLE_SECONDS` are served: decisions commit within seconds, so
+    none can appear later behind a returned id.
+    """
+
+    def get(self, request: Request) -> Response:
+        try:
+            after = int(request.query_params.get("after", 0))
+        except ValueError as exc:
+            raise ValidationError({"after": ["A whole number."]}) from exc
+        settled = timezone.now() - timedelta(seconds=settings.MARKETSAFE["EXPORT_SETTLE_SECONDS"])
+        statements = list(
+            dsa_statements_queryset().filter(
+                pk__gt=after, item__listing__marketplace=self.marketplace, created_at__lte=settled
+            )[:DSA_BATCH_SIZE]
+        )
+        return Response(
+            {
+                "statements": [dsa_statement(s) for s in statements],
+                "next_after": statements[-1].pk if statements else after,
+            }
+        )
+
+
+@extend_schema(tags=["platform"], responses={200: dict}, summary="A case as a Lumen-style notice (your listings)")
+class LumenNoticeView(PlatformView):
+    def get(self, request: Request, case_id: int) -> Response:
+        case = Case.objects.select_related("brand").filter(pk=case_id).first()
+        if case is None or not CaseItem.objects.filter(case=case, listing__marketplace=self.marketplace).exists():
+            raise NotFound("No such case on your marketplace.")
+        return Response(lumen_notice(case, marketplace=self.marketplace))

@@ -1,0 +1,1 @@
+"""Staff reports: pages for moderation leads and association staff built from the domain apps' selectors."""
