@@ -35,8 +35,8 @@ run: $(STAMP) ## migrate, seed demo data, run the portal with a Celery worker an
 test: $(STAMP) ## run the test suite (PYTEST_ARGS='-x -k name' to narrow it down)
 	$(PY) -m marketsafe.devenv exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## check lint and formatting with ruff
-	$(RUFF) check . && $(RUFF) format --check .
+lint: $(STAMP) ## check lint and formatting with ruff, and the import layers with import-linter
+	$(RUFF) check . && $(RUFF) format --check . && $(VENV)/bin/lint-imports
 
 format: $(STAMP) ## format the code and apply ruff's automatic fixes
 	$(RUFF) format .

@@ -6,6 +6,10 @@ values are the EU DSA Transparency Database's own, so exports need no translatio
 
 from django.db import models
 
+#: The outbox topic (`core.outbox`) of every item status change: `publish(ITEM_STATUS_CHANGED, items,
+#: from_status=...)` inside the changing transaction; the integrations app turns it into webhooks.
+ITEM_STATUS_CHANGED = "cases.item_status_changed"
+
 
 class ReasonCode(models.TextChoices):
     COUNTERFEIT = "counterfeit", "Counterfeit goods bearing the mark"

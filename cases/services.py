@@ -39,6 +39,7 @@ from cases.choices import (
     ITEM_APPEALABLE_STATUSES,
     ITEM_OPEN_STATUSES,
     ITEM_REMOVAL_STATUSES,
+    ITEM_STATUS_CHANGED,
     LEGAL_GROUNDS,
     STATEMENT_MAX_LENGTHS,
     AppealStatus,
@@ -58,7 +59,7 @@ from cases.choices import (
 )
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.audit.services import audit_record, audit_record_state_changes
-from integrations.outbox import outbox_item_status_changed
+from core.outbox import publish
 from listings import delisting
 from listings import services as listing_services
 from listings.choices import DelistSelectionKind
@@ -273,7 +274,7 @@ def case_submit(
         actor_id=actor.pk,
         brand_id=brand.pk,
     )
-    outbox_item_status_changed(items)  # webhooks and the marketplace's feed, committed with the filing
+    publish(ITEM_STATUS_CHANGED, items)  # webhooks and the marketplace's feed, committed with the filing
     return case
 
 
@@ -326,7 +327,7 @@ def _move(
         brand_id=item.brand_id,
         data=data,
     )
-    outbox_item_status_changed([item], from_status=old)  # webhooks and the marketplace's feed
+    publish(ITEM_STATUS_CHANGED, [item], from_status=old)  # webhooks and the marketplace's feed
     case_refresh_status(case_id=item.case_id, actor=actor, automated=automated)
     return item
 

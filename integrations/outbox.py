@@ -1,4 +1,4 @@
-"""The hook `cases.services` calls where item statuses change: it writes the transactional outbox.
+"""The subscriber to `cases.choices.ITEM_STATUS_CHANGED` (see `core.outbox`): it writes the transactional outbox.
 
 Inside the caller's transaction, each status change becomes one `WebhookEvent` row (whose `txid` records
 the transaction) and one `WebhookDelivery` row per active endpoint that may see it: the item's brand's
@@ -6,8 +6,7 @@ endpoints and the endpoints of the listing's marketplace. The deliveries are han
 the transaction commits, so a rolled-back change notifies nobody, and a committed one cannot be lost: a
 message lost on the way is re-queued by the sweep from the rows.
 
-This module knows the case item only as an object with the fields it reads, so cases imports it
-without an import cycle.
+This module knows the case item only as an object with the fields it reads.
 """
 
 from collections.abc import Iterable, Sequence

@@ -1,4 +1,5 @@
-"""MarketSafe project package: settings, URLs, the Celery app and the shared bases every app builds on."""
+"""MarketSafe project package: the wiring. Settings, root URLs and the API root, the Celery app, and the demo
+data command: the only modules that name every app (README, "Architecture")."""
 
 from marketsafe.celery import app as celery_app
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cases",
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
+    "marketsafe",  # wiring: the demo data command (seed_demo)
 ]
 
 MIDDLEWARE = [

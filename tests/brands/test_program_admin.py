@@ -14,9 +14,9 @@ from django.utils import timezone
 from brands import services
 from brands.choices import ApplicationStatus, MembershipStatus
 from brands.models import ApplicationDocument, InformationRequest, IPRightDocument, ProgramApplication
-from cases.management.commands import seed_demo
 from cases.models import CaseItem, Evidence
 from listings.models import Listing
+from marketsafe.management.commands import seed_demo
 from reports.views import PROGRAM_CSV_HEADER
 from tests import factories
 from tests.brands.test_program import DETAILS

@@ -12,13 +12,13 @@ from django.core.management.base import CommandError
 from brands.choices import Lane, Role
 from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
 from cases.choices import ItemStatus
-from cases.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from cases.models import Case, CaseItem, Evidence
 from core.accounts.models import User
 from core.audit.models import AuditEvent
 from integrations.models import ServiceToken
 from integrations.services import service_token_authenticate
 from listings.models import Listing, Marketplace, Seller, Strike
+from marketsafe.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 
 COUNTED = (
     User,

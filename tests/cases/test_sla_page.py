@@ -13,8 +13,8 @@ from brands.choices import Lane
 from cases import services, sla
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
-from cases.management.commands.seed_demo import ASSOCIATION_REVIEWERS, MODERATORS
 from cases.models import CaseItem
+from marketsafe.management.commands.seed_demo import ASSOCIATION_REVIEWERS, MODERATORS
 from tests import factories
 from tests.cases.test_lists import page_queries
 from tests.cases.test_staff_groups import staff_groups  # noqa: F401 (a fixture)

@@ -11,7 +11,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import StateApps
 
 from brands.choices import Role
-from cases.management.commands import seed_demo
+from marketsafe.management.commands import seed_demo
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]

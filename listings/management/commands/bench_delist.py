@@ -48,6 +48,7 @@ from typing import Any
 
 import environ
 import psutil
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -68,7 +69,6 @@ from listings.choices import (
 from listings.models import DelistJob, Listing, Marketplace, Seller
 from listings.tasks import plan_delist_job, process_delist_chunk
 from marketsafe import devenv
-from marketsafe.celery import app
 
 DATABASE_SUFFIX = "_bench"
 READY_TIMEOUT = 60.0  # seconds the worker gets to answer a ping
@@ -294,6 +294,7 @@ def _settle() -> None:
 @contextmanager
 def _private_broker(directory: Path) -> Iterator[str]:
     """A redis-server of our own, and the app's producers pointed at it; yields its URL."""
+    app = current_app._get_current_object()
     port = devenv._free_port()
     server = devenv._start_redis(port, directory)
     url = f"redis://127.0.0.1:{port}/0"
@@ -308,6 +309,7 @@ def _private_broker(directory: Path) -> Iterator[str]:
 
 def _use_broker(url: str) -> None:
     """Point the app's producers at url: drop the pooled connections, which are bound to the old broker."""
+    app = current_app._get_current_object()
     if app._pool is not None:
         app._pool.force_close_all()
     app.conf.broker_url = url
@@ -318,6 +320,7 @@ def _use_broker(url: str) -> None:
 @contextmanager
 def _worker(log: Path, *, concurrency: int, env: dict[str, str]) -> Iterator[psutil.Process]:
     """A `celery worker` subprocess on the delisting queues, ready when yielded, always stopped."""
+    app = current_app._get_current_object()
     queues = sorted(
         {app.amqp.router.route({}, task.name)["queue"].name for task in (plan_delist_job, process_delist_chunk)}
     )
