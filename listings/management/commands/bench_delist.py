@@ -56,6 +56,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.models import Sum
 
+from devtools import devenv
 from listings import delisting
 from listings.bulk import generate_listings
 from listings.choices import (
@@ -67,7 +68,6 @@ from listings.choices import (
 )
 from listings.models import DelistJob, Listing, Marketplace, Seller
 from listings.tasks import plan_delist_job, process_delist_chunk
-from marketsafe import devenv
 from marketsafe.celery import app
 
 DATABASE_SUFFIX = "_bench"
@@ -294,8 +294,8 @@ def _settle() -> None:
 @contextmanager
 def _private_broker(directory: Path) -> Iterator[str]:
     """A redis-server of our own, and the app's producers pointed at it; yields its URL."""
-    port = devenv._free_port()
-    server = devenv._start_redis(port, directory)
+    port = devenv.free_port()
+    server = devenv.start_redis(port, directory)
     url = f"redis://127.0.0.1:{port}/0"
     previous = app.conf.broker_url
     try:
@@ -303,7 +303,7 @@ def _private_broker(directory: Path) -> Iterator[str]:
         yield url
     finally:
         _use_broker(previous)
-        devenv._stop_redis(server.pid, server)
+        devenv.stop_redis(server.pid, server)
 
 
 def _use_broker(url: str) -> None:

@@ -17,9 +17,9 @@ test`` in another): they share the embedded servers, and the last one to finish 
 
 Usage::
 
-    python -m marketsafe.devenv exec -- CMD [ARG...]  # run CMD with the services, exit with its status
-    python -m marketsafe.devenv run-portal            # migrate, seed demo data, run web + worker + beat
-    python -m marketsafe.devenv env                   # print export lines, keep servers up until Ctrl-C
+    python -m devtools.devenv exec -- CMD [ARG...]  # run CMD with the services, exit with its status
+    python -m devtools.devenv run-portal            # migrate, seed demo data, run web + worker + beat
+    python -m devtools.devenv env                   # print export lines, keep servers up until Ctrl-C
 """
 
 import argparse
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m marketsafe.devenv",
+        prog="python -m devtools.devenv",
         description="Run commands with a real PostgreSQL and Redis: embedded ones unless DATABASE_URL / "
         "REDIS_URL are set.",
     )
@@ -248,8 +248,8 @@ def _redis() -> Iterator[str]:
         port = state.get("port")
         pid = _our_redis_pid(port, directory) if port else None
         if pid is None:
-            port = _free_port()
-            server = _start_redis(port, directory)
+            port = free_port()
+            server = start_redis(port, directory)
             pid = server.pid
         users = [user for user in state.get("users", []) if _is_alive(user)]
         state_file.write_text(json.dumps({"port": port, "users": [*users, os.getpid()]}))
@@ -262,7 +262,7 @@ def _redis() -> Iterator[str]:
             users = [user for user in users if _is_alive(user)]
             state_file.write_text(json.dumps({"port": port, "users": users}))
             if not users:
-                _stop_redis(pid, server)
+                stop_redis(pid, server)
 
 
 def _our_redis_pid(port: int, directory: Path) -> int | None:
@@ -292,7 +292,7 @@ def _redis_client(port: int, *, decode_responses: bool = False) -> redis.Redis:
     return redis.Redis("127.0.0.1", port, socket_timeout=2, retry=no_retry, decode_responses=decode_responses)
 
 
-def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
     """Start redis-server (not daemonized) on port, and return once it answers PING."""
     log = directory / "redis.log"
     server = subprocess.Popen(
@@ -324,7 +324,7 @@ def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"redis-server exited with status {server.returncode}, see {log}")
 
 
-def _stop_redis(pid: int, server: subprocess.Popen[bytes] | None) -> None:
+def stop_redis(pid: int, server: subprocess.Popen[bytes] | None) -> None:
     """SIGTERM the server (it flushes its append-only file), and SIGKILL it if it hangs.
 
     server is its Popen if this process started it (then it must be reaped), None if another devenv
@@ -477,7 +477,7 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """Return a localhost TCP port nobody listens on, picked by the kernel."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
