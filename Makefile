@@ -1,7 +1,7 @@
 # Developer entry points; `make` alone lists them.
 #
 # Everything runs from the repository root with the virtualenv in .venv (the project itself is not
-# pip-installed). PostgreSQL and Redis come from marketsafe/devenv.py: embedded servers with their data
+# pip-installed). PostgreSQL and Redis come from devtools/devenv.py: embedded servers with their data
 # in .data/, unless DATABASE_URL / REDIS_URL are set.
 
 .DEFAULT_GOAL := help
@@ -30,10 +30,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-11s %s\n", $$1, $$2 }'
 
 run: $(STAMP) ## migrate, seed demo data, run the portal with a Celery worker and beat
-	$(PY) -m marketsafe.devenv run-portal
+	$(PY) -m devtools.devenv run-portal
 
 test: $(STAMP) ## run the test suite (PYTEST_ARGS='-x -k name' to narrow it down)
-	$(PY) -m marketsafe.devenv exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m devtools.devenv exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## check lint and formatting with ruff, and the import layers with import-linter
 	$(RUFF) check . && $(RUFF) format --check . && $(VENV)/bin/lint-imports

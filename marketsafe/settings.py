@@ -5,7 +5,7 @@ development key) or `production` (DEBUG off, secrets required from the environme
 cookies, HSTS). `manage.py check --deploy` reports nothing in production mode.
 
 `DATABASE_URL` and `REDIS_URL` always point at a real PostgreSQL and a real Redis: when they are not
-set, `python -m marketsafe.devenv` starts embedded ones and sets them (see README).
+set, `python -m devtools.devenv` starts embedded ones and sets them (see README).
 """
 
 from datetime import timedelta

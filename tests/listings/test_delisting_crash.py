@@ -32,11 +32,11 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from core.audit.models import AuditEvent
+from devtools import devenv
 from listings import delisting
 from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistSelectionKind
 from listings.models import DelistChunk, DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
-from marketsafe import devenv
 from marketsafe.celery import app
 from tests import factories
 
@@ -67,8 +67,8 @@ class Broker:
     def __init__(self, directory: Path) -> None:
         directory.mkdir()
         self.directory = directory
-        self.port = devenv._free_port()
-        self.process = devenv._start_redis(self.port, directory)
+        self.port = devenv.free_port()
+        self.process = devenv.start_redis(self.port, directory)
 
     @property
     def url(self) -> str:
@@ -80,10 +80,10 @@ class Broker:
 
     def restart(self) -> None:
         """Start again on the same port and directory; returns once the append-only file is loaded."""
-        self.process = devenv._start_redis(self.port, self.directory)
+        self.process = devenv.start_redis(self.port, self.directory)
 
     def stop(self) -> None:
-        devenv._stop_redis(self.process.pid, self.process)
+        devenv.stop_redis(self.process.pid, self.process)
 
 
 class Worker:

@@ -57,6 +57,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.models import Sum
 
+from devtools import devenv
 from listings import delisting
 from listings.bulk import generate_listings
 from listings.choices import (
@@ -68,7 +69,6 @@ from listings.choices import (
 )
 from listings.models import DelistJob, Listing, Marketplace, Seller
 from listings.tasks import plan_delist_job, process_delist_chunk
-from marketsafe import devenv
 
 DATABASE_SUFFIX = "_bench"
 READY_TIMEOUT = 60.0  # seconds the worker gets to answer a ping
@@ -295,8 +295,8 @@ def _settle() -> None:
 def _private_broker(directory: Path) -> Iterator[str]:
     """A redis-server of our own, and the app's producers pointed at it; yields its URL."""
     app = current_app._get_current_object()
-    port = devenv._free_port()
-    server = devenv._start_redis(port, directory)
+    port = devenv.free_port()
+    server = devenv.start_redis(port, directory)
     url = f"redis://127.0.0.1:{port}/0"
     previous = app.conf.broker_url
     try:
@@ -304,7 +304,7 @@ def _private_broker(directory: Path) -> Iterator[str]:
         yield url
     finally:
         _use_broker(previous)
-        devenv._stop_redis(server.pid, server)
+        devenv.stop_redis(server.pid, server)
 
 
 def _use_broker(url: str) -> None:

