@@ -1,0 +1,37 @@
+"""The item lifecycle: filing a case and every transition of its items.
+
+Each transition
+- locks the case row, then the item row (always in that order, so concurrent decisions on items of the
+  same case queue up instead of deadlocking, and the case's aggregate status stays exact);
+- refuses a transition the item's current status does not allow, with a message naming both;
+- applies its effect on the listing through `listings.services` (remove, reinstate, strike);
+- writes an audit event in the same transaction.
+
+Who may call what (brand roles, moderator groups) is checked by the views, the API and the admin; the
+rules that hold whoever calls (deadlines, a different moderator for appeals, an item assigned to another
+moderator is only decided by taking it over) are checked here.
+
+An accepted item stores its DSA statement of reasons in the same transaction as the decision, so no
+removal exists without the statement the seller is owed.
+"""
+
+from cases.services.assignment import ASSIGNABLE_STATUSES, item_assign, item_release  # noqa: F401
+from cases.services.bulk import BulkOutcome, direct_accept_max, items_accept, items_each  # noqa: F401
+from cases.services.deadlines import DEADLINE_RULES, items_apply_deadlines  # noqa: F401
+from cases.services.decisions import (  # noqa: F401
+    item_accept,
+    item_appeal,
+    item_brand_answer,
+    item_counter_notice,
+    item_decide_appeal,
+    item_finalise,
+    item_lapse,
+    item_reject,
+    item_request_clarification,
+    item_resubmit,
+    item_start_review,
+    item_withdraw,
+)
+from cases.services.filing import EvidenceInput, case_submit, evidence_required  # noqa: F401
+from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
+from cases.services.transitions import ALLOWED_FROM, APPEAL_OVERTURN_STATUS, TransitionNotAllowed, case_refresh_status  # noqa: F401
