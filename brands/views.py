@@ -15,7 +15,6 @@ from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
-from django.forms import Form
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -56,6 +55,7 @@ from core.audit.models import AuditEvent
 from core.audit.selectors import audit_timeline
 from core.files import StoredDocument
 from core.pagination import CappedPaginator
+from core.views import ServiceFormMixin, add_service_error
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -88,27 +88,8 @@ class BrandOverviewView(BrandAccessMixin, DetailView):
         return context
 
 
-def add_service_error(form: Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form: next to the field it names, otherwise at the top."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-class ServiceFormView(BrandAccessMixin, FormView):
+class ServiceFormView(BrandAccessMixin, ServiceFormMixin, FormView):
     """A brand page whose valid form is handed to one service; a refusal of the service lands on the form."""
-
-    def form_valid(self, form: Form) -> HttpResponse:
-        try:
-            return self.perform(form)
-        except ValidationError as error:
-            add_service_error(form, error)
-            return self.form_invalid(form)
-
-    def perform(self, form: Form) -> HttpResponse:
-        raise NotImplementedError
 
 
 # --- team -----------------------------------------------------------------------------------------

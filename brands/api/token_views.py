@@ -36,8 +36,8 @@ from brands.api.throttles import TokenObtainThrottle
 from brands.api.token_serializers import TokenCreatedSerializer, TokenObtainSerializer
 from brands.choices import Capability
 from brands.models import BrandMembership
-from brands.views import add_service_error
 from core.api.schema import ApiAutoSchema, error_response
+from core.views import add_service_error
 
 # --- API ------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -25,6 +25,8 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
+
+from core.views import SERVICE_ERRORS, refusal_text
 
 
 class EstimatedCountPaginator(Paginator):
@@ -115,6 +117,21 @@ class PagePanelAdminMixin:
         if obj is not None:
             context.update(self.page_context(request, obj))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+class ServiceAdminMixin:
+    """Admin pages and actions that call a service: a refusal (`core.errors.DomainError` or a
+    `ValidationError`) becomes the page's error message instead of a 500, the same way for every app."""
+
+    def call_service(
+        self, request: HttpRequest, service: Any, /, *, prefix: str = "", **kwargs: Any
+    ) -> tuple[bool, Any]:
+        """Call `service(**kwargs)`; on a refusal show it (after `prefix`) and return (False, None)."""
+        try:
+            return True, service(**kwargs)
+        except SERVICE_ERRORS as error:
+            self.message_user(request, f"{prefix}{refusal_text(error)}", messages.ERROR)
+            return False, None
 
 
 class NoDeleteAdminMixin:

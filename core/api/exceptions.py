@@ -11,11 +11,11 @@ their index in the request from 0, each with its messages or its own fields' mes
 
     {"errors": {"listings": {"3": {"url": ["…"]}, "7": {"non_field_errors": ["…"]}}}}
 
-The services' own refusals keep their wording: a Django `ValidationError` becomes 400 with its fields; an
-app's views map their own refusals to `Conflict` (409), e.g. a transition the item's status does not
-allow (`cases.api.views`, `integrations.platform.views`). A body over Django's upload limits is 413
-`request_too_large`; a bug is 500 `server_error` (logged with its trace). `ErrorSerializer` describes the
-shape in the OpenAPI schema (`core.api.schema`).
+The services' own refusals keep their wording: a Django `ValidationError` becomes 400 with its fields; a
+`core.errors.DomainError` becomes its own status and code (409 `conflict` for a transition the object's
+status does not allow, 400 `refused` for other refusals), with `errors` naming its field when it has one.
+A body over Django's upload limits is 413 `request_too_large`; a bug is 500 `server_error` (logged with
+its trace). `ErrorSerializer` describes the shape in the OpenAPI schema (`core.api.schema`).
 """
 
 import logging
@@ -30,6 +30,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
+
+from core.errors import DomainError
 
 logger = logging.getLogger("django.request")
 
@@ -111,8 +113,19 @@ def _server_error(exc: Exception, context: dict[str, Any]) -> Response | None:
     return response
 
 
+class Refused(exceptions.APIException):
+    """A service's refusal (`core.errors.DomainError`) in the error shape, with the refusal's status and code."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.message, code=error.code)
+        self.status_code = error.status
+        self.field = error.field
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DomainError):
+        exc = Refused(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
@@ -133,5 +146,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         body.update(code=getattr(detail, "code", None) or exc.default_code, detail=str(detail))
+        if getattr(exc, "field", None):
+            body["errors"] = {exc.field: [str(detail)]}
     response.data = body
     return response
