@@ -1,10 +1,12 @@
 """Forms of the brand-side case pages.
 
-They validate what the user typed or uploaded and hand typed values to the services; they never save.
+They validate what the user typed or uploaded and hand typed values to the services (the filing form
+its `FilingRequest`); they never save.
 Related-object choices arrive already scoped to the brand (the view passes the queryset), so an id of
 another brand's right is simply not a valid choice.
 """
 
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -16,7 +18,7 @@ from django.db.models import QuerySet
 from brands.choices import Lane
 from cases import importing
 from cases.choices import DECLARATION_TEXT, Channel, DeclarationKind, EvidenceKind, ReasonCode
-from cases.services import evidence_required
+from cases.services import FilingRequest, StoredEvidence, evidence_required
 from core.uploads import check_upload
 
 
@@ -212,6 +214,34 @@ class CaseFilingForm(forms.Form):
             label, lane = ReasonCode(reason).label, Lane(self.lane).label
             self.add_error("evidence", f"Attach evidence: it is required for “{label}” in the {lane} lane.")
         return data
+
+    def filing_request(
+        self,
+        *,
+        brand_id: int,
+        actor_id: int,
+        ip_address: str | None,
+        evidence: Sequence[StoredEvidence],
+        channel: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> FilingRequest:
+        """The valid form as the filing request every entry point hands on (without its listing rows,
+        which are checked apart). `evidence` is the form's uploads once stored (`evidence_staged`); the
+        API passes its own channel and its Idempotency-Key header instead of the form's hidden key."""
+        data = self.cleaned_data
+        return FilingRequest(
+            brand_id=brand_id,
+            actor_id=actor_id,
+            reason_code=data["reason_code"],
+            explanation=data["explanation"],
+            right_ids=tuple(right.pk for right in data["rights"]),
+            signed_name=data["signed_name"],
+            ip_address=ip_address,
+            evidence=tuple(evidence),
+            evidence_kind=data["evidence_kind"],
+            channel=channel or data["channel"],
+            idempotency_key=str(data["idempotency_key"]) if idempotency_key is None else idempotency_key,
+        )
 
     def error_summary(self) -> list[tuple[str, str]]:
         """(anchor, message) for every error, fields in form order, for the summary at the top of the page."""

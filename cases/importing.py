@@ -12,7 +12,8 @@ Three layers, each usable on its own:
    in the file, already reported in one of the brand's open cases), with a constant number of queries
    per call whatever the row count.
 3. Drafts (`draft_create`, `draft_check`, `draft_submit`, `draft_file`): a `CaseDraft` row keeps the
-   filing between preview and submit. A row in PostgreSQL rather than the session because the evidence
+   filing between preview and submit: its payload is the form's `services.FilingRequest`, its row
+   columns the listings, which are added to the request when it is filed. A row in PostgreSQL rather than the session because the evidence
    files must be kept (in private storage) without a second upload, because a Celery worker must be
    able to read the rows and write its progress where the progress page can see it, and because a
    preview of a thousand rows does not belong in a signed cookie or a session blob rewritten on every
@@ -27,27 +28,25 @@ import csv
 import io
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from brands.choices import Capability
-from brands.models import Brand, IPRight
+from brands.models import Brand
 from brands.selectors import membership_for
 from cases import services
 from cases.models import Case, CaseDraft, CaseItem
 from core.csvexport import FORMULA_TRIGGERS
-from core.files import private_storage, private_upload_to
-from core.uploads import CheckedUpload
+from core.errors import Conflict
 from listings.models import Listing, Marketplace
 from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
 
@@ -300,7 +299,7 @@ def preview_rows(*, brand: Brand, rows: Sequence[PreviewRow]) -> Preview:
 # --- drafts ---------------------------------------------------------------------------------------
 
 
-class StaleDraft(Exception):
+class StaleDraft(Conflict):
     """The form or draft can no longer be used (expired, already filed, nothing left to file)."""
 
     def __init__(self, message: str, *, case: Case | None = None) -> None:
@@ -308,98 +307,60 @@ class StaleDraft(Exception):
         self.case = case
 
 
-def _store_evidence(draft: CaseDraft, uploads: Sequence[CheckedUpload]) -> list[dict[str, Any]]:
-    storage = private_storage()
-    stored = []
-    for upload in uploads:
-        path = storage.save(private_upload_to(draft, upload.file.name or "evidence"), upload.file)
-        stored.append(
-            {
-                "path": path,
-                "name": (upload.file.name or "evidence")[:255],
-                "content_type": upload.content_type,
-                "size": upload.size,
-            }
-        )
-    return stored
-
-
-def _delete_files(evidence: Sequence[dict[str, Any]]) -> None:
-    storage = private_storage()
-    for entry in evidence:
-        storage.delete(entry["path"])
+def draft_request(draft: CaseDraft) -> services.FilingRequest:
+    """The filing request a draft holds (a draft stored before the request type included)."""
+    return services.FilingRequest.from_payload(
+        draft.payload, brand_id=draft.brand_id, actor_id=draft.created_by_id, idempotency_key=draft.idempotency_key
+    )
 
 
 def draft_create(
     *,
-    brand: Brand,
-    actor: Any,
-    idempotency_key: str,
-    rights: Sequence[IPRight],
-    reason_code: str,
-    explanation: str,
-    evidence: Sequence[CheckedUpload],
-    evidence_kind: str,
-    signed_name: str,
-    ip_address: str | None,
+    request: services.FilingRequest,
     rows: Sequence[PreviewRow],
-    channel: str,
     pasted: str = "",
     replaces: CaseDraft | None = None,
 ) -> CaseDraft:
-    """Keep a validated form as a draft and start its check (inline when small, in Celery otherwise).
+    """Keep a filing request and its listing rows as a draft and start the rows' check (inline when
+    small, in Celery otherwise).
 
-    `replaces` is the draft the user went back to fix: the new draft takes it over, keeping its
-    evidence files when no new ones were uploaded. A form whose idempotency key already filed a case
-    raises StaleDraft naming that case, so a resubmitted old form never files twice.
+    The request's evidence is already stored (`services.evidence_staged`, which deletes it again if
+    this raises). `replaces` is the draft the user went back to fix: the new draft takes it over,
+    keeping its evidence files when no new ones were uploaded. `pasted` is the textarea's text, kept to
+    reopen the form. A request whose idempotency key already filed a case raises StaleDraft naming that
+    case, so a resubmitted old form never files twice.
     """
-    filed = Case.objects.for_brand(brand).filter(idempotency_key=idempotency_key).first()
+    filed = Case.objects.for_brand(request.brand_id).filter(idempotency_key=request.idempotency_key).first()
     if filed is not None:
         raise StaleDraft(f"This form was already filed as case #{filed.pk}.", case=filed)
-    saved: list[dict[str, Any]] = []
-    try:
-        with transaction.atomic():
-            kept: list[dict[str, Any]] = []
-            if replaces is not None:
-                old = CaseDraft.objects.select_for_update().filter(pk=replaces.pk).first()
-                if old is not None and old.state in {CaseDraft.State.FILING, CaseDraft.State.FILED}:
-                    raise StaleDraft("This draft is already filed.", case=old.case)
-                if old is not None:  # else the sweep deleted it (and its files) meanwhile
-                    kept = old.payload.get("evidence", [])
-                    old.delete()
-            draft = CaseDraft(
-                brand=brand,
-                created_by=actor,
-                idempotency_key=idempotency_key,
-                input_rows=Preview(rows=list(rows)).to_json(),
-                rows_total=len(rows),
-                expires_at=timezone.now() + draft_lifetime(),
-            )
-            saved = _store_evidence(draft, evidence)
-            if saved and kept:
-                transaction.on_commit(lambda: _delete_files(kept))
-            draft.payload = {
-                "rights": [right.pk for right in rights],
-                "reason_code": reason_code,
-                "explanation": explanation,
-                "evidence": saved or kept,
-                "evidence_kind": evidence_kind,
-                "signed_name": signed_name,
-                "ip_address": ip_address,
-                "channel": channel,
-                "pasted": pasted,
-            }
-            draft.save()
-            if len(rows) > inline_max_rows():
-                from cases.tasks import preview_case_draft  # tasks import this module
+    with transaction.atomic():
+        if replaces is not None:
+            old = CaseDraft.objects.select_for_update().filter(pk=replaces.pk).first()
+            if old is not None and old.state in {CaseDraft.State.FILING, CaseDraft.State.FILED}:
+                raise StaleDraft("This draft is already filed.", case=old.case)
+            if old is not None:  # else the sweep deleted it (and its files) meanwhile
+                kept = draft_request(old).evidence
+                if not request.evidence:
+                    request = replace(request, evidence=kept)
+                elif kept:
+                    transaction.on_commit(lambda: services.evidence_discard(kept))
+                old.delete()
+        draft = CaseDraft.objects.create(
+            brand_id=request.brand_id,
+            created_by_id=request.actor_id,
+            idempotency_key=request.idempotency_key,
+            payload={**request.to_payload(), "pasted": pasted},
+            input_rows=Preview(rows=list(rows)).to_json(),
+            rows_total=len(rows),
+            expires_at=timezone.now() + draft_lifetime(),
+        )
+        if len(rows) > inline_max_rows():
+            from cases.tasks import preview_case_draft  # tasks import this module
 
-                preview_case_draft.delay_on_commit(str(draft.pk))
-            else:
-                draft_check(draft_id=draft.pk)
-                draft.refresh_from_db()
-    except BaseException:
-        _delete_files(saved)
-        raise
+            preview_case_draft.delay_on_commit(str(draft.pk))
+        else:
+            draft_check(draft_id=draft.pk)
+            draft.refresh_from_db()
     return draft
 
 
@@ -486,59 +447,21 @@ def draft_file(*, draft_id: uuid.UUID | str) -> CaseDraft | None:
         return _file_locked(draft)
 
 
-def _evidence_inputs(draft: CaseDraft) -> list[services.EvidenceInput]:
-    storage = private_storage()
-    return [
-        services.EvidenceInput(
-            file=UploadedFile(
-                storage.open(entry["path"], "rb"),
-                name=entry["name"],
-                content_type=entry["content_type"],
-                size=entry["size"],
-            ),
-            content_type=entry["content_type"],
-            kind=draft.payload["evidence_kind"],
-        )
-        for entry in draft.payload["evidence"]
-    ]
-
-
 def _file_locked(draft: CaseDraft) -> CaseDraft:
-    """Call `case_submit` for a locked draft in FILING; record the case, or the reasons it was refused."""
+    """File the request of a locked draft in FILING with its valid rows; record the case, or the reasons
+    it was refused (the draft keeps its evidence files then, to be fixed and filed again)."""
     if not _may_file(draft):
         return _fail(draft, ["You may no longer file cases for this brand."])
-    payload = draft.payload
-    valid = draft_preview(draft).valid
-    evidence = _evidence_inputs(draft)
+    request = draft_request(draft).with_listings(draft_preview(draft).valid)
     try:
-        case = services.case_submit(
-            brand=draft.brand,
-            actor=draft.created_by,
-            reason_code=payload["reason_code"],
-            explanation=payload["explanation"],
-            # Not filtered to usable rights: case_submit names any right that stopped being usable.
-            rights=list(IPRight.objects.for_brand(draft.brand).filter(pk__in=payload["rights"])),
-            listing_urls=[row.url for row in valid],
-            item_notes={row.url: row.note for row in valid if row.note},
-            signed_name=payload["signed_name"],
-            ip_address=payload["ip_address"],
-            evidence=evidence,
-            channel=payload["channel"],
-            idempotency_key=draft.idempotency_key,
-        )
+        case = services.case_submit(request=request)
     except ValidationError as exc:
         return _fail(draft, exc.messages)
-    finally:
-        for upload in evidence:
-            upload.file.close()
     draft.state = CaseDraft.State.FILED
     draft.case = case
     draft.rows_done = draft.rows_total
     draft.errors = []
     draft.save(update_fields=["state", "case", "rows_done", "errors", "updated_at"])
-    # The case holds its own copies of the evidence now.
-    files = payload["evidence"]
-    transaction.on_commit(lambda: _delete_files(files))
     return draft
 
 
@@ -571,11 +494,10 @@ def drafts_sweep(*, now: datetime | None = None) -> dict[str, int]:
             CaseDraft.objects.select_for_update(skip_locked=True)
             .filter(expires_at__lte=now)
             .exclude(state=CaseDraft.State.FILING)
-            .values_list("pk", "payload")
         )
-        CaseDraft.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
-        files = [entry for _, payload in expired for entry in payload.get("evidence", [])]
-        transaction.on_commit(lambda: _delete_files(files))
+        CaseDraft.objects.filter(pk__in=[draft.pk for draft in expired]).delete()
+        files = [entry for draft in expired for entry in draft_request(draft).evidence]
+        transaction.on_commit(lambda: services.evidence_discard(files))
     stalled = CaseDraft.objects.filter(
         state__in=[CaseDraft.State.CHECKING, CaseDraft.State.FILING], updated_at__lt=now - STALLED_AFTER
     ).values_list("pk", "state")

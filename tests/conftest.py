@@ -7,7 +7,6 @@ import pytest
 
 from brands.choices import Role
 from cases import services as case_services
-from cases.demo import demo_evidence
 from cases.models import Case
 from tests import factories
 
@@ -72,14 +71,10 @@ def file_case(brand, reporter, right, marketplace) -> Callable[..., Case]:
         kwargs = {
             "brand": brand,
             "actor": reporter,
-            "reason_code": "counterfeit",
-            "explanation": "Fake logo, price a tenth of retail.",
             "rights": [right],
             "listing_urls": urls,
-            "signed_name": "Rita Reporter",
             "ip_address": "192.0.2.10",
-            "evidence": [demo_evidence()],
         } | overrides
-        return case_services.case_submit(**kwargs)
+        return case_services.case_submit(request=factories.filing_request(**kwargs))
 
     return make

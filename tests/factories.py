@@ -131,3 +131,35 @@ def stored_document(model, *, uploaded_by, name: str = "document.pdf", content: 
         uploaded_by=uploaded_by,
         **fields,
     )
+
+
+def filing_request(
+    *,
+    brand,
+    actor,
+    rights,
+    listing_urls,
+    reason_code: str = "counterfeit",
+    explanation: str = "Fake logo, price a tenth of retail.",
+    signed_name: str = "Rita Reporter",
+    item_notes: dict[str, str] | None = None,
+    evidence=None,
+    **fields,
+):
+    """A `cases.services.FilingRequest` from model objects and in-memory evidence (stored here; one demo
+    PNG unless `evidence` is given), for tests that file through `case_submit` without a form."""
+    from cases.demo import demo_evidence
+    from cases.services import FilingRequest, ListingRow, evidence_store
+
+    notes = item_notes or {}
+    return FilingRequest(
+        brand_id=brand.pk,
+        actor_id=actor.pk,
+        reason_code=reason_code,
+        explanation=explanation,
+        right_ids=tuple(right.pk for right in rights),
+        listings=tuple(ListingRow(url=url, note=notes.get(url, "")) for url in listing_urls),
+        signed_name=signed_name,
+        evidence=evidence_store([demo_evidence()] if evidence is None else evidence),
+        **fields,
+    )

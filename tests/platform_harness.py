@@ -63,14 +63,16 @@ class MarketplaceWorld:
             url=f"https://{self.host}/item/L{number}",
         )
         case = case_services.case_submit(
-            brand=self.brand,
-            actor=self.reporter,
-            reason_code="counterfeit",
-            explanation="Fake logo, price a tenth of retail.",
-            rights=[factories.IPRightFactory(brand=self.brand)],
-            listing_urls=[listing.url],
-            signed_name="Rita Reporter",
-            evidence=[demo_evidence()],
+            request=factories.filing_request(
+                brand=self.brand,
+                actor=self.reporter,
+                reason_code="counterfeit",
+                explanation="Fake logo, price a tenth of retail.",
+                rights=[factories.IPRightFactory(brand=self.brand)],
+                listing_urls=[listing.url],
+                signed_name="Rita Reporter",
+                evidence=[demo_evidence()],
+            )
         )
         item = case.items.get()
         case_services.item_accept(item_id=item.pk, actor=self.moderator)

@@ -4,8 +4,9 @@ The request's fields are run through `cases.forms.CaseFilingForm` (rights usable
 explanation, evidence files checked by content and required per lane and reason, the three
 declarations, the typed signature, the CSV file), its listing rows through `cases.importing`'s parsing
 and `RowChecker` (bad URL, unknown marketplace, duplicate, already reported in an open case), and the
-case is filed by `cases.services.case_submit` in one transaction. Problems come back per field and, for
-listings, per item (by position in `listings`/`listing_urls`, by spreadsheet row for `listing_file`).
+form's `FilingRequest`, with the valid rows, is carried out by `cases.services.case_submit` (the service
+the pages' drafts are filed by) in one transaction. Problems come back per field and, for listings, per
+item (by position in `listings`/`listing_urls`, by spreadsheet row for `listing_file`).
 """
 
 import uuid
@@ -26,9 +27,9 @@ from core.api.exceptions import form_validation_error
 
 @dataclass
 class Filing:
-    """A validated filing: the form's cleaned values and every listing row, checked."""
+    """A validated filing: the web form that validated it and every listing row, checked."""
 
-    cleaned: dict[str, Any]
+    form: CaseFilingForm
     preview: importing.Preview
     channel: str
     #: The request field the rows came from, which their errors are reported under.
@@ -80,12 +81,9 @@ def validate_filing(*, brand: Brand, user: Any, attrs: dict[str, Any], require_f
         if "listing_urls" in error.detail:
             error.detail[rows_field] = error.detail.pop("listing_urls")
         raise error
-    cleaned = form.cleaned_data
-    rows = cleaned["rows"] if upload is not None else _rows_from_listings(listings or [])
+    rows = form.cleaned_data["rows"] if upload is not None else _rows_from_listings(listings or [])
     preview = importing.preview_rows(brand=brand, rows=rows)
-    return Filing(
-        cleaned=cleaned, preview=preview, channel=Channel.CSV if upload else Channel.API, rows_field=rows_field
-    )
+    return Filing(form=form, preview=preview, channel=Channel.CSV if upload else Channel.API, rows_field=rows_field)
 
 
 def row_errors(filing: Filing) -> dict[str, dict[str, list[str]]]:
@@ -95,25 +93,18 @@ def row_errors(filing: Filing) -> dict[str, dict[str, list[str]]]:
 
 
 def submit(*, filing: Filing, brand: Brand, user: Any, ip_address: str | None, idempotency_key: str) -> Case:
-    """File the filing's valid rows through `case_submit` (all or nothing)."""
-    cleaned, valid = filing.cleaned, filing.preview.valid
-    return services.case_submit(
-        brand=brand,
-        actor=user,
-        reason_code=cleaned["reason_code"],
-        explanation=cleaned["explanation"],
-        rights=list(cleaned["rights"]),
-        listing_urls=[row.url for row in valid],
-        item_notes={row.url: row.note for row in valid if row.note},
-        signed_name=cleaned["signed_name"],
-        ip_address=ip_address,
-        evidence=[
-            services.EvidenceInput(file=checked.file, content_type=checked.content_type, kind=cleaned["evidence_kind"])
-            for checked in cleaned["evidence"]
-        ],
-        channel=filing.channel,
-        idempotency_key=idempotency_key,
-    )
+    """File the filing's valid rows: the web form's `FilingRequest` carried out by `case_submit` (all or
+    nothing), with the API's channel and Idempotency-Key."""
+    with services.evidence_staged(filing.form.cleaned_data["evidence"]) as evidence:
+        request = filing.form.filing_request(
+            brand_id=brand.pk,
+            actor_id=user.pk,
+            ip_address=ip_address,
+            evidence=evidence,
+            channel=filing.channel,
+            idempotency_key=idempotency_key,
+        )
+        return services.case_submit(request=request.with_listings(filing.preview.valid))
 
 
 def filed_with_key(*, brand: Brand, idempotency_key: str) -> Case | None:

@@ -32,6 +32,16 @@ from cases.services.decisions import (  # noqa: F401
     item_start_review,
     item_withdraw,
 )
-from cases.services.filing import EvidenceInput, case_submit, evidence_required  # noqa: F401
+from cases.services.filing import (  # noqa: F401
+    EvidenceInput,
+    FilingRequest,
+    ListingRow,
+    StoredEvidence,
+    case_submit,
+    evidence_discard,
+    evidence_required,
+    evidence_staged,
+    evidence_store,
+)
 from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
 from cases.services.transitions import ALLOWED_FROM, APPEAL_OVERTURN_STATUS, TransitionNotAllowed, case_refresh_status  # noqa: F401

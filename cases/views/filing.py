@@ -28,6 +28,7 @@ from cases import importing
 from cases.choices import Channel, EvidenceKind, ReasonCode
 from cases.forms import DECLARATION_FIELDS, CaseFilingForm
 from cases.models import CaseDraft
+from cases.services import FilingRequest, evidence_staged
 from core.csvexport import csv_response
 from listings.models import Marketplace
 
@@ -84,18 +85,22 @@ class CaseCreateView(CaseDraftAccessMixin, FormView):
             return redirect(self.next_url(self.revising))
         return super().get(request, *args, **kwargs)
 
+    @cached_property
+    def revised_request(self) -> FilingRequest | None:
+        return importing.draft_request(self.revising) if self.revising is not None else None
+
     def get_initial(self) -> dict[str, Any]:
-        if self.revising is None:
+        request = self.revised_request
+        if request is None:
             return {"idempotency_key": uuid.uuid4(), "evidence_kind": EvidenceKind.SCREENSHOT}
-        payload = self.revising.payload
         return {
-            "idempotency_key": self.revising.idempotency_key,
-            "rights": payload["rights"],
-            "reason_code": payload["reason_code"],
-            "explanation": payload["explanation"],
-            "evidence_kind": payload["evidence_kind"],
-            "listing_urls": payload["pasted"],
-            "signed_name": payload["signed_name"],
+            "idempotency_key": request.idempotency_key,
+            "rights": list(request.right_ids),
+            "reason_code": request.reason_code,
+            "explanation": request.explanation,
+            "evidence_kind": request.evidence_kind,
+            "listing_urls": self.revising.payload.get("pasted", ""),
+            "signed_name": request.signed_name,
             **dict.fromkeys(DECLARATION_FIELDS, True),
         }
 
@@ -105,7 +110,7 @@ class CaseCreateView(CaseDraftAccessMixin, FormView):
             "rights": IPRight.objects.for_user(self.request.user, brand=self.brand).usable(),
             "lane": self.lane,
             "brand_name": self.brand.name,
-            "kept_evidence": self.revising.payload["evidence"] if self.revising else [],
+            "kept_evidence": list(self.revised_request.evidence) if self.revised_request else [],
         }
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -116,22 +121,19 @@ class CaseCreateView(CaseDraftAccessMixin, FormView):
     def form_valid(self, form: CaseFilingForm) -> HttpResponse:
         data = form.cleaned_data
         try:
-            draft = importing.draft_create(
-                brand=self.brand,
-                actor=self.request.user,
-                idempotency_key=str(data["idempotency_key"]),
-                rights=list(data["rights"]),
-                reason_code=data["reason_code"],
-                explanation=data["explanation"],
-                evidence=data["evidence"],
-                evidence_kind=data["evidence_kind"],
-                signed_name=data["signed_name"],
-                ip_address=self.request.META.get("REMOTE_ADDR"),
-                rows=data["rows"],
-                channel=data["channel"],
-                pasted=data["listing_urls"] if data["channel"] == Channel.WEB else "",
-                replaces=self.revising,
-            )
+            with evidence_staged(data["evidence"]) as evidence:
+                request = form.filing_request(
+                    brand_id=self.brand.pk,
+                    actor_id=self.request.user.pk,
+                    ip_address=self.request.META.get("REMOTE_ADDR"),
+                    evidence=evidence,
+                )
+                draft = importing.draft_create(
+                    request=request,
+                    rows=data["rows"],
+                    pasted=data["listing_urls"] if data["channel"] == Channel.WEB else "",
+                    replaces=self.revising,
+                )
         except importing.StaleDraft as exc:
             messages.error(self.request, str(exc))
             if exc.case is not None:
@@ -152,7 +154,7 @@ class CaseDraftView(CaseDraftAccessMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        draft, payload = self.draft, self.draft.payload
+        draft, filing = self.draft, importing.draft_request(self.draft)
         preview = importing.draft_preview(draft)
         expired = importing.draft_is_expired(draft)
         return super().get_context_data(
@@ -162,9 +164,10 @@ class CaseDraftView(CaseDraftAccessMixin, TemplateView):
             expired=expired,
             can_file=draft.state == State.READY and not expired and bool(preview.valid),
             open_table=len(preview.rows) <= OPEN_TABLE_ROWS,
-            rights=IPRight.objects.for_brand(self.brand).filter(pk__in=payload["rights"]),
-            reason=ReasonCode(payload["reason_code"]).label,
-            evidence_kind=EvidenceKind(payload["evidence_kind"]).label,
+            filing=filing,
+            rights=IPRight.objects.for_brand(self.brand).filter(pk__in=filing.right_ids),
+            reason=ReasonCode(filing.reason_code).label,
+            evidence_kind=EvidenceKind(filing.evidence_kind).label,
             **kwargs,
         )
 

@@ -47,15 +47,17 @@ def _brand_with_data(tag: str, marketplace) -> tuple[str, set[str]]:
     markers = {f"MARK-{tag}-7c1f", f"EXPLANATION-{tag}-93ab", f"SIGNER-{tag}-51d0", f"/item/LISTING{tag}93"}
     right = factories.IPRightFactory(brand=brand, name=f"MARK-{tag}-7c1f", registration_number=f"REG{tag}001")
     case_services.case_submit(
-        brand=brand,
-        actor=membership.user,
-        reason_code="counterfeit",
-        explanation=f"EXPLANATION-{tag}-93ab",
-        rights=[right],
-        listing_urls=[f"https://{marketplace.hosts[0]}/item/LISTING{tag}93"],
-        item_notes={f"https://{marketplace.hosts[0]}/item/LISTING{tag}93": f"NOTE-{tag}-44aa"},
-        signed_name=f"SIGNER-{tag}-51d0",
-        evidence=[demo_evidence()],
+        request=factories.filing_request(
+            brand=brand,
+            actor=membership.user,
+            reason_code="counterfeit",
+            explanation=f"EXPLANATION-{tag}-93ab",
+            rights=[right],
+            listing_urls=[f"https://{marketplace.hosts[0]}/item/LISTING{tag}93"],
+            item_notes={f"https://{marketplace.hosts[0]}/item/LISTING{tag}93": f"NOTE-{tag}-44aa"},
+            signed_name=f"SIGNER-{tag}-51d0",
+            evidence=[demo_evidence()],
+        )
     )
     markers.add(f"NOTE-{tag}-44aa")
     _, secret = token_create(membership=membership, actor=membership.user, name="schemathesis")

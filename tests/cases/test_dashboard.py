@@ -109,14 +109,16 @@ def test_the_weekly_series_covers_twelve_weeks(outcomes, brand, reporter):
 def test_another_brands_items_do_not_count(outcomes, brand, other_brand, reporter, moderator):
     outsider = factories.MembershipFactory(brand=other_brand).user
     case = services.case_submit(
-        brand=other_brand,
-        actor=outsider,
-        reason_code="counterfeit",
-        explanation="Theirs.",
-        rights=[factories.IPRightFactory(brand=other_brand)],
-        listing_urls=["https://shopnow.example/item/OTHER1"],
-        signed_name="Other Owner",
-        evidence=[demo_evidence()],
+        request=factories.filing_request(
+            brand=other_brand,
+            actor=outsider,
+            reason_code="counterfeit",
+            explanation="Theirs.",
+            rights=[factories.IPRightFactory(brand=other_brand)],
+            listing_urls=["https://shopnow.example/item/OTHER1"],
+            signed_name="Other Owner",
+            evidence=[demo_evidence()],
+        )
     )
     drive_item_to(case.items.get(), S.REJECTED, moderator=moderator, brand_user=outsider)
     assert selectors.dashboard(user=reporter, brand=brand).overall.decided == 9

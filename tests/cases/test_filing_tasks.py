@@ -26,23 +26,22 @@ State = CaseDraft.State
 
 
 def make_draft(*, brand, reporter, right, count: int, **overrides) -> CaseDraft:
-    """A draft of `count` listing URLs made the way the form makes it."""
+    """A draft of `count` listing URLs made the way the form makes it (`overrides`: request fields)."""
     rows = importing.parse_pasted("\n".join(f"https://shopnow.example/item/{n}" for n in range(count)))
-    kwargs = {
-        "brand": brand,
-        "actor": reporter,
+    fields = {
+        "brand_id": brand.pk,
+        "actor_id": reporter.pk,
         "idempotency_key": str(uuid.uuid4()),
-        "rights": [right],
+        "right_ids": (right.pk,),
         "reason_code": "counterfeit",
         "explanation": "Fake logo.",
-        "evidence": [check_upload(SimpleUploadedFile("proof.png", PNG))],
         "evidence_kind": "screenshot",
         "signed_name": "Rita Reporter",
         "ip_address": "192.0.2.1",
-        "rows": rows,
         "channel": "web",
     } | overrides
-    return importing.draft_create(**kwargs)
+    with services.evidence_staged([check_upload(SimpleUploadedFile("proof.png", PNG))]) as evidence:
+        return importing.draft_create(request=services.FilingRequest(evidence=evidence, **fields), rows=rows)
 
 
 @pytest.fixture

@@ -150,14 +150,16 @@ def test_only_the_brands_own_items_are_listed(client, items_url, three_items, ot
     outsider = factories.MembershipFactory(brand=other_brand).user
     right = factories.IPRightFactory(brand=other_brand)
     case_submit(
-        brand=other_brand,
-        actor=outsider,
-        reason_code="counterfeit",
-        explanation="Theirs.",
-        rights=[right],
-        listing_urls=["https://shopnow.example/item/OTHER1"],
-        signed_name="Other Owner",
-        evidence=[demo_evidence()],
+        request=factories.filing_request(
+            brand=other_brand,
+            actor=outsider,
+            reason_code="counterfeit",
+            explanation="Theirs.",
+            rights=[right],
+            listing_urls=["https://shopnow.example/item/OTHER1"],
+            signed_name="Other Owner",
+            evidence=[demo_evidence()],
+        )
     )
     assert set(listed_ids(client.get(items_url))) == {item.pk for item in three_items}
     assert listed_ids(client.get(items_url, {"q": "https://shopnow.example/item/OTHER1"})) == []

@@ -25,14 +25,16 @@ _listing_numbers = count(1)
 def _file(brand, user) -> Case:
     factories.MarketplaceFactory(slug="tenancy-market", hosts=["tenancy-market.example"])
     return services.case_submit(
-        brand=brand,
-        actor=user,
-        reason_code="counterfeit",
-        explanation="Counterfeit logo.",
-        rights=[factories.IPRightFactory(brand=brand)],
-        listing_urls=[f"https://tenancy-market.example/item/T{next(_listing_numbers)}"],
-        signed_name="Olivia Owner",
-        evidence=[demo_evidence()],
+        request=factories.filing_request(
+            brand=brand,
+            actor=user,
+            reason_code="counterfeit",
+            explanation="Counterfeit logo.",
+            rights=[factories.IPRightFactory(brand=brand)],
+            listing_urls=[f"https://tenancy-market.example/item/T{next(_listing_numbers)}"],
+            signed_name="Olivia Owner",
+            evidence=[demo_evidence()],
+        )
     )
 
 
