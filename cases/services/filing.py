@@ -285,7 +285,7 @@ def case_submit(*, request: FilingRequest) -> Case:
 
     now = timezone.now()
     case = Case.objects.create(
-        brand=brand,
+        brand_id=brand.pk,  # by id: the caller's `case.brand` is read when it asks, not this instance
         filed_by=actor,
         lane=lane,
         reason_code=request.reason_code,
@@ -327,7 +327,7 @@ def case_submit(*, request: FilingRequest) -> Case:
             items = CaseItem.objects.bulk_create(
                 CaseItem(
                     case=case,
-                    brand=brand,
+                    brand_id=brand.pk,
                     listing=listings[row.url],
                     lane=lane,
                     reason_code=request.reason_code,
