@@ -120,7 +120,7 @@ class CaseFilingForm(forms.Form):
         rights: QuerySet,
         lane: str,
         brand_name: str,
-        kept_evidence: list[dict[str, Any]] | None = None,
+        kept_evidence: Sequence[StoredEvidence] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -128,7 +128,7 @@ class CaseFilingForm(forms.Form):
         self.lane = lane
         self.brand_name = brand_name
         #: Evidence files of the draft being revised, kept unless new files are uploaded.
-        self.kept_evidence = kept_evidence or []
+        self.kept_evidence = list(kept_evidence)
 
     @property
     def declarations(self) -> list[forms.BoundField]:

@@ -12,12 +12,13 @@ Three layers, each usable on its own:
    in the file, already reported in one of the brand's open cases), with a constant number of queries
    per call whatever the row count.
 3. Drafts (`draft_create`, `draft_check`, `draft_submit`, `draft_file`): a `CaseDraft` row keeps the
-   filing between preview and submit: its payload is the form's `services.FilingRequest`, its row
-   columns the listings, which are added to the request when it is filed. A row in PostgreSQL rather than the session because the evidence
-   files must be kept (in private storage) without a second upload, because a Celery worker must be
-   able to read the rows and write its progress where the progress page can see it, and because a
-   preview of a thousand rows does not belong in a signed cookie or a session blob rewritten on every
-   request. Nothing of the case exists until `draft_file` calls `case_submit`, in one transaction.
+   filing between preview and submit. Its payload is the form's `services.FilingRequest`; its row
+   columns hold the listings, whose valid rows are added to the request when it is filed. A row in
+   PostgreSQL rather than the session because the evidence files must be kept (in private storage)
+   without a second upload, because a Celery worker must be able to read the rows and write its
+   progress where the progress page can see it, and because a preview of a thousand rows does not
+   belong in a signed cookie or a session blob rewritten on every request. Nothing of the case exists
+   until `draft_file` calls `case_submit`, in one transaction.
 
 Small filings are checked and filed inside the request; above `IMPORT_INLINE_MAX_ROWS` rows both steps
 go to Celery (`cases.tasks`) with the progress kept on the draft row.

@@ -27,7 +27,6 @@ from rest_framework.test import APIClient
 from brands.api.services import token_create
 from brands.choices import Role
 from cases import services as case_services
-from cases.demo import demo_evidence
 from cases.models import Appeal, CaseItem, CounterNotice, StatementOfReasons
 from integrations.services import service_token_create, service_token_revoke
 from listings.models import Listing, Seller
@@ -66,12 +65,8 @@ class MarketplaceWorld:
             request=factories.filing_request(
                 brand=self.brand,
                 actor=self.reporter,
-                reason_code="counterfeit",
-                explanation="Fake logo, price a tenth of retail.",
                 rights=[factories.IPRightFactory(brand=self.brand)],
                 listing_urls=[listing.url],
-                signed_name="Rita Reporter",
-                evidence=[demo_evidence()],
             )
         )
         item = case.items.get()

@@ -30,7 +30,6 @@ from schemathesis.specs.openapi.checks import (
 from brands.api.services import token_create
 from brands.choices import Role
 from cases import services as case_services
-from cases.demo import demo_evidence
 from integrations.services import service_token_create
 from tests import factories
 from tests.platform_harness import marketplace_world
@@ -50,13 +49,11 @@ def _brand_with_data(tag: str, marketplace) -> tuple[str, set[str]]:
         request=factories.filing_request(
             brand=brand,
             actor=membership.user,
-            reason_code="counterfeit",
             explanation=f"EXPLANATION-{tag}-93ab",
             rights=[right],
             listing_urls=[f"https://{marketplace.hosts[0]}/item/LISTING{tag}93"],
             item_notes={f"https://{marketplace.hosts[0]}/item/LISTING{tag}93": f"NOTE-{tag}-44aa"},
             signed_name=f"SIGNER-{tag}-51d0",
-            evidence=[demo_evidence()],
         )
     )
     markers.add(f"NOTE-{tag}-44aa")

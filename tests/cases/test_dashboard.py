@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cases import selectors, services
 from cases.choices import ItemStatus
-from cases.demo import demo_evidence, drive_item_to
+from cases.demo import drive_item_to
 from cases.models import CaseItem
 from tests import factories
 from tests.cases.test_lists import page_queries
@@ -112,12 +112,10 @@ def test_another_brands_items_do_not_count(outcomes, brand, other_brand, reporte
         request=factories.filing_request(
             brand=other_brand,
             actor=outsider,
-            reason_code="counterfeit",
             explanation="Theirs.",
             rights=[factories.IPRightFactory(brand=other_brand)],
             listing_urls=["https://shopnow.example/item/OTHER1"],
             signed_name="Other Owner",
-            evidence=[demo_evidence()],
         )
     )
     drive_item_to(case.items.get(), S.REJECTED, moderator=moderator, brand_user=outsider)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.choices import ItemStatus
-from cases.demo import demo_evidence, drive_item_to
+from cases.demo import drive_item_to
 from cases.models import Case, CaseItem
 from cases.services import case_submit
 from core.pagination import CappedPaginator
@@ -153,12 +153,10 @@ def test_only_the_brands_own_items_are_listed(client, items_url, three_items, ot
         request=factories.filing_request(
             brand=other_brand,
             actor=outsider,
-            reason_code="counterfeit",
             explanation="Theirs.",
             rights=[right],
             listing_urls=["https://shopnow.example/item/OTHER1"],
             signed_name="Other Owner",
-            evidence=[demo_evidence()],
         )
     )
     assert set(listed_ids(client.get(items_url))) == {item.pk for item in three_items}

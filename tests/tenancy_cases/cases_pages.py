@@ -13,7 +13,7 @@ from typing import Any
 from brands.choices import Role
 from cases import services
 from cases.choices import ItemStatus
-from cases.demo import demo_evidence, drive_item_to
+from cases.demo import drive_item_to
 from cases.models import Case, CaseItem, Evidence
 from tests import factories
 from tests.harness import TenancyCase
@@ -28,12 +28,10 @@ def _file(brand, user) -> Case:
         request=factories.filing_request(
             brand=brand,
             actor=user,
-            reason_code="counterfeit",
             explanation="Counterfeit logo.",
             rights=[factories.IPRightFactory(brand=brand)],
             listing_urls=[f"https://tenancy-market.example/item/T{next(_listing_numbers)}"],
             signed_name="Olivia Owner",
-            evidence=[demo_evidence()],
         )
     )
 
