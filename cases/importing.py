@@ -325,11 +325,11 @@ def draft_create(
     """Keep a filing request and its listing rows as a draft and start the rows' check (inline when
     small, in Celery otherwise).
 
-    The request's evidence is already stored (`services.evidence_staged`, which deletes it again if
-    this raises). `replaces` is the draft the user went back to fix: the new draft takes it over,
-    keeping its evidence files when no new ones were uploaded. `pasted` is the textarea's text, kept to
-    reopen the form. A request whose idempotency key already filed a case raises StaleDraft naming that
-    case, so a resubmitted old form never files twice.
+    The request's evidence is already stored (`services.evidence_staged(..., keep=True)`, which deletes
+    it again if this raises); the draft deletes it once filed. `replaces` is the draft the user went
+    back to fix: the new draft takes it over, keeping its evidence files when no new ones were uploaded.
+    `pasted` is the textarea's text, kept to reopen the form. A request whose idempotency key already
+    filed a case raises StaleDraft naming that case, so a resubmitted old form never files twice.
     """
     filed = Case.objects.for_brand(request.brand_id).filter(idempotency_key=request.idempotency_key).first()
     if filed is not None:
@@ -463,6 +463,8 @@ def _file_locked(draft: CaseDraft) -> CaseDraft:
     draft.rows_done = draft.rows_total
     draft.errors = []
     draft.save(update_fields=["state", "case", "rows_done", "errors", "updated_at"])
+    # The case holds its own copies of the evidence now.
+    transaction.on_commit(lambda: services.evidence_discard(request.evidence))
     return draft
 
 

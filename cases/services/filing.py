@@ -5,8 +5,8 @@ Every entry point builds the same request and hands it to `case_submit`: the web
 draft that carries it from the preview to the submit, stored as the draft's payload), the large filing
 that a Celery task files from that draft, and the API. The request holds ids and text only, so it is
 stored as JSON and read back unchanged (`to_payload` / `from_payload`); its evidence files are kept in
-private storage in the meantime (`evidence_staged`) and referenced by path, and a filing that succeeds
-deletes them once the case holds its own copies.
+private storage in the meantime (`evidence_staged`) and referenced by path; the case gets its own
+copies, and the stored ones are deleted by whoever stored them once the case is filed.
 """
 
 import hashlib
@@ -171,14 +171,18 @@ def evidence_discard(evidence: Iterable[StoredEvidence]) -> None:
 
 
 @contextmanager
-def evidence_staged(uploads: Sequence[_Upload]) -> Iterator[tuple[StoredEvidence, ...]]:
-    """Store uploads for a request built in the block; they are deleted again if the block raises."""
+def evidence_staged(uploads: Sequence[_Upload], *, keep: bool = False) -> Iterator[tuple[StoredEvidence, ...]]:
+    """Store uploads for a request built and filed in the block, and delete them when it ends (the case
+    has its own copies then). With `keep`, they are deleted only if the block raises: a draft keeps
+    them until it is filed or swept."""
     stored = evidence_store(uploads)
     try:
         yield stored
     except BaseException:
         evidence_discard(stored)
         raise
+    if not keep:
+        evidence_discard(stored)
 
 
 # --- filing ---------------------------------------------------------------------------------------
@@ -246,8 +250,8 @@ def case_submit(*, request: FilingRequest) -> Case:
 
     The listing URLs must already be normalised (`listings.services.normalise_listing_url`) and unique;
     unknown listings of known marketplaces are created. A repeated idempotency key returns the case
-    filed the first time instead of filing a second one. Once a case holds the request's evidence (or
-    the key found it filed), the stored files are deleted when the transaction commits.
+    filed the first time instead of filing a second one. The case gets its own copies of the request's
+    evidence files; the stored ones are left to whoever stored them (`evidence_staged`, or the draft).
     """
     brand = Brand.objects.get(pk=request.brand_id)
     if request.idempotency_key:
@@ -260,7 +264,6 @@ def case_submit(*, request: FilingRequest) -> Case:
             )
         existing = Case.objects.filter(brand=brand, idempotency_key=request.idempotency_key).first()
         if existing:
-            transaction.on_commit(lambda: evidence_discard(request.evidence))
             return existing
 
     actor = get_user_model().objects.get(pk=request.actor_id)
@@ -357,6 +360,4 @@ def case_submit(*, request: FilingRequest) -> Case:
         brand_id=brand.pk,
     )
     publish(ITEM_STATUS_CHANGED, items)  # webhooks and the marketplace's feed, committed with the filing
-    # The case holds its own copies of the evidence now.
-    transaction.on_commit(lambda: evidence_discard(request.evidence))
     return case

@@ -121,7 +121,7 @@ class CaseCreateView(CaseDraftAccessMixin, FormView):
     def form_valid(self, form: CaseFilingForm) -> HttpResponse:
         data = form.cleaned_data
         try:
-            with evidence_staged(data["evidence"]) as evidence:
+            with evidence_staged(data["evidence"], keep=True) as evidence:
                 request = form.filing_request(
                     brand_id=self.brand.pk,
                     actor_id=self.request.user.pk,

@@ -40,7 +40,7 @@ def make_draft(*, brand, reporter, right, count: int, **overrides) -> CaseDraft:
         "ip_address": "192.0.2.1",
         "channel": "web",
     } | overrides
-    with services.evidence_staged([check_upload(SimpleUploadedFile("proof.png", PNG))]) as evidence:
+    with services.evidence_staged([check_upload(SimpleUploadedFile("proof.png", PNG))], keep=True) as evidence:
         return importing.draft_create(request=services.FilingRequest(evidence=evidence, **fields), rows=rows)
 
 

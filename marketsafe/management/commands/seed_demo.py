@@ -32,7 +32,7 @@ from brands.models import Brand, BrandMembership, InformationRequest, IPRight, P
 from cases.choices import ItemStatus, ReasonCode
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
-from cases.services import FilingRequest, ListingRow, case_submit, evidence_store
+from cases.services import FilingRequest, ListingRow, case_submit, evidence_staged
 from core.accounts.models import User
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
@@ -559,19 +559,20 @@ def seed_cases(brands: dict[str, Brand], users: dict[str, User]) -> int:
             if Case.objects.filter(brand=brand, idempotency_key=spec.key).exists():
                 continue
             filer = users[spec.filed_by]
-            request = FilingRequest(
-                brand_id=brand.pk,
-                actor_id=filer.pk,
-                reason_code=spec.reason_code,
-                explanation=spec.explanation,
-                right_ids=tuple(right.pk for right in rights),
-                listings=tuple(ListingRow(url=url) for url in case_urls),
-                signed_name=filer.get_full_name(),
-                ip_address="192.0.2.10",
-                evidence=evidence_store([demo_evidence(f"{spec.key}.png")] if spec.with_evidence else []),
-                idempotency_key=spec.key,
-            )
-            case = case_submit(request=request)
+            with evidence_staged([demo_evidence(f"{spec.key}.png")] if spec.with_evidence else []) as evidence:
+                request = FilingRequest(
+                    brand_id=brand.pk,
+                    actor_id=filer.pk,
+                    reason_code=spec.reason_code,
+                    explanation=spec.explanation,
+                    right_ids=tuple(right.pk for right in rights),
+                    listings=tuple(ListingRow(url=url) for url in case_urls),
+                    signed_name=filer.get_full_name(),
+                    ip_address="192.0.2.10",
+                    evidence=evidence,
+                    idempotency_key=spec.key,
+                )
+                case = case_submit(request=request)
             new += 1
             items = {item.listing.url: item for item in case.items.select_related("listing")}
             for url, status in zip(case_urls, spec.statuses, strict=True):
