@@ -25,7 +25,7 @@ from brands.models import (
     ProgramApplication,
     ProgramMembership,
 )
-from brands.services.common import display_name, required
+from brands.services.common import required, stored_document
 from brands.services.program import APPLICATIONS, A, M, mail_on_commit, memberships_end_current, program_rules
 from core.accounts.models import User
 from core.audit.services import audit_record
@@ -91,15 +91,7 @@ def application_save(
         raise ValidationError("Another owner has just started an application; reload the page.") from error
     application.rights.set(rights)
     for upload in documents:
-        ApplicationDocument.objects.create(
-            application=application,
-            file=upload.file,
-            original_name=display_name(upload),
-            content_type=upload.content_type,
-            size=upload.size,
-            sha256=upload.sha256,
-            uploaded_by=actor,
-        )
+        ApplicationDocument.objects.create(application=application, **stored_document(upload, uploaded_by=actor))
     open_request = application.information_requests.filter(responded_at__isnull=True).order_by("pk").last()
     if open_request is not None and response.strip():
         open_request.response = response.strip()

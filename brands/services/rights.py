@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from brands.choices import DocumentKind, IPRightKind, IPRightStatus
 from brands.models import Brand, IPRight, IPRightDocument
-from brands.services.common import day, display_name
+from brands.services.common import day, stored_document
 from core.accounts.models import User
 from core.audit.services import audit_record
 from core.uploads import CheckedUpload
@@ -180,16 +180,7 @@ def ip_right_add_document(
         raise ValidationError({"kind": f"{kind!r} is not a kind of document."})
     if right.retired_at is not None:
         raise ValidationError(f"{right} is retired; it takes no new documents.")
-    document = IPRightDocument.objects.create(
-        right=right,
-        kind=kind,
-        file=upload.file,
-        original_name=display_name(upload),
-        content_type=upload.content_type,
-        size=upload.size,
-        sha256=upload.sha256,
-        uploaded_by=actor,
-    )
+    document = IPRightDocument.objects.create(right=right, kind=kind, **stored_document(upload, uploaded_by=actor))
     audit_record(
         action="ip_right.add_document",
         target=right,
