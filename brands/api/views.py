@@ -87,7 +87,8 @@ class IPRightViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def brand_queryset(self) -> QuerySet[IPRight]:
-        return self.scoped().prefetch_related(Prefetch("documents", queryset=IPRightDocument.objects.order_by("pk")))
+        documents = IPRightDocument.objects.for_brand(self.brand).order_by("pk")
+        return self.scoped().prefetch_related(Prefetch("documents", queryset=documents))
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         if self.action in {"create", "partial_update"}:

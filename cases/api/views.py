@@ -229,8 +229,8 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
             self.scoped()
             .select_related("listing__marketplace", "listing__seller")
             .prefetch_related(
-                Prefetch("counter_notices", queryset=CounterNotice.objects.order_by("attempt")),
-                Prefetch("appeals", queryset=Appeal.objects.order_by("filed_at")),
+                Prefetch("counter_notices", queryset=CounterNotice.objects.for_brand(self.brand).order_by("attempt")),
+                Prefetch("appeals", queryset=Appeal.objects.for_brand(self.brand).order_by("filed_at")),
             )
         )
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from cases import services as case_services
 from cases.choices import ItemStatus
 from cases.models import Appeal, CounterNotice
+from core.errors import TransitionNotAllowed
 from integrations import services
 from integrations.selectors import widen_xid
 from listings.models import Listing, Seller
@@ -203,6 +204,39 @@ def test_a_counter_notice_goes_through_the_item_service(api, accepted_item):
     again = api.post(url, {"reason": "genuine", "explanation": "Again."}, format="json")
     assert again.status_code == 409 and "only possible when it is accepted" in again.json()["detail"]
     assert again.json()["code"] == "conflict"
+
+
+REFUSED_AGAIN = "only possible when it is accepted"
+
+
+def test_a_refused_transition_answers_the_same_409_whichever_refusal_the_service_raises(
+    api, accepted_item, monkeypatch
+):
+    """The API base maps `core.errors.TransitionNotAllowed` to the body the platform view gave the cases
+    app's own refusal: the same status, code and detail, so the view needs no mapping of its own."""
+    url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
+    body = {"reason": "genuine", "explanation": "Invoice."}
+    assert api.post(url, body, format="json").status_code == 201
+    refused = api.post(url, body, format="json")
+    detail = refused.json()["detail"]
+    assert REFUSED_AGAIN in detail
+    assert (refused.status_code, refused.json()) == (409, {"status": 409, "code": "conflict", "detail": detail})
+
+    def refuse(**kwargs):
+        raise TransitionNotAllowed(detail)
+
+    monkeypatch.setattr(case_services, "item_counter_notice", refuse)
+    mapped = api.post(url, body, format="json")
+    assert (mapped.status_code, mapped.json()) == (409, refused.json())
+
+
+def test_a_cursor_this_api_did_not_return_answers_400(api):
+    message = "The cursor is not one this API returned."
+    response = api.get(DECISIONS, {"cursor": "nonsense"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": 400, "code": "invalid", "detail": f"cursor: {message}", "errors": {"cursor": [message]}},
+    )
 
 
 def test_counter_notice_field_errors(api, accepted_item):
