@@ -34,7 +34,7 @@ from cases import services as case_services
 from cases.models import Case, CaseItem
 from core.api.exceptions import RowsInvalid
 from core.api.schema import ApiAutoSchema, error_response
-from core.errors import Conflict, TransitionNotAllowed
+from core.errors import Conflict
 from integrations.authentication import (
     IsMarketplaceService,
     ServiceTokenAuthentication,
@@ -161,12 +161,8 @@ class ItemActionView(PlatformView):
         self.get_scoped(self.items(), NO_SUCH_ITEM, pk=item_id)  # 404 before the body is even validated
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            self.act(item_id, serializer.validated_data)
-        except case_services.TransitionNotAllowed as exc:
-            # Only while the cases app's refusal is not yet a `core.errors.TransitionNotAllowed` (the API base
-            # answers that one with the same 409 `conflict` and detail): drop this clause once it is.
-            raise TransitionNotAllowed(str(exc)) from exc
+        # A refusal (`core.errors.TransitionNotAllowed`) is answered by the API base: 409 `conflict`.
+        self.act(item_id, serializer.validated_data)
         item = self.get_scoped(self.items(), NO_SUCH_ITEM, pk=item_id)
         return Response(
             api.ItemStateSerializer(
