@@ -29,7 +29,7 @@ class BrandAccessMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.brand = get_object_or_404(Brand.objects.for_user(request.user), slug=kwargs["brand_slug"])
-        self.membership = BrandMembership.objects.get(brand=self.brand, user=request.user, is_active=True)
+        self.membership = BrandMembership.objects.active_of(request.user, brand=self.brand).get()
         if not self.membership.can(self.capability):
             raise PermissionDenied(f"Your role in {self.brand} does not allow this.")
         return super().dispatch(request, *args, **kwargs)

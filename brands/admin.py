@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from brands import services
 from brands.choices import MEMBERSHIP_CURRENT_STATUSES, Lane
 from brands.models import (
     ApplicationDocument,
@@ -35,12 +34,14 @@ from brands.models import (
     ProgramMembership,
 )
 from brands.selectors import program_standing, program_thresholds, track_records
+from brands.services import applications, program
 from brands.views import right_standing
 from core.admin.mixins import (
     NoDeleteAdminMixin,
     PagePanelAdminMixin,
     ReadOnlyAdminMixin,
     ScaleAdminMixin,
+    ServiceAdminMixin,
     StoredDocumentInline,
     correlated_aggregate,
 )
@@ -74,7 +75,7 @@ class BrandAdmin(ScaleAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 member_count=correlated_aggregate(
-                    BrandMembership.objects.filter(is_active=True), fk="brand", aggregate=models.Count("pk")
+                    BrandMembership.objects.active(), fk="brand", aggregate=models.Count("pk")
                 )
             )
         )
@@ -99,7 +100,7 @@ class BrandMembershipAdmin(ScaleAdminMixin, admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
-    """View only: owners invite, invitees accept and owners revoke through `brands.services`.
+    """View only: owners invite, invitees accept and owners revoke through `brands.services.invitations`.
 
     The token's hash is not shown: it is useless to a reader, and the raw token is never stored.
     """
@@ -174,7 +175,7 @@ class IPRightAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
 
 class StartReviewForm(forms.Form):
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        services.application_start_review(application_id=obj_id, actor=actor)
+        applications.application_start_review(application_id=obj_id, actor=actor)
         return "The application is under review."
 
 
@@ -184,7 +185,7 @@ class RequestInfoForm(forms.Form):
     )
 
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        services.application_request_info(application_id=obj_id, actor=actor, message=self.cleaned_data["message"])
+        applications.application_request_info(application_id=obj_id, actor=actor, message=self.cleaned_data["message"])
         return "The brand was asked for information by e-mail; the application waits for its answer."
 
 
@@ -200,7 +201,7 @@ class ApproveForm(forms.Form):
     )
 
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        membership = services.application_approve(
+        membership = applications.application_approve(
             application_id=obj_id,
             actor=actor,
             renews_on=self.cleaned_data["renews_on"],
@@ -213,7 +214,7 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label="Reason, sent to the brand", widget=forms.Textarea(attrs={"rows": 3}))
 
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        services.application_reject(application_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
+        applications.application_reject(application_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
         return "Rejected; the brand was told the reason by e-mail."
 
 
@@ -221,7 +222,7 @@ class SuspendForm(forms.Form):
     reason = forms.CharField(label="Reason, sent to the brand", widget=forms.Textarea(attrs={"rows": 3}))
 
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        services.membership_suspend(membership_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
+        program.membership_suspend(membership_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
         return "Suspended: the brand's new notices take the standard lane."
 
 
@@ -231,7 +232,7 @@ class ReinstateForm(forms.Form):
     )
 
     def apply(self, *, obj_id: int, actor: Any) -> str:
-        services.membership_reinstate(membership_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
+        program.membership_reinstate(membership_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
         return "Reinstated: the brand's new notices take the expedited lane again."
 
 
@@ -240,16 +241,17 @@ class ProgramAction:
     name: str
     label: str
     form_class: type[forms.Form]
-    #: The service's action in APPLICATION_ALLOWED_FROM / MEMBERSHIP_ALLOWED_FROM.
+    #: The statuses the service's action may start from (`program.APPLICATIONS` / `program.MEMBERSHIPS`).
     allowed_from: tuple[str, ...]
 
 
-class ProgramActionsAdminMixin(PagePanelAdminMixin):
+class ProgramActionsAdminMixin(ServiceAdminMixin, PagePanelAdminMixin):
     """Decision forms on a program row's page, each posted to its own URL and applied by one service.
 
     Needs the model's change permission (the association reviewers have it); the row's own fields stay
     read-only (ReadOnlyAdminMixin), so nothing bypasses the services. A refusal (a transition the status
-    does not allow, a missing reason) comes back as an error message naming it.
+    does not allow, a missing reason) comes back as an error message after the action's label
+    (`ServiceAdminMixin.call_service`).
     """
 
     actions_on_page: tuple[ProgramAction, ...] = ()
@@ -301,26 +303,27 @@ class ProgramActionsAdminMixin(PagePanelAdminMixin):
             )
             self.message_user(request, f"{chosen.label}: {errors}", messages.ERROR)
         else:
-            try:
-                self.message_user(request, form.apply(obj_id=obj.pk, actor=request.user), messages.SUCCESS)
-            except ValidationError as error:
-                self.message_user(request, f"{chosen.label}: {' '.join(error.messages)}", messages.ERROR)
+            done, outcome = self.call_service(
+                request, form.apply, prefix=f"{chosen.label}: ", obj_id=obj.pk, actor=request.user
+            )
+            if done:
+                self.message_user(request, outcome, messages.SUCCESS)
         return redirect(reverse(f"{self.admin_site.name}:{self._url_name('change')}", args=[obj.pk]))
 
 
 APPLICATION_ACTIONS = (
     ProgramAction(
-        "start_review", "Start the review", StartReviewForm, services.APPLICATION_ALLOWED_FROM["start_review"]
+        "start_review", "Start the review", StartReviewForm, program.APPLICATION_ALLOWED_FROM["start_review"]
     ),
-    ProgramAction("approve", "Approve", ApproveForm, services.APPLICATION_ALLOWED_FROM["approve"]),
+    ProgramAction("approve", "Approve", ApproveForm, program.APPLICATION_ALLOWED_FROM["approve"]),
     ProgramAction(
-        "request_info", "Request information", RequestInfoForm, services.APPLICATION_ALLOWED_FROM["request_info"]
+        "request_info", "Request information", RequestInfoForm, program.APPLICATION_ALLOWED_FROM["request_info"]
     ),
-    ProgramAction("reject", "Reject", RejectForm, services.APPLICATION_ALLOWED_FROM["reject"]),
+    ProgramAction("reject", "Reject", RejectForm, program.APPLICATION_ALLOWED_FROM["reject"]),
 )
 MEMBERSHIP_ACTIONS = (
-    ProgramAction("suspend", "Suspend", SuspendForm, services.MEMBERSHIP_ALLOWED_FROM["suspend"]),
-    ProgramAction("reinstate", "Reinstate", ReinstateForm, services.MEMBERSHIP_ALLOWED_FROM["reinstate"]),
+    ProgramAction("suspend", "Suspend", SuspendForm, program.MEMBERSHIP_ALLOWED_FROM["suspend"]),
+    ProgramAction("reinstate", "Reinstate", ReinstateForm, program.MEMBERSHIP_ALLOWED_FROM["reinstate"]),
 )
 
 

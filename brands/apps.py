@@ -1,3 +1,5 @@
+"""The brands app's configuration."""
+
 from django.apps import AppConfig
 
 

@@ -9,5 +9,4 @@ def brand_switcher(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    memberships = BrandMembership.objects.filter(user=user, is_active=True).select_related("brand")
-    return {"my_memberships": memberships}
+    return {"my_memberships": BrandMembership.objects.active_of(user)}

@@ -17,7 +17,7 @@ from django.utils.functional import lazy
 
 from brands.choices import DocumentKind, Role
 from brands.models import IPRight, ProgramApplication
-from brands.services import role_description
+from brands.services.invitations import role_description
 from core.accounts.models import User
 from core.uploads import CheckedUpload, check_upload
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from brands import choices
 from brands.querysets import (
     BrandChildQuerySet,
+    BrandMembershipQuerySet,
     BrandQuerySet,
     IPRightDocumentQuerySet,
     IPRightQuerySet,
@@ -46,7 +47,7 @@ class BrandMembership(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = BrandChildQuerySet.as_manager()
+    objects = BrandMembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["brand", "user"]
@@ -274,7 +275,7 @@ class ProgramMembership(models.Model):
     warned_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    # Written by the nightly check (`brands.services.memberships_monitor`).
+    # Written by the nightly check (`brands.services.monitoring.memberships_monitor`).
     checked_on = models.DateField(null=True, blank=True, help_text="The last night the accuracy was checked.")
     below_thresholds_since = models.DateTimeField(
         null=True, blank=True, help_text="Since when the accuracy has been below a threshold without a break."

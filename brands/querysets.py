@@ -1,7 +1,8 @@
-"""Brand-scoped querysets: the single entry point (`for_user`) for reading brand-owned rows."""
+"""Brand-scoped querysets: the single entry point (`for_user`) for reading brand-owned rows, and the one
+lookup of a user's active memberships (`BrandMembership.objects.active_of`)."""
 
 from datetime import date
-from typing import Self
+from typing import Any, Self
 
 from django.db import models
 from django.utils import timezone
@@ -18,6 +19,27 @@ class BrandChildQuerySet(BrandScopedQuerySet):
     """Models with a direct `brand` foreign key."""
 
     brand_path = "brand"
+
+
+class BrandMembershipQuerySet(BrandChildQuerySet):
+    def active(self) -> Self:
+        """Memberships that count: a removed member's row is kept (inactive) for the audit trail."""
+        return self.filter(is_active=True)
+
+    def active_of(self, user: Any, *, brand: Any = None, brand_slug: str | None = None) -> Self:
+        """`user`'s active memberships, with their brand; only the one in `brand` (or the brand with
+        `brand_slug`) when given. None for an anonymous user.
+
+        The one way every part of the brand side asks "is this person a member, and with which role":
+        brand pages, the API's session and token endpoint, the brand switcher, the importers."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        memberships = self.active().filter(user=user).select_related("brand")
+        if brand is not None:
+            memberships = memberships.filter(brand=brand)
+        if brand_slug is not None:
+            memberships = memberships.filter(brand__slug=brand_slug)
+        return memberships
 
 
 class IPRightQuerySet(BrandChildQuerySet):

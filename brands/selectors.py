@@ -23,10 +23,8 @@ def brand_lane(brand: Brand) -> str:
 
 
 def membership_for(*, user, brand: Brand) -> BrandMembership | None:
-    """The user's active membership of `brand`, or None."""
-    if not user.is_authenticated:
-        return None
-    return BrandMembership.objects.filter(user=user, brand=brand, is_active=True).first()
+    """The user's active membership of `brand`, or None (also for an anonymous user)."""
+    return BrandMembership.objects.active_of(user, brand=brand).first()
 
 
 # --- the MarketSafe program: accuracy figures --------------------------------------------------------

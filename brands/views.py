@@ -3,7 +3,8 @@ document downloads, and the page where an invitee accepts an invitation.
 
 Every brand view declares `model`, the brand-owned model it exposes; the tenancy meta-test uses it to
 require a tenancy test for each such view. Objects are looked up through `for_user(user, brand=...)`, so
-another brand's id answers 404. Views stay thin: forms validate, services in `brands.services` write.
+another brand's id answers 404. Views stay thin: forms validate, services in `brands.services` write; a
+service's refusal (`ValidationError` or `core.errors.DomainError`) is shown on the form or as a message.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -25,7 +25,6 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from brands import services
 from brands.access import BrandAccessMixin
 from brands.choices import APPLICATION_OPEN_STATUSES, ApplicationStatus, Capability, IPRightStatus
 from brands.filtersets import IPRightFilterSet
@@ -51,11 +50,13 @@ from brands.models import (
     ProgramMembership,
 )
 from brands.selectors import brand_lane
+from brands.services import applications, invitations, rights, team
+from brands.services.program import APPLICATION_ALLOWED_FROM
 from core.audit.models import AuditEvent
 from core.audit.selectors import audit_timeline
 from core.files import StoredDocument
 from core.pagination import CappedPaginator
-from core.views import ServiceFormMixin, add_service_error
+from core.views import SERVICE_ERRORS, ServiceFormMixin, add_service_error, refusal_text
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -125,7 +126,7 @@ class TeamInviteView(ServiceFormView):
     form_class = InvitationForm
 
     def perform(self, form: InvitationForm) -> HttpResponse:
-        invitation = services.invitation_create(
+        invitation = invitations.invitation_create(
             brand=self.brand,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
@@ -148,9 +149,9 @@ class InvitationRevokeView(BrandAccessMixin, View):
     def post(self, request: HttpRequest, brand_slug: str, pk: int) -> HttpResponse:
         invitation = get_object_or_404(Invitation.objects.for_user(request.user, brand=self.brand), pk=pk)
         try:
-            services.invitation_revoke(invitation=invitation, actor=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            invitations.invitation_revoke(invitation=invitation, actor=request.user)
+        except SERVICE_ERRORS as error:
+            messages.error(request, refusal_text(error))
         else:
             messages.success(request, f"The invitation of {invitation.email} was revoked; its link no longer works.")
         return redirect("brands:team", brand_slug=self.brand.slug)
@@ -165,9 +166,7 @@ class MemberMixin:
     def get_member(self) -> BrandMembership:
         if not hasattr(self, "member"):
             self.member = get_object_or_404(
-                BrandMembership.objects.for_user(self.request.user, brand=self.brand)
-                .filter(is_active=True)
-                .select_related("user"),
+                BrandMembership.objects.for_user(self.request.user, brand=self.brand).active().select_related("user"),
                 pk=self.kwargs["pk"],
             )
         return self.member
@@ -192,7 +191,7 @@ class MemberUpdateView(MemberMixin, ServiceFormView):
         return {"role": self.get_member().role}
 
     def perform(self, form: MembershipRoleForm) -> HttpResponse:
-        member = services.membership_change_role(
+        member = team.membership_change_role(
             membership=self.get_member(), role=form.cleaned_data["role"], actor=self.request.user
         )
         messages.success(self.request, f"{member.user} is now {member.get_role_display().lower()} of {self.brand}.")
@@ -205,9 +204,9 @@ class MemberRemoveView(MemberMixin, BrandAccessMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         member = self.get_member()
         try:
-            member = services.membership_remove(membership=member, actor=request.user)
-        except ValidationError as error:
-            return self.render_to_response(self.get_context_data(errors=error.messages), status=400)
+            member = team.membership_remove(membership=member, actor=request.user)
+        except SERVICE_ERRORS as error:
+            return self.render_to_response(self.get_context_data(errors=[refusal_text(error)]), status=400)
         messages.success(request, f"{member.user} was removed from {self.brand}.")
         return self.after_change(member)
 
@@ -229,23 +228,23 @@ class InvitationAcceptView(TemplateView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            self.invitation = services.invitation_from_token(token=kwargs["token"])
-        except services.InvitationNotUsable as error:
+            self.invitation = invitations.invitation_from_token(token=kwargs["token"])
+        except invitations.InvitationNotUsable as error:
             return self.unusable(error)
         return super().dispatch(request, *args, **kwargs)
 
-    def unusable(self, error: services.InvitationNotUsable) -> HttpResponse:
+    def unusable(self, error: invitations.InvitationNotUsable) -> HttpResponse:
         return self.response_class(
             request=self.request,
             template=[self.unusable_template_name],
-            context={"status": error.status, "invitation": error.invitation},
-            status=404 if error.status == "invalid" else 410,
+            context={"status": error.invitation_status, "invitation": error.invitation},
+            status=error.status,
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["invitation"] = self.invitation
-        context["role_description"] = services.role_description(self.invitation.role)
+        context["role_description"] = invitations.role_description(self.invitation.role)
         if not self.request.user.is_authenticated and "signup_form" not in context:
             context["signup_form"] = InvitationSignupForm(email=self.invitation.email)
         return context
@@ -254,11 +253,11 @@ class InvitationAcceptView(TemplateView):
         try:
             if not request.user.is_authenticated:
                 return self.sign_up(token)
-            membership = services.invitation_accept(token=token, user=request.user)
-        except services.InvitationNotUsable as error:
+            membership = invitations.invitation_accept(token=token, user=request.user)
+        except invitations.InvitationNotUsable as error:
             return self.unusable(error)
-        except ValidationError as error:
-            return self.render_to_response(self.get_context_data(errors=error.messages), status=400)
+        except SERVICE_ERRORS as error:
+            return self.render_to_response(self.get_context_data(errors=[refusal_text(error)]), status=400)
         return self.joined(membership)
 
     def sign_up(self, token: str) -> HttpResponse:
@@ -266,10 +265,10 @@ class InvitationAcceptView(TemplateView):
         form = InvitationSignupForm(self.request.POST, email=self.invitation.email)
         if form.is_valid():
             try:
-                user = services.invitation_signup(
+                user = invitations.invitation_signup(
                     token=token, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
                 )
-            except ValidationError as error:
+            except SERVICE_ERRORS as error:
                 add_service_error(form, error)
             else:
                 login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -370,8 +369,8 @@ class IPRightListView(BrandAccessMixin, ListView):
     )
 
     def get_queryset(self) -> QuerySet[IPRight]:
-        rights = IPRight.objects.for_user(self.request.user, brand=self.brand)
-        self.filterset = IPRightFilterSet(self.request.GET, queryset=rights)
+        registry = IPRight.objects.for_user(self.request.user, brand=self.brand)
+        self.filterset = IPRightFilterSet(self.request.GET, queryset=registry)
         return self.filterset.qs.annotate(document_count=Count("documents"))
 
     def sort_columns(self) -> list[SortColumn]:
@@ -471,7 +470,7 @@ class IPRightCreateView(ServiceFormView):
     form_class = IPRightCreateForm
 
     def perform(self, form: IPRightCreateForm) -> HttpResponse:
-        right = services.ip_right_create(
+        right = rights.ip_right_create(
             brand=self.brand,
             actor=self.request.user,
             document=form.cleaned_data["document"],
@@ -501,7 +500,7 @@ class IPRightUpdateView(RightMixin, ServiceFormView):
 
     def perform(self, form: IPRightForm) -> HttpResponse:
         before = self.get_right().status
-        right = services.ip_right_update(right=self.get_right(), actor=self.request.user, data=form.registration_data())
+        right = rights.ip_right_update(right=self.get_right(), actor=self.request.user, data=form.registration_data())
         if before != right.status:
             messages.success(
                 self.request,
@@ -519,7 +518,7 @@ class IPRightRetireView(RightMixin, ServiceFormView):
     form_class = IPRightRetireForm
 
     def perform(self, form: IPRightRetireForm) -> HttpResponse:
-        right = services.ip_right_retire(
+        right = rights.ip_right_retire(
             right=self.get_right(), actor=self.request.user, reason=form.cleaned_data["reason"]
         )
         messages.success(self.request, f"{right.name} was retired: new cases can no longer cite it.")
@@ -539,7 +538,7 @@ class IPRightDocumentCreateView(RightMixin, ServiceFormView):
         return self.refuse_if_retired() or super().post(request, *args, **kwargs)
 
     def perform(self, form: IPRightDocumentForm) -> HttpResponse:
-        document = services.ip_right_add_document(
+        document = rights.ip_right_add_document(
             right=self.get_right(),
             actor=self.request.user,
             upload=form.cleaned_data["file"],
@@ -570,14 +569,18 @@ class ProgramMixin:
     """The brand's place in the program: its current membership and its open (or latest) application."""
 
     def program_state(self) -> dict[str, Any]:
-        applications = ProgramApplication.objects.for_user(self.request.user, brand=self.brand)
-        open_application = applications.filter(status__in=APPLICATION_OPEN_STATUSES).first()
+        brand_applications = ProgramApplication.objects.for_user(self.request.user, brand=self.brand)
+        open_application = brand_applications.filter(status__in=APPLICATION_OPEN_STATUSES).first()
         membership = (
             ProgramMembership.objects.for_user(self.request.user, brand=self.brand)
             .order_by("-started_at", "-pk")
             .first()
         )
-        return {"open_application": open_application, "program_membership": membership, "applications": applications}
+        return {
+            "open_application": open_application,
+            "program_membership": membership,
+            "applications": brand_applications,
+        }
 
 
 class ProgramView(ProgramMixin, BrandAccessMixin, TemplateView):
@@ -599,7 +602,7 @@ class ProgramView(ProgramMixin, BrandAccessMixin, TemplateView):
             covered_rights=shown.rights.order_by("name", "pk") if shown else [],
             past_applications=state["applications"].exclude(pk=shown.pk)[:20] if shown else [],
             can_manage=self.membership.can(Capability.MANAGE),
-            editable=shown is not None and shown.status in services.APPLICATION_ALLOWED_FROM["edit"],
+            editable=shown is not None and shown.status in APPLICATION_ALLOWED_FROM["edit"],
             lane=brand_lane(self.brand),
             **kwargs,
         )
@@ -620,7 +623,7 @@ class ProgramApplyView(ProgramMixin, ServiceFormView):
 
     def refuse_if_locked(self) -> HttpResponse | None:
         application = self.get_application()
-        if application is None or application.status in services.APPLICATION_ALLOWED_FROM["edit"]:
+        if application is None or application.status in APPLICATION_ALLOWED_FROM["edit"]:
             return None
         messages.error(
             self.request,
@@ -648,7 +651,7 @@ class ProgramApplyView(ProgramMixin, ServiceFormView):
         if previous is not None:
             # A renewal or a new attempt starts from the last application's details.
             return {
-                **{name: getattr(previous, name) for name in services.APPLICATION_FIELDS},
+                **{name: getattr(previous, name) for name in applications.APPLICATION_FIELDS},
                 "rights": list(previous.rights.values_list("pk", flat=True)),
             }
         return {
@@ -675,7 +678,7 @@ class ProgramApplyView(ProgramMixin, ServiceFormView):
     def perform(self, form: ProgramApplicationForm) -> HttpResponse:
         submit = "submit" in self.request.POST
         document = form.cleaned_data["document"]
-        application = services.application_save(
+        application = applications.application_save(
             brand=self.brand,
             actor=self.request.user,
             data=form.application_data(),

@@ -1,3 +1,5 @@
+"""The cases app's configuration: at start-up it fills the hooks the lower apps offer."""
+
 from django.apps import AppConfig
 
 

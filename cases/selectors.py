@@ -32,7 +32,7 @@ from brands.choices import Lane
 from brands.models import Brand, IPRight, IPRightDocument
 from brands.selectors import Accuracy, AccuracyRates, TrackRecord, brand_lane
 from cases.choices import AppealStatus, CounterNoticeAnswer, ItemStatus, ReasonCode
-from cases.models import Appeal, Case, CaseItem, CounterNotice, Evidence, StatementOfReasons
+from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.admin.mixins import correlated_aggregate
 from core.audit.models import AuditEvent
 from listings.models import Listing, SellerPenalty, Strike
@@ -143,9 +143,10 @@ def case_detail(*, user: Any, brand: Brand) -> QuerySet[Case]:
         Case.objects.for_user(user, brand=brand)
         .select_related("filed_by")
         .prefetch_related(
-            "rights",
-            "declarations",
-            Prefetch("evidence", queryset=Evidence.objects.filter(item__isnull=True).order_by("pk")),
+            # Scoped like the cases themselves: a relation never brings back another brand's rows.
+            Prefetch("rights", queryset=IPRight.objects.for_brand(brand)),
+            Prefetch("declarations", queryset=Declaration.objects.for_brand(brand)),
+            Prefetch("evidence", queryset=Evidence.objects.for_brand(brand).filter(item__isnull=True).order_by("pk")),
         )
     )
 
@@ -160,12 +161,14 @@ def case_items(*, user: Any, brand: Brand, case: Case) -> QuerySet[CaseItem]:
         .prefetch_related(
             Prefetch(
                 "counter_notices",
-                queryset=CounterNotice.objects.order_by("attempt").prefetch_related(
-                    Prefetch("brand_evidence", queryset=Evidence.objects.order_by("pk"))
+                queryset=CounterNotice.objects.for_brand(brand)
+                .order_by("attempt")
+                .prefetch_related(
+                    Prefetch("brand_evidence", queryset=Evidence.objects.for_brand(brand).order_by("pk"))
                 ),
             ),
-            Prefetch("appeals", queryset=Appeal.objects.order_by("filed_at")),
-            "statements",
+            Prefetch("appeals", queryset=Appeal.objects.for_brand(brand).order_by("filed_at")),
+            Prefetch("statements", queryset=StatementOfReasons.objects.for_brand(brand)),
         )
         .order_by("pk")
     )

@@ -1,3 +1,5 @@
+"""The core app's configuration (template tags and static files)."""
+
 from django.apps import AppConfig
 
 

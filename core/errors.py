@@ -34,3 +34,18 @@ class Conflict(DomainError):
 
 class TransitionNotAllowed(Conflict):
     """The object's status does not allow the requested move; the message names both statuses."""
+
+
+class RowsRefused(DomainError):
+    """Some rows of a bulk request break the rules; nothing was saved (400 `invalid`).
+
+    `field` names the request's array of rows; `rows` maps the index of each refused row (from 0) to its
+    fields' messages (`non_field_errors` for the row as a whole). The API answers it as it answers rows
+    that fail validation (`core.api.exceptions.RowsInvalid`), so a client sees one shape for both.
+    """
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str, rows: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__(message, field=field)
+        self.rows = rows

@@ -21,7 +21,7 @@ from cases.admin import CaseAdmin, StatementOfReasonsAdmin
 from cases.models import Case, StatementOfReasons
 from core.admin.mixins import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin
 from integrations import services
-from integrations.exports import dsa_batches, dsa_statements_queryset, lumen_notice
+from integrations.exports import dsa_batches, dsa_statements_queryset, lumen_notices
 from integrations.models import ServiceToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.network import UnsafeURL, check_webhook_url
 
@@ -136,7 +136,7 @@ admin.site.unregister(Case)
 
 @admin.register(Case)
 class CaseExportAdmin(CaseAdmin):
-    """The cases' admin with the Lumen export."""
+    """The cases' admin with the Lumen export (one notice per case and marketplace: a notice has one recipient)."""
 
     actions = ("export_lumen_notices",)
 
@@ -149,7 +149,7 @@ class CaseExportAdmin(CaseAdmin):
         if len(cases) > self.lumen_export_max:
             self.message_user(request, f"Export at most {self.lumen_export_max} cases at a time.", messages.ERROR)
             return None
-        response = JsonResponse({"notices": [lumen_notice(case) for case in cases]})
+        response = JsonResponse({"notices": lumen_notices(cases)})
         response["Content-Disposition"] = 'attachment; filename="lumen-notices.json"'
         return response
 

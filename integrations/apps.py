@@ -1,3 +1,5 @@
+"""The integrations app's configuration: at start-up it subscribes the webhook outbox to the cases' topic."""
+
 from django.apps import AppConfig
 
 

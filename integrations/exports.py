@@ -10,10 +10,17 @@ free-text facts have e-mail addresses, phone numbers and links masked.
 trademark types, `TrademarkSerializer`): sender and principal are the brand (an organisation), the
 recipient is the marketplace, the works list the reported listing URLs and the marks relied on. No
 signer's name, e-mail or IP address leaves the portal.
+
+A notice has one recipient: `lumen_notice` always takes the marketplace and reads the case's items
+through the marketplace scope (`for_marketplace`), so a notice never names another marketplace's
+listings; a case with listings on several marketplaces is several notices (`lumen_notices`, the staff
+export). The platform's DSA batch reads the same way (`dsa_statement_batch`).
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -28,6 +35,7 @@ from cases.choices import (
 )
 from cases.models import Case, CaseItem, StatementOfReasons
 from listings.choices import SellerAccountType
+from listings.models import Marketplace
 
 #: The Transparency Database accepts at most this many statements per call.
 DSA_BATCH_SIZE = 100
@@ -97,7 +105,18 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
 
 
 def dsa_statements_queryset() -> QuerySet[StatementOfReasons]:
+    """Statements with what `dsa_statement` reads, in id order (every marketplace's: scope it)."""
     return StatementOfReasons.objects.select_related("item__listing__seller").order_by("pk")
+
+
+def dsa_statement_batch(*, marketplace: Marketplace, after: int, settled_before: datetime) -> list[StatementOfReasons]:
+    """The marketplace's next batch: up to `DSA_BATCH_SIZE` of its statements after id `after`, created
+    no later than `settled_before`."""
+    return list(
+        dsa_statements_queryset()
+        .for_marketplace(marketplace)
+        .filter(pk__gt=after, created_at__lte=settled_before)[:DSA_BATCH_SIZE]
+    )
 
 
 def dsa_batches(statements: Iterable[StatementOfReasons], size: int = DSA_BATCH_SIZE) -> Iterator[dict[str, Any]]:
@@ -141,16 +160,29 @@ def lumen_action_taken(statuses: Iterable[str]) -> str:
     return "No" if removed == 0 else "Partial"
 
 
-def lumen_notice(case: Case, *, marketplace: Any = None) -> dict[str, Any]:
-    """A Lumen-style notice of `case`; with `marketplace`, only the listings on that marketplace."""
-    items = CaseItem.objects.filter(case=case).select_related("listing__marketplace").order_by("pk")
-    if marketplace is not None:
-        items = items.filter(listing__marketplace=marketplace)
-    items = list(items)
+def lumen_notices(cases: Sequence[Case]) -> list[dict[str, Any]]:
+    """Notices of `cases`, in their order: one per case and marketplace its listings are on (by name)."""
+    on: defaultdict[int, set[int]] = defaultdict(set)
+    for case_id, marketplace_id in (
+        CaseItem.objects.filter(case__in=cases).values_list("case_id", "listing__marketplace_id").distinct()
+    ):
+        on[case_id].add(marketplace_id)
+    marketplaces = Marketplace.objects.in_bulk({pk for ids in on.values() for pk in ids})
+    return [
+        lumen_notice(case, marketplace=marketplace)
+        for case in cases
+        for marketplace in sorted((marketplaces[pk] for pk in on[case.pk]), key=lambda m: (m.name, m.pk))
+    ]
+
+
+def lumen_notice(case: Case, *, marketplace: Marketplace) -> dict[str, Any]:
+    """A Lumen-style notice of `case` to `marketplace`: only the case's listings on that marketplace."""
+    items = list(
+        CaseItem.objects.for_marketplace(marketplace).filter(case=case).select_related("listing").order_by("pk")
+    )
     brand = case.brand
     rights = list(case.rights.order_by("pk"))
     notice_type = LUMEN_TYPES[case.reason_code]
-    recipients = sorted({item.listing.marketplace.name for item in items})
     notice: dict[str, Any] = {
         "id": case.pk,
         "type": notice_type,
@@ -160,7 +192,7 @@ def lumen_notice(case: Case, *, marketplace: Any = None) -> dict[str, Any]:
         "date_received": case.submitted_at.isoformat(),
         "sender_name": brand.legal_name or brand.name,
         "principal_name": brand.legal_name or brand.name,
-        "recipient_name": ", ".join(recipients),
+        "recipient_name": marketplace.name,
         "works": [
             {
                 "description": f"{right.get_kind_display()} {right.name}",

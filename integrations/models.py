@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-from core.tenancy import BrandScopedQuerySet
+from core.tenancy import BrandScopedQuerySet, MarketplaceScopedQuerySet
 from integrations import choices
 
 
@@ -38,6 +38,8 @@ class ServiceToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = MarketplaceScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["marketplace", "name"]
 
@@ -49,8 +51,11 @@ class ServiceToken(models.Model):
         return self.revoked_at is None
 
 
-class WebhookEndpointQuerySet(BrandScopedQuerySet):
+class WebhookEndpointQuerySet(BrandScopedQuerySet, MarketplaceScopedQuerySet):
+    """An endpoint belongs to one brand or one marketplace: each tenant finds only its own."""
+
     brand_path = "brand"
+    marketplace_path = "marketplace"
 
     def active(self) -> "WebhookEndpointQuerySet":
         return self.filter(is_active=True)
@@ -115,6 +120,8 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     occurred_at = models.DateTimeField(db_default=Now(), editable=False)
     txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+
+    objects = MarketplaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["txid", "id"]

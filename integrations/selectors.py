@@ -18,6 +18,7 @@ one database role (the usual set-up). No OFFSET: each page is an index range sca
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -39,8 +40,12 @@ DECISION_STATUSES = (
 )
 
 
-class BadCursor(ValueError):
-    pass
+class BadCursor(ValidationError):
+    """A cursor this API did not return: invalid input of the `cursor` parameter (the API's 400 `invalid`
+    with `errors.cursor`, from the error shape's mapping of Django's `ValidationError`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"cursor": message})
 
 
 def encode_cursor(txid: int, event_id: int) -> str:
@@ -88,8 +93,8 @@ def decisions_feed(*, marketplace: Any, cursor: str | None, limit: int) -> FeedP
     """Decisions on the marketplace's listings after `cursor` (from the beginning when None)."""
     after = decode_cursor(cursor) if cursor else (0, 0)
     rows = list(
-        WebhookEvent.objects.filter(
-            marketplace=marketplace,
+        WebhookEvent.objects.for_marketplace(marketplace)
+        .filter(
             type=EventType.ITEM_STATUS_CHANGED,
             to_status__in=DECISION_STATUSES,
             txid__lt=feed_horizon(),

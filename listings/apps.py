@@ -1,3 +1,5 @@
+"""The listings app's configuration."""
+
 from django.apps import AppConfig
 
 

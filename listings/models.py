@@ -13,7 +13,13 @@ from django.db.models.functions import Now, Upper
 
 from core.files import private_storage, private_upload_to
 from listings import choices
-from listings.querysets import ListingQuerySet, StrikeQuerySet
+from listings.querysets import (
+    ListingQuerySet,
+    MarketplaceChildQuerySet,
+    MarketplaceQuerySet,
+    SellerChildQuerySet,
+    StrikeQuerySet,
+)
 
 
 class Marketplace(models.Model):
@@ -30,6 +36,8 @@ class Marketplace(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = MarketplaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -50,6 +58,8 @@ class Seller(models.Model):
     status = models.CharField(max_length=16, choices=choices.SellerStatus, default=choices.SellerStatus.ACTIVE)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = MarketplaceChildQuerySet.as_manager()
 
     class Meta:
         ordering = ["marketplace", "name"]
@@ -208,6 +218,8 @@ class SellerPenalty(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     lift_reason = models.TextField(blank=True)
+
+    objects = SellerChildQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "seller penalties"

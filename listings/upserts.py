@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 
+from core.errors import RowsRefused
 from listings.models import Listing, Marketplace, Seller
 from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
 
@@ -40,10 +41,12 @@ class RowErrors:
         return bool(self.rows)
 
 
-class UpsertRefused(Exception):
-    def __init__(self, errors: RowErrors) -> None:
-        super().__init__(f"{len(errors.rows)} rows with problems")
-        self.rows = errors.rows
+class UpsertRefused(RowsRefused):
+    """Rows of the request break the rules; nothing was saved. `field` is the request's array ("sellers",
+    "listings"), as the platform API names it, so its error shape keys the rows by it."""
+
+    def __init__(self, errors: RowErrors, *, field: str) -> None:
+        super().__init__(f"{len(errors.rows)} rows with problems", field=field, rows=errors.rows)
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,13 @@ def sellers_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]]) 
     errors = RowErrors()
     _duplicates(rows, "external_id", errors, "external_id")
     if errors:
-        raise UpsertRefused(errors)
+        raise UpsertRefused(errors, field="sellers")
     external_ids = [row["external_id"] for row in rows]
     with transaction.atomic():
         existing = set(
-            Seller.objects.filter(marketplace=marketplace, external_id__in=external_ids).values_list(
-                "external_id", flat=True
-            )
+            Seller.objects.for_marketplace(marketplace)
+            .filter(external_id__in=external_ids)
+            .values_list("external_id", flat=True)
         )
         saved = Seller.objects.bulk_create(
             [
@@ -145,7 +148,7 @@ def listings_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]])
 
     seller_refs = {row["seller_external_id"] for row in rows if row.get("seller_external_id")}
     sellers = dict(
-        Seller.objects.filter(marketplace=marketplace, external_id__in=seller_refs).values_list("external_id", "pk")
+        Seller.objects.for_marketplace(marketplace).filter(external_id__in=seller_refs).values_list("external_id", "pk")
     )
     for i, row in enumerate(rows):
         ref = row.get("seller_external_id")
@@ -153,14 +156,16 @@ def listings_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]])
             errors.add(i, "seller_external_id", f"No seller {ref!r} on {marketplace.name}: send the seller first.")
 
     wanted_urls = [u for u in urls if u]
+    # Every marketplace's listings, deliberately: a URL stored for another marketplace's listing is refused
+    # (by its marketplace id alone; nothing of that listing is returned).
     by_url = {
         listing.url: listing
         for listing in Listing.objects.filter(url__in=wanted_urls).only("pk", "url", "marketplace_id", "external_id")
     }
     by_external = dict(
-        Listing.objects.filter(marketplace=marketplace, external_id__in=[r["external_id"] for r in rows]).values_list(
-            "external_id", "pk"
-        )
+        Listing.objects.for_marketplace(marketplace)
+        .filter(external_id__in=[r["external_id"] for r in rows])
+        .values_list("external_id", "pk")
     )
     adopt: list[tuple[int, str]] = []
     for i, row in enumerate(normalised):
@@ -175,7 +180,7 @@ def listings_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]])
         elif stored.external_id is None:
             adopt.append((stored.pk, row["external_id"]))
     if errors:
-        raise UpsertRefused(errors)
+        raise UpsertRefused(errors, field="listings")
 
     columns: list[list[Any]] = [[], [], [], [], [], []]
     for row in normalised:

@@ -1,3 +1,5 @@
+"""The wiring's app configuration: installed only for its `seed_demo` command."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The staff reports app's configuration."""
+
 from django.apps import AppConfig
 
 

@@ -14,6 +14,12 @@ decisions feed and the DSA export have rows). For one endpoint (URL name and met
 
 The decisions feed only serves committed transactions (`integrations.selectors`), so tests
 using this harness run with `django_db(transaction=True)`.
+
+Below the endpoints, the marketplace scope itself: for every marketplace-owned model
+(`core.tenancy.marketplace_owned_models()`), `assert_marketplace_scope` builds a row in each of two
+marketplaces and checks that `for_marketplace` finds each marketplace's row, once, and never the other's.
+`platform_endpoints()` lists every route of the `platform-api` namespace, whatever its view class, for the
+meta-test that wants a case for each.
 """
 
 from collections.abc import Callable
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from brands.api.services import token_create
@@ -54,25 +60,34 @@ class MarketplaceWorld:
     def accepted_item(self) -> CaseItem:
         """A new reported listing of this marketplace, accepted by a moderator (a decision, a statement of
         reasons, open to a counter-notice and an appeal)."""
-        number = next(_numbers)
-        listing = factories.ListingFactory(
-            marketplace=self.marketplace,
-            seller=self.seller,
-            external_id=f"L{number}",
-            url=f"https://{self.host}/item/L{number}",
-        )
+        return self.accepted_items(1)[0]
+
+    def accepted_items(self, count: int) -> list[CaseItem]:
+        """A new case reporting `count` listings of this marketplace, each accepted by a moderator."""
+        listings = []
+        for _ in range(count):
+            number = next(_numbers)
+            listings.append(
+                factories.ListingFactory(
+                    marketplace=self.marketplace,
+                    seller=self.seller,
+                    external_id=f"L{number}",
+                    url=f"https://{self.host}/item/L{number}",
+                )
+            )
         case = case_services.case_submit(
             request=factories.filing_request(
                 brand=self.brand,
                 actor=self.reporter,
                 rights=[factories.IPRightFactory(brand=self.brand)],
-                listing_urls=[listing.url],
+                listing_urls=[listing.url for listing in listings],
             )
         )
-        item = case.items.get()
-        case_services.item_accept(item_id=item.pk, actor=self.moderator)
-        self.items.append(item)
-        return item
+        items = list(case.items.order_by("pk"))
+        for item in items:
+            case_services.item_accept(item_id=item.pk, actor=self.moderator)
+        self.items.extend(items)
+        return items
 
     def markers(self) -> set[str]:
         """Strings only this marketplace's data holds, as they appear in JSON (quoted: no prefix matches)."""
@@ -186,3 +201,48 @@ def assert_platform_tenant_matrix(case: PlatformTenancyCase) -> None:
     fresh_url = reverse(case.url_name, kwargs=case.make(victim)) if kwargs and case.method != "get" else url
     response = case.call(revoked, fresh_url, victim)
     assert response.status_code == 401, f"{case}: a revoked token got {response.status_code}"
+
+
+def platform_endpoints(resolver: URLResolver | None = None, inside: bool = False) -> set[tuple[str, str]]:
+    """(URL name, method) of every route of the `platform-api` namespace, whatever view serves it."""
+    found = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            found |= platform_endpoints(pattern, inside or pattern.namespace == "platform-api")
+        elif inside and isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
+            methods = {
+                method
+                for method in getattr(view_class, "http_method_names", ["get", "post"])
+                if method not in {"head", "options"} and hasattr(view_class, method)
+            }
+            found |= {(f"platform-api:{pattern.name}", method) for method in methods}
+    return found
+
+
+@dataclass(frozen=True)
+class MarketplaceScopeCase:
+    """A marketplace-owned model and how to make one of its rows in a world's marketplace."""
+
+    model: type
+    #: make(world) → a new row of `model` belonging to the world's marketplace.
+    make: Callable[[MarketplaceWorld], Any]
+
+    def __str__(self) -> str:
+        return self.model._meta.label
+
+
+def assert_marketplace_scope(case: MarketplaceScopeCase) -> None:
+    victim, attacker = marketplace_world("VICTIM"), marketplace_world("ATTACKER")
+    rows = {world.marketplace.pk: case.make(world) for world in (victim, attacker)}
+    for model_row in rows.values():
+        assert isinstance(model_row, case.model), f"{case}: make() returned {model_row!r}"
+    for world, other in ((victim, attacker), (attacker, victim)):
+        own, foreign = rows[world.marketplace.pk], rows[other.marketplace.pk]
+        for scope in (world.marketplace, world.marketplace.pk):  # an instance or its id
+            scoped = case.model.objects.for_marketplace(scope)
+            assert list(scoped.filter(pk=own.pk).values_list("pk", flat=True)) == [own.pk], (
+                f"{case}: for_marketplace does not find its own row once"
+            )
+            assert not scoped.filter(pk=foreign.pk).exists(), f"{case}: for_marketplace finds another marketplace's row"
+    assert not case.model.objects.for_marketplace(None).exists(), f"{case}: for_marketplace(None) finds rows"

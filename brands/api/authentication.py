@@ -60,7 +60,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 def session_membership(request: HttpRequest | Request, user: Any) -> BrandMembership | None:
     """The membership a signed-in browser acts in: the brand last opened in the portal, else the only one."""
-    active = BrandMembership.objects.filter(user=user, is_active=True).select_related("brand", "user")
+    active = BrandMembership.objects.active_of(user).select_related("user")
     slug = request.session.get(SESSION_BRAND_KEY)
     if slug:
         chosen = active.filter(brand__slug=slug).first()

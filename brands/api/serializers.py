@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from brands.choices import DocumentKind, IPRightKind
 from brands.models import IPRight, IPRightDocument
-from brands.services import REGISTRATION_FIELDS
+from brands.services.rights import REGISTRATION_FIELDS
 from core.api.serializers import DOCUMENT_FIELDS
 
 __all__ = ["IPRightDocumentInputSerializer", "IPRightDocumentSerializer", "IPRightInputSerializer", "IPRightSerializer"]

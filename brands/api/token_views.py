@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -37,7 +37,7 @@ from brands.api.token_serializers import TokenCreatedSerializer, TokenObtainSeri
 from brands.choices import Capability
 from brands.models import BrandMembership
 from core.api.schema import ApiAutoSchema, error_response
-from core.views import add_service_error
+from core.views import SERVICE_ERRORS, add_service_error, refusal_text
 
 # --- API ------------------------------------------------------------------------------------------
 
@@ -73,11 +73,7 @@ class TokenObtainView(APIView):
             )
         if user is None:
             raise exceptions.ValidationError({"non_field_errors": ["Wrong username or password."]})
-        membership = (
-            BrandMembership.objects.filter(user=user, is_active=True, brand__slug=data["brand"])
-            .select_related("brand")
-            .first()
-        )
+        membership = BrandMembership.objects.active_of(user, brand_slug=data["brand"]).first()
         if membership is None:
             raise exceptions.ValidationError({"brand": [f"You are not an active member of a brand “{data['brand']}”."]})
         days = data["expires_in_days"]
@@ -133,7 +129,7 @@ class ApiTokenCreateView(ApiTokenMixin, FormView):
                 name=form.cleaned_data["name"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
-        except ValidationError as error:
+        except SERVICE_ERRORS as error:
             add_service_error(form, error)
             return self.form_invalid(form)
         context = self.get_context_data(token=token, secret=secret)
@@ -153,8 +149,8 @@ class ApiTokenRevokeView(ApiTokenMixin, View):
             raise PermissionDenied("Only owners revoke other members' tokens.")
         try:
             services.token_revoke(token=token, actor=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        except SERVICE_ERRORS as error:
+            messages.error(request, refusal_text(error))
         else:
             messages.success(request, f"Token “{token.name}” ({token.prefix}…) revoked: it no longer works.")
         return redirect("api-tokens:token_list", brand_slug=self.brand.slug)

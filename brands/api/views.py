@@ -1,7 +1,7 @@
 """The IP rights registry endpoints: list, read, add (with its certificate), change, attach documents.
 
 Every member reads the registry; owners change it (as on the pages). Input goes through the registry's
-web forms and the writes through `brands.services`, which audit them.
+web forms and the writes through `brands.services.rights`, which audit them.
 """
 
 from typing import Any
@@ -15,7 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from brands import services
 from brands.api.serializers import (
     IPRightDocumentInputSerializer,
     IPRightDocumentSerializer,
@@ -27,6 +26,7 @@ from brands.choices import Capability
 from brands.filtersets import IPRightFilterSet
 from brands.forms import IPRightCreateForm, IPRightDocumentForm, IPRightForm
 from brands.models import IPRight, IPRightDocument
+from brands.services import rights
 from core.api.exceptions import form_validation_error
 
 FORM_FIELDS = IPRightForm._meta.fields
@@ -87,7 +87,8 @@ class IPRightViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def brand_queryset(self) -> QuerySet[IPRight]:
-        return self.scoped().prefetch_related(Prefetch("documents", queryset=IPRightDocument.objects.order_by("pk")))
+        documents = IPRightDocument.objects.for_brand(self.brand).order_by("pk")
+        return self.scoped().prefetch_related(Prefetch("documents", queryset=documents))
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         if self.action in {"create", "partial_update"}:
@@ -106,7 +107,7 @@ class IPRightViewSet(
         values = serializer.validated_data
         files = MultiValueDict({"document": [values["document"]]} if values.get("document") else {})
         form = _valid(IPRightCreateForm(_form_data(values), files))
-        right = services.ip_right_create(
+        right = rights.ip_right_create(
             brand=self.brand, actor=request.user, document=form.cleaned_data["document"], **form.registration_data()
         )
         return self._output(right, status.HTTP_201_CREATED)
@@ -121,7 +122,7 @@ class IPRightViewSet(
         current = {name: getattr(right, name) for name in FORM_FIELDS}
         form = _valid(IPRightForm(_form_data({**current, **values}), instance=right))
         changed = {name: form.cleaned_data[name] for name in values}
-        right = services.ip_right_update(right=right, actor=request.user, data=changed)
+        right = rights.ip_right_update(right=right, actor=request.user, data=changed)
         return self._output(right)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -139,7 +140,7 @@ class IPRightViewSet(
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         form = _valid(IPRightDocumentForm({"kind": values["kind"]}, MultiValueDict({"file": [values["file"]]})))
-        document = services.ip_right_add_document(
+        document = rights.ip_right_add_document(
             right=right, actor=request.user, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
         )
         return Response(IPRightDocumentSerializer(document).data, status=status.HTTP_201_CREATED)

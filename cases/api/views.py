@@ -2,8 +2,9 @@
 items (list, read, and the brand's actions: resubmit, answer a counter-notice, appeal, withdraw).
 
 Thin views: reads through `cases.selectors` (tenant-scoped), filters through `cases.filtersets`, input
-through the web forms' validation, writes through `cases.services`. A service's refusal becomes 400
-(invalid input) or 409 (the item's status does not allow it), see `core.api.exceptions`.
+through the web forms' validation, writes through `cases.services`. A service's refusal is answered by the
+API's one error handler (`core.api.exceptions`): 400 for invalid input, and 409 `conflict` for a
+`core.errors.TransitionNotAllowed` (the item's status, a deadline or its assignee does not allow it).
 """
 
 from collections.abc import Callable
@@ -51,15 +52,6 @@ IDEMPOTENCY_MAX_CHARS = Case._meta.get_field("idempotency_key").max_length
 FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
-class RefusalAsConflictMixin:
-    """A transition the item's status (or a deadline) does not allow answers 409 with the service's words."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, services.TransitionNotAllowed):
-            exc = Conflict(str(exc))
-        return super().handle_exception(exc)  # type: ignore[misc]
-
-
 def _idempotency_key(request: Request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if len(key) > IDEMPOTENCY_MAX_CHARS or not key.isprintable():
@@ -81,7 +73,7 @@ def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | N
     list=extend_schema(summary="List the brand's cases"),
     retrieve=extend_schema(summary="A case with its declarations and evidence"),
 )
-class CaseViewSet(RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
     model = Case
     filterset_class = CaseFilterSet
     capabilities = {"create": Capability.FILE, "withdraw": Capability.FILE, "import_csv": Capability.FILE}
@@ -224,9 +216,7 @@ class CaseItemAPIFilterSet(CaseItemFilterSet):
     list=extend_schema(summary="List the brand's reported listings (case items)"),
     retrieve=extend_schema(summary="A reported listing with its counter-notices and appeals"),
 )
-class CaseItemViewSet(
-    RefusalAsConflictMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet
-):
+class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
     model = CaseItem
     filterset_class = CaseItemAPIFilterSet
     parser_classes = FILING_PARSERS
@@ -239,8 +229,8 @@ class CaseItemViewSet(
             self.scoped()
             .select_related("listing__marketplace", "listing__seller")
             .prefetch_related(
-                Prefetch("counter_notices", queryset=CounterNotice.objects.order_by("attempt")),
-                Prefetch("appeals", queryset=Appeal.objects.order_by("filed_at")),
+                Prefetch("counter_notices", queryset=CounterNotice.objects.for_brand(self.brand).order_by("attempt")),
+                Prefetch("appeals", queryset=Appeal.objects.for_brand(self.brand).order_by("filed_at")),
             )
         )
 

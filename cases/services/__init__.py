@@ -5,7 +5,11 @@ Each transition
   same case queue up instead of deadlocking, and the case's aggregate status stays exact);
 - refuses a transition the item's current status does not allow, with a message naming both;
 - applies its effect on the listing through `listings.services` (remove, reinstate, strike);
-- writes an audit event in the same transaction.
+- writes an audit event and publishes the change in the same transaction.
+The check, save, audit and publication are the shared transition helper's (`ITEM_TRANSITIONS`, a
+`core.transitions.StateMachine`). Every refusal is a `core.errors.DomainError` (`TransitionNotAllowed`, a
+409 conflict, for a status, deadline or assignee that does not allow it), which each edge shows its one
+way; invalid input is a `ValidationError`.
 
 Who may call what (brand roles, moderator groups) is checked by the views, the API and the admin; the
 rules that hold whoever calls (deadlines, a different moderator for appeals, an item assigned to another
@@ -19,6 +23,7 @@ from cases.services.assignment import ASSIGNABLE_STATUSES, item_assign, item_rel
 from cases.services.bulk import BulkOutcome, direct_accept_max, items_accept, items_each  # noqa: F401
 from cases.services.deadlines import DEADLINE_RULES, items_apply_deadlines  # noqa: F401
 from cases.services.decisions import (  # noqa: F401
+    appeal_decide,
     item_accept,
     item_appeal,
     item_brand_answer,
@@ -44,4 +49,10 @@ from cases.services.filing import (  # noqa: F401
     evidence_store,
 )
 from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
-from cases.services.transitions import ALLOWED_FROM, APPEAL_OVERTURN_STATUS, TransitionNotAllowed, case_refresh_status  # noqa: F401
+from cases.services.transitions import (  # noqa: F401
+    ALLOWED_FROM,
+    APPEAL_OVERTURN_STATUS,
+    ITEM_TRANSITIONS,
+    case_refresh_status,
+)
+from core.errors import TransitionNotAllowed  # noqa: F401  (the callers' name for an item's refusal)

@@ -6,26 +6,30 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cases.choices import ItemStatus
 from cases.models import CaseItem
-from cases.services.transitions import S, TransitionNotAllowed, _lock, _move
+from cases.services.transitions import S, _lock, _move
 from core.audit.services import audit_record
+from core.errors import TransitionNotAllowed
+from core.transitions import StateMachine
 
 # --- assignment -----------------------------------------------------------------------------------
 
 #: Items a moderator may assign to themselves or release: those waiting for a first decision.
 ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.IN_REVIEW})
 
+#: Assignment leaves the status as it is (or starts the review, an item move): only its check is used.
+ASSIGNMENT = StateMachine(
+    model=CaseItem,
+    choices=ItemStatus,
+    allowed_from={"assign": ASSIGNABLE_STATUSES, "release": ASSIGNABLE_STATUSES},
+    audit_prefix="item",
+    refusal="Cannot {verb} item #{pk}: it is {status}; only items waiting for a decision ({allowed}) are assigned.",
+)
+
 
 def _person(user: Any) -> str:
     return user.get_full_name() or user.get_username()
-
-
-def _guard_assignable(item: CaseItem, verb: str) -> None:
-    if item.status not in ASSIGNABLE_STATUSES:
-        raise TransitionNotAllowed(
-            f"Cannot {verb} item #{item.pk}: it is {item.get_status_display().lower()}; only items waiting for a "
-            "decision (submitted or in review) are assigned."
-        )
 
 
 def _guard_assignee(item: CaseItem, actor: Any, *, take_over: bool) -> dict[str, int]:
@@ -59,7 +63,7 @@ def item_assign(*, item_id: int, actor: Any, force: bool = False) -> CaseItem:
     already assigned to `actor` is left as it is.
     """
     item = _lock(item_id)
-    _guard_assignable(item, "assign")
+    ASSIGNMENT.check(item, "assign")
     previous = item.assigned_to_id
     if previous == actor.pk:
         return item
@@ -85,7 +89,7 @@ def item_release(*, item_id: int, actor: Any) -> CaseItem:
     as it is.
     """
     item = _lock(item_id)
-    _guard_assignable(item, "release")
+    ASSIGNMENT.check(item, "release")
     if item.assigned_to_id is None:
         return item
     if item.assigned_to_id != actor.pk:

@@ -12,7 +12,8 @@ from django.db import transaction
 from cases.models import CaseItem
 from cases.services.decisions import item_accept
 from cases.services.statements import StatementInput
-from cases.services.transitions import TransitionNotAllowed, _rules
+from cases.services.transitions import _rules
+from core.errors import DomainError
 from listings import delisting
 from listings.choices import DelistSelectionKind
 from listings.models import DelistJob
@@ -37,8 +38,8 @@ def items_each(*, item_ids: Sequence[int], apply: Callable[[int], object]) -> Bu
     for item_id in item_ids:
         try:
             apply(item_id)
-        except TransitionNotAllowed as exc:
-            outcome.refused[item_id] = str(exc)
+        except DomainError as exc:
+            outcome.refused[item_id] = exc.message
         except ValidationError as exc:
             outcome.refused[item_id] = f"Item #{item_id}: {' '.join(exc.messages)}"
         else:

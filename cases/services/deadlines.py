@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from cases.models import CaseItem
 from cases.services.decisions import item_finalise, item_lapse
-from cases.services.transitions import S, TransitionNotAllowed
+from cases.services.transitions import S
+from core.errors import TransitionNotAllowed
 
 # --- deadlines --------------------------------------------------------------------------------------
 

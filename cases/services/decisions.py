@@ -24,7 +24,6 @@ from cases.services.statements import StatementInput, _statement_values, _store_
 from cases.services.transitions import (
     APPEAL_OVERTURN_STATUS,
     S,
-    TransitionNotAllowed,
     _appeal_until,
     _guard,
     _lock,
@@ -34,6 +33,7 @@ from cases.services.transitions import (
     _remove_listing,
     _rules,
 )
+from core.errors import Conflict, TransitionNotAllowed
 from listings import services as listing_services
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -347,11 +347,33 @@ def item_appeal(*, item_id: int, appellant: str, grounds: str, actor: Any = None
 @transaction.atomic
 def item_decide_appeal(*, item_id: int, actor: Any, overturn: bool, note: str) -> Appeal:
     """A moderator other than the one who made the contested decision upholds or overturns it."""
-    if not note.strip():
-        raise ValidationError({"note": "Explain the appeal decision."})
+    _check_appeal_note(note)
     item = _lock(item_id)
     _guard(item, "decide_appeal")
     appeal = item.appeals.select_for_update().get(status=AppealStatus.OPEN)
+    return _decide_appeal(item, appeal, actor=actor, overturn=overturn, note=note)
+
+
+@transaction.atomic
+def appeal_decide(*, appeal_id: int, actor: Any, overturn: bool, note: str) -> Appeal:
+    """Decide the appeal `appeal_id` (from its page in the console), refused once it is decided, even when its
+    item was appealed again since the page was drawn."""
+    _check_appeal_note(note)
+    item = _lock(Appeal.objects.filter(pk=appeal_id).values_list("item_id", flat=True).get())
+    appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
+    if appeal.status != AppealStatus.OPEN:
+        raise Conflict(f"{appeal} was already decided.")
+    _guard(item, "decide_appeal")
+    return _decide_appeal(item, appeal, actor=actor, overturn=overturn, note=note)
+
+
+def _check_appeal_note(note: str) -> None:
+    if not note.strip():
+        raise ValidationError({"note": "Explain the appeal decision."})
+
+
+def _decide_appeal(item: CaseItem, appeal: Appeal, *, actor: Any, overturn: bool, note: str) -> Appeal:
+    """Decide the open `appeal` of the locked `item`, refusing the moderator who made the contested decision."""
     if appeal.original_decider_id is not None and appeal.original_decider_id == actor.pk:
         raise TransitionNotAllowed("An appeal must be decided by someone other than the original decision's moderator.")
     now = timezone.now()

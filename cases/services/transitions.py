@@ -1,13 +1,13 @@
 """How an item moves: the statuses each action may start from (`ALLOWED_FROM`), the lock (case row, then
-item row), the guard that names both statuses, the move itself (save, audit, outbox), the case's aggregate
-status, and the effects on the listing (remove, reinstate, strike)."""
+item row), and the move itself, on the shared transition helper (`core.transitions.StateMachine`: the
+check naming both statuses, save, audit, outbox), followed by the case's aggregate status; then the
+effects on the listing (remove, reinstate, strike)."""
 
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from cases.choices import (
     ITEM_APPEALABLE_STATUSES,
@@ -20,14 +20,8 @@ from cases.choices import (
     ReasonCode,
 )
 from cases.models import Case, CaseItem
-from core.audit.services import audit_record
-from core.outbox import publish
+from core.transitions import StateMachine
 from listings import services as listing_services
-
-
-class TransitionNotAllowed(Exception):
-    """The item's current status (or a deadline, or the actor) does not allow the requested change."""
-
 
 S = ItemStatus
 
@@ -47,6 +41,22 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "decide_appeal": frozenset({S.APPEALED}),
 }
 
+#: The item's moves. Every move is published on ITEM_STATUS_CHANGED (webhooks and the marketplace's feed).
+ITEM_TRANSITIONS = StateMachine(
+    model=CaseItem,
+    choices=ItemStatus,
+    allowed_from=ALLOWED_FROM,
+    audit_prefix="item",
+    changed_at_field="status_changed_at",
+    topic=ITEM_STATUS_CHANGED,
+    refusal="Cannot {verb} item #{pk}: it is {status}; that is only possible when it is {allowed}.",
+)
+
+#: The case's aggregate status, recomputed from its items (never asked for, so never refused).
+CASE_TRANSITIONS = StateMachine(
+    model=Case, choices=CaseStatus, allowed_from={"status": frozenset(CaseStatus.values)}, audit_prefix="case"
+)
+
 #: Where an overturned appeal sends the item, by the status that was contested.
 APPEAL_OVERTURN_STATUS = {
     S.REJECTED: S.ACCEPTED,
@@ -65,6 +75,13 @@ def _rules() -> dict:
 
 
 def _lock(item_id: int) -> CaseItem:
+    """Lock the item's case, then the item with its listing.
+
+    Not `ITEM_TRANSITIONS.lock`: the case row comes first (concurrent decisions on items of one case queue
+    up on it instead of deadlocking, and its aggregate status stays exact), and the listing row is locked
+    with the item, so that decisions on two reports of the same listing (remove, reinstate unless another
+    report keeps it removed) are taken one after the other.
+    """
     case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise CaseItem.DoesNotExist(f"No case item #{item_id}.")
@@ -73,44 +90,15 @@ def _lock(item_id: int) -> CaseItem:
 
 
 def _guard(item: CaseItem, action: str) -> None:
-    allowed = ALLOWED_FROM[action]
-    if item.status not in allowed:
-        names = ", ".join(sorted(ItemStatus(s).label.lower() for s in allowed))
-        raise TransitionNotAllowed(
-            f"Cannot {action.replace('_', ' ')} item #{item.pk}: it is {item.get_status_display().lower()}; "
-            f"that is only possible when it is {names}."
-        )
+    """Refuse `action` unless the item's status allows it (before the service does anything else)."""
+    ITEM_TRANSITIONS.check(item, action)
 
 
-def _move(
-    item: CaseItem,
-    action: str,
-    to: str,
-    *,
-    actor: Any,
-    reason: str = "",
-    automated: bool = False,
-    data: dict | None = None,
-    **fields: Any,
-) -> CaseItem:
-    old = item.status
-    item.status = to
-    item.status_changed_at = timezone.now()
-    for name, value in fields.items():
-        setattr(item, name, value)
-    item.save(update_fields=["status", "status_changed_at", *fields])
-    audit_record(
-        action=f"item.{action}",
-        target=item,
-        actor=actor,
-        automated=automated,
-        from_state=old,
-        to_state=to,
-        reason=reason,
-        brand_id=item.brand_id,
-        data=data,
-    )
-    publish(ITEM_STATUS_CHANGED, [item], from_status=old)  # webhooks and the marketplace's feed
+def _move(item: CaseItem, action: str, to: str, *, actor: Any, automated: bool = False, **options: Any) -> CaseItem:
+    """Move the locked item (check, save, audit, publish), then refresh its case's aggregate status.
+
+    `options` are `ITEM_TRANSITIONS.move`'s (`reason`, `data`) and the other fields the move sets."""
+    ITEM_TRANSITIONS.move(item, action, to, actor=actor, automated=automated, **options)
     case_refresh_status(case_id=item.case_id, actor=actor, automated=automated)
     return item
 
@@ -130,18 +118,7 @@ def case_refresh_status(*, case_id: int, actor: Any = None, automated: bool = Fa
         status = CaseStatus.IN_REVIEW
     case = Case.objects.get(pk=case_id)
     if case.status != status:
-        old = case.status
-        case.status = status
-        case.save(update_fields=["status"])
-        audit_record(
-            action="case.status",
-            target=case,
-            actor=actor,
-            automated=automated,
-            from_state=old,
-            to_state=status,
-            brand_id=case.brand_id,
-        )
+        CASE_TRANSITIONS.move(case, "status", status, actor=actor, automated=automated, check=False)
     return status
 
 

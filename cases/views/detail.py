@@ -3,7 +3,7 @@ brand's actions on each item: withdraw, amend and resubmit, answer a counter-not
 
 Actions are POST-only views that need the FILE capability (owners and reporters). Each looks the item up
 through the tenant scope, validates its form, calls the service and redirects back to the item with a
-message; the service's refusal (`TransitionNotAllowed`, `ValidationError`) becomes an error message.
+message; the service's refusal (`core.views.SERVICE_ERRORS`) becomes an error message.
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
@@ -30,6 +29,8 @@ from cases.action_forms import ACTIONS, ItemAction, available_actions
 from cases.choices import AppellantSide
 from cases.models import Case, CaseItem, Evidence
 from core.audit.models import AuditEvent
+from core.errors import DomainError
+from core.views import SERVICE_ERRORS, refusal_text
 
 #: Items shown per page of a case (a case holds up to MAX_ITEMS_PER_CASE).
 ITEMS_PER_PAGE = 50
@@ -118,10 +119,10 @@ class ItemActionView(BrandAccessMixin, View):
         else:
             try:
                 self.perform(item, form)
-            except services.TransitionNotAllowed as exc:
-                messages.error(request, str(exc))
-            except ValidationError as exc:
-                messages.error(request, f"Item #{item.pk}: {' '.join(exc.messages)}")
+            except SERVICE_ERRORS as error:
+                # A refusal names its item; invalid input does not, so it is prefixed like the form's errors.
+                text = refusal_text(error)
+                messages.error(request, text if isinstance(error, DomainError) else f"Item #{item.pk}: {text}")
             else:
                 messages.success(request, self.success_message.format(pk=item.pk))
         return redirect(self._item_url(item))

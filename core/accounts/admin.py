@@ -1,3 +1,5 @@
+"""The users' admin."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 

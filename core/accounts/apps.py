@@ -1,3 +1,5 @@
+"""The accounts app's configuration (label `accounts`: `AUTH_USER_MODEL = "accounts.User"`)."""
+
 from django.apps import AppConfig
 
 

@@ -13,7 +13,9 @@ their index in the request from 0, each with its messages or its own fields' mes
 
 The services' own refusals keep their wording: a Django `ValidationError` becomes 400 with its fields; a
 `core.errors.DomainError` becomes its own status and code (409 `conflict` for a transition the object's
-status does not allow, 400 `refused` for other refusals), with `errors` naming its field when it has one.
+status does not allow, 400 `refused` for other refusals), with `errors` naming its field when it has one;
+a `core.errors.RowsRefused` (rows of a bulk request that break the rules) is answered as rows that fail
+validation are (`RowsInvalid`).
 A body over Django's upload limits is 413 `request_too_large`; a bug is 500 `server_error` (logged with
 its trace). `ErrorSerializer` describes the shape in the OpenAPI schema (`core.api.schema`).
 """
@@ -31,7 +33,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from core.errors import DomainError
+from core.errors import DomainError, RowsRefused
 
 logger = logging.getLogger("django.request")
 
@@ -123,7 +125,9 @@ class Refused(exceptions.APIException):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DomainError):
+    if isinstance(exc, RowsRefused):
+        exc = RowsInvalid(exc.field, exc.rows)
+    elif isinstance(exc, DomainError):
         exc = Refused(exc)
     elif isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)

@@ -1,3 +1,5 @@
+"""The audit app's configuration (label `audit`)."""
+
 from django.apps import AppConfig
 
 

@@ -1,0 +1,1 @@
+"""Template tags every app may use (inline SVG charts)."""

@@ -9,7 +9,11 @@ Errors have the API's one shape (`core.api.exceptions`): `{"status", "code", "de
 A refused bulk request answers 400 with nothing saved and `errors` keyed by the array, then the row's index
 from 0, then the row's field (`{"listings": {"3": {"url": ["…"]}}}`); a body without rows or with too many
 answers 400 with `{"sellers": ["…"]}`; a transition the item's status does not allow, or a concurrent
-write of the same rows, answers 409 (`conflict`).
+write of the same rows, answers 409 (`conflict`). The refusals are the services' own
+(`core.errors.DomainError`, Django's `ValidationError`), mapped by the API base (`core.api.exceptions`).
+
+Every read goes through the marketplace scope (`for_marketplace(self.marketplace)`, see `core.tenancy`):
+no view filters by marketplace by hand, so another marketplace's item or case is simply not found (404).
 """
 
 from datetime import timedelta
@@ -17,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -27,17 +32,19 @@ from rest_framework.views import APIView
 
 from cases import services as case_services
 from cases.models import Case, CaseItem
-from core.api.exceptions import Conflict, RowsInvalid
+from core.api.exceptions import RowsInvalid
 from core.api.schema import ApiAutoSchema, error_response
+from core.errors import Conflict
 from integrations.authentication import (
     IsMarketplaceService,
     ServiceTokenAuthentication,
     ServiceTokenRateThrottle,
 )
-from integrations.exports import DSA_BATCH_SIZE, dsa_statement, dsa_statements_queryset, lumen_notice
+from integrations.exports import dsa_statement, dsa_statement_batch, lumen_notice
 from integrations.platform import serializers as api
-from integrations.selectors import BadCursor, decisions_feed
-from listings.upserts import UpsertRefused, UpsertResult, listings_upsert, sellers_upsert
+from integrations.selectors import decisions_feed
+from listings.models import Marketplace
+from listings.upserts import UpsertResult, listings_upsert, sellers_upsert
 
 
 class PlatformView(APIView):
@@ -48,13 +55,21 @@ class PlatformView(APIView):
     schema = ApiAutoSchema()
 
     @property
-    def marketplace(self) -> Any:
+    def marketplace(self) -> Marketplace:
+        """The service token's marketplace: the scope of every read below."""
         return self.request.auth.marketplace
 
-    def check_own_item(self, item_id: int) -> None:
-        """404 unless the item's listing is on the token's marketplace (whether or not the item exists)."""
-        if not CaseItem.objects.filter(pk=item_id, listing__marketplace=self.marketplace).exists():
-            raise NotFound("No such item on your marketplace.")
+    def items(self) -> QuerySet[CaseItem]:
+        return CaseItem.objects.for_marketplace(self.marketplace)
+
+    @staticmethod
+    def get_scoped(queryset: QuerySet, message: str, **lookup: Any) -> Model:
+        """The row of `queryset` (already scoped to the marketplace) matching `lookup`, or 404 with `message`:
+        another marketplace's row and a row that does not exist answer alike."""
+        found = queryset.filter(**lookup).first()
+        if found is None:
+            raise NotFound(message)
+        return found
 
 
 CONCURRENT_WRITE = "A concurrent request changed some of these rows; nothing was saved. Retry."
@@ -90,9 +105,8 @@ class BulkUpsertView(PlatformView):
             by_row = errors.items() if isinstance(errors, dict) else enumerate(errors)
             raise RowsInvalid(self.key, {int(i): row_errors for i, row_errors in by_row if row_errors})
         try:
+            # A refused row raises `UpsertRefused`, answered by the API base like the rows above.
             result = self.upsert(serializer.validated_data)
-        except UpsertRefused as exc:
-            raise RowsInvalid(self.key, exc.rows) from exc
         except IntegrityError as exc:
             # Another request wrote one of these rows between our checks and our statement: send it again.
             raise Conflict(CONCURRENT_WRITE) from exc
@@ -134,6 +148,7 @@ class ListingBulkUpsertView(BulkUpsertView):
 
 
 ITEM_REFUSED = error_response("The item's status (or a passed deadline) does not allow this.")
+NO_SUCH_ITEM = "No such item on your marketplace."
 
 
 class ItemActionView(PlatformView):
@@ -143,14 +158,12 @@ class ItemActionView(PlatformView):
         raise NotImplementedError
 
     def post(self, request: Request, item_id: int) -> Response:
-        self.check_own_item(item_id)
+        self.get_scoped(self.items(), NO_SUCH_ITEM, pk=item_id)  # 404 before the body is even validated
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            self.act(item_id, serializer.validated_data)
-        except case_services.TransitionNotAllowed as exc:
-            raise Conflict(str(exc)) from exc
-        item = CaseItem.objects.get(pk=item_id)
+        # A refusal (`core.errors.TransitionNotAllowed`) is answered by the API base: 409 `conflict`.
+        self.act(item_id, serializer.validated_data)
+        item = self.get_scoped(self.items(), NO_SUCH_ITEM, pk=item_id)
         return Response(
             api.ItemStateSerializer(
                 {
@@ -212,12 +225,10 @@ class DecisionFeedView(PlatformView):
             raise ValidationError({"limit": ["A whole number."]}) from exc
         if not 1 <= limit <= settings.MARKETSAFE["PLATFORM_FEED_MAX_PAGE"]:
             raise ValidationError({"limit": [f"Between 1 and {settings.MARKETSAFE['PLATFORM_FEED_MAX_PAGE']}."]})
-        try:
-            page = decisions_feed(
-                marketplace=self.marketplace, cursor=request.query_params.get("cursor") or None, limit=limit
-            )
-        except BadCursor as exc:
-            raise ValidationError({"cursor": [str(exc)]}) from exc
+        # A cursor this API did not return raises `BadCursor`: 400 `invalid` with `errors.cursor`.
+        page = decisions_feed(
+            marketplace=self.marketplace, cursor=request.query_params.get("cursor") or None, limit=limit
+        )
         return Response(
             api.DecisionPageSerializer(
                 {"results": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more}
@@ -244,11 +255,7 @@ class DSAStatementBatchView(PlatformView):
         except ValueError as exc:
             raise ValidationError({"after": ["A whole number."]}) from exc
         settled = timezone.now() - timedelta(seconds=settings.MARKETSAFE["EXPORT_SETTLE_SECONDS"])
-        statements = list(
-            dsa_statements_queryset().filter(
-                pk__gt=after, item__listing__marketplace=self.marketplace, created_at__lte=settled
-            )[:DSA_BATCH_SIZE]
-        )
+        statements = dsa_statement_batch(marketplace=self.marketplace, after=after, settled_before=settled)
         return Response(
             {
                 "statements": [dsa_statement(s) for s in statements],
@@ -260,7 +267,6 @@ class DSAStatementBatchView(PlatformView):
 @extend_schema(tags=["platform"], responses={200: dict}, summary="A case as a Lumen-style notice (your listings)")
 class LumenNoticeView(PlatformView):
     def get(self, request: Request, case_id: int) -> Response:
-        case = Case.objects.select_related("brand").filter(pk=case_id).first()
-        if case is None or not CaseItem.objects.filter(case=case, listing__marketplace=self.marketplace).exists():
-            raise NotFound("No such case on your marketplace.")
+        cases = Case.objects.for_marketplace(self.marketplace).select_related("brand")
+        case = self.get_scoped(cases, "No such case on your marketplace.", pk=case_id)
         return Response(lumen_notice(case, marketplace=self.marketplace))

@@ -2,9 +2,11 @@
 import with its dry run, withdrawal, the item actions, filters, ordering and keyset pagination."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cases.choices import Channel, ItemStatus
 from cases.demo import drive_item_to
@@ -182,9 +184,27 @@ def test_item_actions_refuse_the_wrong_status_with_409(reporter_api, file_case):
     item = file_case(1).items.get()
     response = reporter_api.post(f"{ITEMS_URL}{item.pk}/resubmit/", {"note": "Amended."}, format="json")
     assert response.status_code == 409
-    assert response.json()["detail"].startswith(f"Cannot resubmit item #{item.pk}: it is submitted;")
+    # The API's one error handler answers every refusal (core.errors.DomainError) in the error shape.
+    assert response.json() == {
+        "status": 409,
+        "code": "conflict",
+        "detail": f"Cannot resubmit item #{item.pk}: it is submitted; that is only possible when it is "
+        "clarification requested.",
+    }
     blank = reporter_api.post(f"{ITEMS_URL}{item.pk}/appeal/", {"grounds": ""}, format="json")
     assert blank.status_code == 400 and blank.json()["errors"] == {"grounds": ["This field may not be blank."]}
+
+
+def test_an_item_action_past_its_deadline_is_refused_with_409(reporter_api, file_case, moderator, reporter):
+    item = drive_item_to(file_case(1).items.get(), ItemStatus.REJECTED, moderator=moderator, brand_user=reporter)
+    CaseItem.objects.filter(pk=item.pk).update(appeal_until=timezone.now() - timedelta(seconds=1))
+    response = reporter_api.post(f"{ITEMS_URL}{item.pk}/appeal/", {"grounds": "We attached proof."}, format="json")
+    assert (response.status_code, response.json()) == (
+        409,
+        {"status": 409, "code": "conflict", "detail": f"The appeal window of item #{item.pk} has closed."},
+    )
+    item.refresh_from_db()
+    assert item.status == ItemStatus.REJECTED
 
 
 def test_answer_a_counter_notice(reporter_api, file_case, moderator, reporter):

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from brands import services as brand_services
 from brands.api.models import ApiToken
 from brands.api.services import token_create, token_revoke
 from brands.api.throttles import TokenObtainThrottle
 from brands.choices import Role
+from brands.services import team
 from core.audit.models import AuditEvent
 from tests import factories
 
@@ -112,7 +112,7 @@ def test_a_token_dies_with_its_membership(owner, reporter, brand):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     assert client.get(CASES_URL).status_code == 200
-    brand_services.membership_remove(membership=reporter.brand_memberships.get(), actor=owner)
+    team.membership_remove(membership=reporter.brand_memberships.get(), actor=owner)
     assert client.get(CASES_URL).status_code == 401
 
 
@@ -120,7 +120,7 @@ def test_a_role_change_applies_to_existing_tokens(owner, reporter, brand):
     _, secret = token_create(membership=reporter.brand_memberships.get(), actor=reporter, name="script")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
-    brand_services.membership_change_role(membership=reporter.brand_memberships.get(), role=Role.VIEWER, actor=owner)
+    team.membership_change_role(membership=reporter.brand_memberships.get(), role=Role.VIEWER, actor=owner)
     response = client.post(CASES_URL, {}, format="json")
     assert response.status_code == 403
     assert response.json()["detail"] == "Your role in Acme Leather (viewer) does not allow this."

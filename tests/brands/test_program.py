@@ -12,14 +12,15 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.utils import timezone
 
-from brands import services
 from brands.choices import ApplicationStatus, Lane, MembershipStatus, Role
 from brands.models import ProgramApplication, ProgramMembership
 from brands.selectors import program_standing, track_records
+from brands.services import applications, program
 from brands.tasks import monitor_program_memberships
 from cases.choices import ItemStatus, RejectionCode
 from cases.models import CaseItem
 from core.audit.models import AuditEvent
+from core.errors import TransitionNotAllowed
 from core.locks import lock_key
 from core.uploads import check_upload
 from tests import factories
@@ -45,7 +46,7 @@ def reviewer():
 @pytest.fixture
 def submitted(brand, owner, right, django_capture_on_commit_callbacks) -> ProgramApplication:
     with django_capture_on_commit_callbacks(execute=True):
-        return services.application_save(
+        return applications.application_save(
             brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True
         )
 
@@ -59,16 +60,16 @@ def events(action: str) -> list[AuditEvent]:
 
 def test_a_draft_is_saved_without_attestation_and_submitted_with_it(brand, owner, right):
     upload = check_upload(RewindingUpload("membership.pdf", PDF))
-    draft = services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], documents=[upload])
+    draft = applications.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], documents=[upload])
     assert draft.status == ApplicationStatus.DRAFT
     assert draft.documents.get().original_name == "membership.pdf"
     with pytest.raises(ValidationError) as refused:
-        services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True)
+        applications.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True)
     assert refused.value.message_dict == {"attest": ["Confirm the attestation to submit the application."]}
     draft.refresh_from_db()
     assert draft.status == ApplicationStatus.DRAFT  # nothing half-saved
 
-    application = services.application_save(
+    application = applications.application_save(
         brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True
     )
     assert application.pk == draft.pk
@@ -79,10 +80,12 @@ def test_a_draft_is_saved_without_attestation_and_submitted_with_it(brand, owner
 def test_a_submission_needs_a_verified_right(brand, owner):
     pending = factories.IPRightFactory(brand=brand, status="pending", verified_at=None)
     with pytest.raises(ValidationError) as refused:
-        services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[pending], submit=True, attest=True)
+        applications.application_save(
+            brand=brand, actor=owner, data=DETAILS, rights=[pending], submit=True, attest=True
+        )
     assert "is not a verified, current right" in str(refused.value.message_dict["rights"])
     with pytest.raises(ValidationError) as refused:
-        services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[], submit=True, attest=True)
+        applications.application_save(brand=brand, actor=owner, data=DETAILS, rights=[], submit=True, attest=True)
     assert refused.value.message_dict["rights"] == ["Choose at least one verified IP right the membership covers."]
     assert not ProgramApplication.objects.exists()
 
@@ -90,16 +93,16 @@ def test_a_submission_needs_a_verified_right(brand, owner):
 def test_another_brands_right_cannot_be_covered(brand, owner, other_brand):
     foreign = factories.IPRightFactory(brand=other_brand)
     with pytest.raises(ValidationError):
-        services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[foreign])
+        applications.application_save(brand=brand, actor=owner, data=DETAILS, rights=[foreign])
 
 
 def test_the_full_cycle_with_a_request_for_information(
     submitted, brand, owner, member_of, reviewer, right, django_capture_on_commit_callbacks
 ):
     second_owner = member_of(Role.OWNER)  # every active owner hears about decisions
-    services.application_start_review(application_id=submitted.pk, actor=reviewer)
+    applications.application_start_review(application_id=submitted.pk, actor=reviewer)
     with django_capture_on_commit_callbacks(execute=True):
-        services.application_request_info(
+        applications.application_request_info(
             application_id=submitted.pk, actor=reviewer, message="Send your membership certificate."
         )
     [asked] = mail.outbox
@@ -107,23 +110,23 @@ def test_the_full_cycle_with_a_request_for_information(
     assert sorted(asked.to) == sorted(["contact@acme.example", owner.email.lower(), second_owner.email.lower()])
     assert "/b/acme/program/" in asked.body
 
-    with pytest.raises(ValidationError) as refused:
-        services.application_approve(application_id=submitted.pk, actor=reviewer)
-    assert str(refused.value.messages[0]) == (
-        "This application cannot be approved: it is Information requested, and only an application that is"
-        " Submitted or Under review can."
+    with pytest.raises(TransitionNotAllowed) as refused:
+        applications.application_approve(application_id=submitted.pk, actor=reviewer)
+    assert refused.value.message == (
+        "This application cannot be approved: it is information requested, and only an application that is"
+        " submitted or under review can."
     )
     with pytest.raises(ValidationError) as refused:
-        services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True)
+        applications.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True)
     assert refused.value.message_dict == {"response": ["Answer the association's request before resubmitting."]}
 
-    services.application_save(
+    applications.application_save(
         brand=brand, actor=owner, data=DETAILS, rights=[right], response="Attached.", submit=True, attest=True
     )
     request = submitted.information_requests.get()
     assert (request.response, request.responded_by) == ("Attached.", owner)
     with django_capture_on_commit_callbacks(execute=True):
-        membership = services.application_approve(application_id=submitted.pk, actor=reviewer, reason="Welcome.")
+        membership = applications.application_approve(application_id=submitted.pk, actor=reviewer, reason="Welcome.")
     submitted.refresh_from_db()
     assert (submitted.status, submitted.decided_by) == (ApplicationStatus.APPROVED, reviewer)
     assert membership.status == MembershipStatus.ACTIVE
@@ -139,18 +142,18 @@ def test_the_full_cycle_with_a_request_for_information(
 
 def test_a_rejection_needs_a_reason_and_is_mailed(submitted, reviewer, django_capture_on_commit_callbacks):
     with pytest.raises(ValidationError):
-        services.application_reject(application_id=submitted.pk, actor=reviewer, reason="  ")
+        applications.application_reject(application_id=submitted.pk, actor=reviewer, reason="  ")
     with django_capture_on_commit_callbacks(execute=True):
-        services.application_reject(application_id=submitted.pk, actor=reviewer, reason="Rights not yours.")
+        applications.application_reject(application_id=submitted.pk, actor=reviewer, reason="Rights not yours.")
     assert mail.outbox[-1].subject == "MarketSafe: your application is rejected"
-    with pytest.raises(ValidationError, match="it is Rejected"):
-        services.application_reject(application_id=submitted.pk, actor=reviewer, reason="Again.")
+    with pytest.raises(TransitionNotAllowed, match="it is rejected"):
+        applications.application_reject(application_id=submitted.pk, actor=reviewer, reason="Again.")
     assert len(events("application.reject")) == 1
 
 
 def test_a_rolled_back_decision_sends_nothing(submitted, reviewer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
-        services.application_approve(
+        applications.application_approve(
             application_id=submitted.pk, actor=reviewer, renews_on=timezone.localdate() - timedelta(days=1)
         )
     assert mail.outbox == []
@@ -160,10 +163,10 @@ def test_a_rolled_back_decision_sends_nothing(submitted, reviewer, django_captur
 
 def test_approving_a_renewal_replaces_the_current_membership(brand, owner, right, reviewer):
     old = factories.ProgramMembershipFactory(brand=brand, renews_on=timezone.localdate() + timedelta(days=20))
-    application = services.application_save(
+    application = applications.application_save(
         brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True
     )
-    new = services.application_approve(application_id=application.pk, actor=reviewer)
+    new = applications.application_approve(application_id=application.pk, actor=reviewer)
     old.refresh_from_db()
     assert old.status == MembershipStatus.ENDED
     assert ProgramMembership.objects.filter(brand=brand).active().get() == new
@@ -177,13 +180,13 @@ def test_the_lane_follows_the_membership_and_open_cases_keep_theirs(
 ):
     before = file_case()
     assert before.lane == Lane.STANDARD
-    membership = services.application_approve(application_id=submitted.pk, actor=reviewer)
+    membership = applications.application_approve(application_id=submitted.pk, actor=reviewer)
     expedited = file_case(evidence=[])  # no evidence: optional in the expedited lane for counterfeits
     assert expedited.lane == Lane.EXPEDITED
     assert set(expedited.items.values_list("lane", flat=True)) == {Lane.EXPEDITED}
     assert expedited.items.get().sla_due_at - expedited.submitted_at == timedelta(hours=24)
 
-    services.membership_suspend(membership_id=membership.pk, actor=reviewer, reason="Too many rejections.")
+    program.membership_suspend(membership_id=membership.pk, actor=reviewer, reason="Too many rejections.")
     with pytest.raises(ValidationError, match="Evidence is required"):
         file_case(evidence=[])
     after = file_case()
@@ -193,10 +196,10 @@ def test_the_lane_follows_the_membership_and_open_cases_keep_theirs(
     assert CaseItem.objects.get(case=expedited).lane == Lane.EXPEDITED
     assert CaseItem.objects.get(case=before).lane == Lane.STANDARD
 
-    services.membership_reinstate(membership_id=membership.pk, actor=reviewer)
+    program.membership_reinstate(membership_id=membership.pk, actor=reviewer)
     assert file_case(evidence=[]).lane == Lane.EXPEDITED
-    with pytest.raises(ValidationError, match="only a membership that is Suspended can"):
-        services.membership_reinstate(membership_id=membership.pk, actor=reviewer)
+    with pytest.raises(TransitionNotAllowed, match="only a membership that is suspended can"):
+        program.membership_reinstate(membership_id=membership.pk, actor=reviewer)
 
 
 # --- the track record ---------------------------------------------------------------------------------

@@ -11,10 +11,17 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from brands import services
 from brands.choices import ApplicationStatus, MembershipStatus
-from brands.models import ApplicationDocument, InformationRequest, IPRightDocument, ProgramApplication
+from brands.models import (
+    ApplicationDocument,
+    InformationRequest,
+    IPRightDocument,
+    ProgramApplication,
+    ProgramMembership,
+)
+from brands.services import applications
 from cases.models import CaseItem, Evidence
+from core.audit.models import AuditEvent
 from listings.models import Listing
 from marketsafe.management.commands import seed_demo
 from reports.views import PROGRAM_CSV_HEADER
@@ -41,7 +48,9 @@ def moderator_client(client):
 
 @pytest.fixture
 def application(brand, owner, right) -> ProgramApplication:
-    return services.application_save(brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True)
+    return applications.application_save(
+        brand=brand, actor=owner, data=DETAILS, rights=[right], submit=True, attest=True
+    )
 
 
 def change_url(obj) -> str:
@@ -87,8 +96,8 @@ def test_a_reviewer_decides_through_the_admin(reviewer_client, application, djan
 
     refused = reviewer_client.post(act_url(application, "approve"), {}, follow=True)
     assert (
-        "Approve: This application cannot be approved: it is Information requested, and only an application that"
-        " is Submitted or Under review can." in messages_of(refused)
+        "Approve: This application cannot be approved: it is information requested, and only an application that"
+        " is submitted or under review can." in messages_of(refused)
     )
     application.refresh_from_db()
     assert application.status == ApplicationStatus.INFO_REQUESTED
@@ -242,3 +251,24 @@ def test_the_application_page_runs_the_same_queries_for_more_rights_and_document
         factories.stored_document(ApplicationDocument, application=application, uploaded_by=owner)
         InformationRequest.objects.create(application=application, message=f"Question {n}", requested_by=owner)
     assert page_queries(reviewer_client, url, django_assert_max_num_queries, 30) == few
+
+
+def test_a_refused_membership_move_shows_its_reason_on_the_page(reviewer_client, brand, owner):
+    membership = factories.ProgramMembershipFactory(brand=brand)
+    # Reinstate is not offered on an active membership's page; a stale page may still post it.
+    refused = reviewer_client.post(act_url(membership, "reinstate"), {"reinstate-reason": ""}, follow=True)
+    assert refused.redirect_chain[-1][0] == change_url(membership)
+    assert messages_of(refused) == [
+        "Reinstate: This membership cannot be reinstated: it is active, and only a membership that is suspended can."
+    ]
+    ProgramMembership.objects.filter(pk=membership.pk).update(
+        status=MembershipStatus.SUSPENDED, suspended_at=timezone.now(), renews_on=timezone.localdate()
+    )
+    late = reviewer_client.post(act_url(membership, "reinstate"), {"reinstate-reason": ""}, follow=True)
+    assert messages_of(late) == [
+        f"Reinstate: This membership reached its renewal date ({timezone.localdate():%Y-%m-%d}); the brand"
+        " applies again."
+    ]
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.SUSPENDED
+    assert not AuditEvent.objects.filter(action="membership.reinstate").exists()

@@ -12,10 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from brands import services
 from brands.choices import IPRightKind, IPRightStatus, Role
 from brands.filtersets import IPRightFilterSet
 from brands.models import IPRight, IPRightDocument
+from brands.services import rights
 from brands.views import right_standing
 from core.audit.models import AuditEvent
 from core.uploads import check_upload
@@ -53,7 +53,7 @@ def url(name: str, brand, **kwargs) -> str:
 
 
 def test_a_new_right_is_pending_and_audited(brand, owner):
-    right = services.ip_right_create(brand=brand, actor=owner, **registration())
+    right = rights.ip_right_create(brand=brand, actor=owner, **registration())
     assert right.status == IPRightStatus.PENDING
     assert right.classes == [18, 25]
     [event] = AuditEvent.objects.filter(action="ip_right.create")
@@ -63,7 +63,7 @@ def test_a_new_right_is_pending_and_audited(brand, owner):
 
 
 def test_a_new_right_keeps_its_document_in_private_storage(brand, owner):
-    right = services.ip_right_create(brand=brand, actor=owner, document=check_upload(pdf()), **registration())
+    right = rights.ip_right_create(brand=brand, actor=owner, document=check_upload(pdf()), **registration())
     [document] = right.documents.all()
     assert (document.original_name, document.content_type) == ("certificate.pdf", "application/pdf")
     assert document.size == len(PDF)
@@ -77,17 +77,17 @@ def test_a_new_right_keeps_its_document_in_private_storage(brand, owner):
 
 
 def test_the_same_registration_twice_is_refused_naming_the_field(brand, owner, other_brand):
-    services.ip_right_create(brand=brand, actor=owner, **registration())
+    rights.ip_right_create(brand=brand, actor=owner, **registration())
     with pytest.raises(ValidationError) as error:
-        services.ip_right_create(brand=brand, actor=owner, **registration(office="euipo", name="Other"))
+        rights.ip_right_create(brand=brand, actor=owner, **registration(office="euipo", name="Other"))
     assert "already in the registry as ACME" in error.value.message_dict["registration_number"][0]
     # Another brand may register the same number (e.g. a licensee): rights are per brand.
-    services.ip_right_create(brand=other_brand, actor=owner, **registration())
+    rights.ip_right_create(brand=other_brand, actor=owner, **registration())
 
 
 def test_validity_must_end_after_it_starts(brand, owner):
     with pytest.raises(ValidationError) as error:
-        services.ip_right_create(
+        rights.ip_right_create(
             brand=brand, actor=owner, **registration(valid_from=date(2024, 1, 1), valid_until=date(2023, 1, 1))
         )
     assert "before its start" in error.value.message_dict["valid_until"][0]
@@ -98,7 +98,7 @@ def test_changing_a_verified_right_sends_it_back_to_pending(brand, owner):
     old_number = right.registration_number
     data = {"registration_number": "999", "name": right.name}
 
-    updated = services.ip_right_update(right=right, actor=owner, data=data)
+    updated = rights.ip_right_update(right=right, actor=owner, data=data)
 
     assert (updated.status, updated.verified_at, updated.verified_by) == ("pending", None, None)
     right.refresh_from_db()
@@ -111,14 +111,14 @@ def test_changing_a_verified_right_sends_it_back_to_pending(brand, owner):
 @pytest.mark.parametrize("status", [IPRightStatus.REJECTED, IPRightStatus.EXPIRED])
 def test_changing_a_rejected_or_expired_right_asks_for_verification_again(brand, owner, status):
     right = factories.IPRightFactory(brand=brand, status=status, verified_at=None)
-    services.ip_right_update(right=right, actor=owner, data={"valid_until": TODAY() + timedelta(days=4000)})
+    rights.ip_right_update(right=right, actor=owner, data={"valid_until": TODAY() + timedelta(days=4000)})
     right.refresh_from_db()
     assert right.status == "pending"
 
 
 def test_saving_without_a_change_changes_nothing(brand, owner):
     right = factories.IPRightFactory(brand=brand)
-    services.ip_right_update(right=right, actor=owner, data={"name": f"  {right.name} ", "classes": [25, 18, 18]})
+    rights.ip_right_update(right=right, actor=owner, data={"name": f"  {right.name} ", "classes": [25, 18, 18]})
     right.refresh_from_db()
     assert right.status == "verified"
     assert not AuditEvent.objects.filter(action="ip_right.update").exists()
@@ -128,17 +128,17 @@ def test_update_checks_the_same_rules_as_create(brand, owner):
     first = factories.IPRightFactory(brand=brand)
     second = factories.IPRightFactory(brand=brand)
     with pytest.raises(ValidationError) as error:
-        services.ip_right_update(right=second, actor=owner, data={"registration_number": first.registration_number})
+        rights.ip_right_update(right=second, actor=owner, data={"registration_number": first.registration_number})
     assert "registration_number" in error.value.message_dict
     with pytest.raises(ValueError, match="status"):
-        services.ip_right_update(right=second, actor=owner, data={"status": "verified"})
+        rights.ip_right_update(right=second, actor=owner, data={"status": "verified"})
 
 
 def test_retiring_keeps_the_right_but_takes_it_out_of_new_cases(brand, owner):
     right = factories.IPRightFactory(brand=brand)
     assert IPRight.objects.filter(pk=right.pk).usable().exists()
 
-    services.ip_right_retire(right=right, actor=owner, reason="Not renewed.")
+    rights.ip_right_retire(right=right, actor=owner, reason="Not renewed.")
 
     right.refresh_from_db()
     assert right.retired_at is not None
@@ -151,16 +151,16 @@ def test_retiring_keeps_the_right_but_takes_it_out_of_new_cases(brand, owner):
         brand.pk,
     )
     with pytest.raises(ValidationError, match="already retired"):
-        services.ip_right_retire(right=right, actor=owner)
+        rights.ip_right_retire(right=right, actor=owner)
     with pytest.raises(ValidationError, match="not edited"):
-        services.ip_right_update(right=right, actor=owner, data={"name": "New"})
+        rights.ip_right_update(right=right, actor=owner, data={"name": "New"})
     with pytest.raises(ValidationError, match="no new documents"):
-        services.ip_right_add_document(right=right, actor=owner, upload=check_upload(pdf()))
+        rights.ip_right_add_document(right=right, actor=owner, upload=check_upload(pdf()))
 
 
 def test_document_names_are_kept_without_paths_or_control_characters(brand, owner):
     right = factories.IPRightFactory(brand=brand)
-    document = services.ip_right_add_document(
+    document = rights.ip_right_add_document(
         right=right, actor=owner, upload=check_upload(pdf("..\\..\\evil\x07 name.pdf")), kind="authorisation"
     )
     assert document.original_name == "evil name.pdf"
@@ -233,8 +233,8 @@ def registry(brand):
 
 
 def filtered(brand, **params) -> list[str]:
-    rights = IPRight.objects.filter(brand=brand)
-    return [right.name for right in IPRightFilterSet(params, queryset=rights).qs]
+    registry = IPRight.objects.filter(brand=brand)
+    return [right.name for right in IPRightFilterSet(params, queryset=registry).qs]
 
 
 def test_filters(brand, registry):
@@ -313,7 +313,7 @@ def test_the_list_costs_the_same_few_queries_for_5_or_30_rights(client, brand, o
     client.force_login(owner)
     for n in range(30):
         right = factories.IPRightFactory(brand=brand, office=("EUIPO", "USPTO", "WIPO")[n % 3])
-        services.ip_right_add_document(right=right, actor=owner, upload=check_upload(pdf()))
+        rights.ip_right_add_document(right=right, actor=owner, upload=check_upload(pdf()))
     # session, user, brand, membership, office choices, count, page of rights, brand switcher, and the
     # session's sliding expiry (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
     with django_assert_max_num_queries(11) as captured:

@@ -240,3 +240,19 @@ def test_agent_with_one_inactive_membership_reads_only_the_active_brand(model, a
 
     assert sorted(read(model, agent)) == sorted(acme.pks(model))
     assert read(model, agent, brand=globex.brand) == []
+
+
+# --- the one membership lookup ------------------------------------------------------------------------
+
+
+def test_active_of_finds_a_users_active_memberships_and_nothing_for_anonymous(acme, globex):
+    agent = factories.UserFactory(username="agent")
+    in_acme = factories.MembershipFactory(brand=acme.brand, user=agent, role=Role.REPORTER)
+    factories.MembershipFactory(brand=globex.brand, user=agent, role=Role.OWNER, is_active=False)
+
+    assert list(BrandMembership.objects.active_of(agent)) == [in_acme]
+    assert BrandMembership.objects.active_of(agent, brand=acme.brand).get() == in_acme
+    assert BrandMembership.objects.active_of(agent, brand_slug=acme.brand.slug).get() == in_acme
+    assert not BrandMembership.objects.active_of(agent, brand=globex.brand).exists()
+    assert not BrandMembership.objects.active_of(agent, brand_slug=globex.brand.slug).exists()
+    assert not BrandMembership.objects.active_of(AnonymousUser()).exists()

@@ -15,11 +15,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from brands import services
 from brands.choices import Role
 from brands.models import BrandMembership, Invitation
+from brands.services import invitations, team
 from core.accounts.models import User
 from core.audit.models import AuditEvent
+from core.errors import Conflict, DomainError
 from tests import factories
 from tests.concurrency import run_together
 
@@ -34,7 +35,7 @@ def invite(brand, owner, django_capture_on_commit_callbacks):
 
     def make(email: str = "rita@example.test", role: str = Role.REPORTER, by=None):
         with django_capture_on_commit_callbacks(execute=True):
-            invitation = services.invitation_create(
+            invitation = invitations.invitation_create(
                 brand=brand, email=email, role=role, invited_by=by or owner, site_url="http://testserver/"
             )
         token = LINK.search(mail.outbox[-1].body)["token"]
@@ -86,7 +87,7 @@ def test_invitation_create_is_audited_with_the_brand(invite, brand, owner):
 
 def test_no_e_mail_leaves_before_the_invitation_is_committed(brand, owner, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.invitation_create(
+        invitations.invitation_create(
             brand=brand, email="rita@example.test", role=Role.REPORTER, invited_by=owner, site_url="http://testserver"
         )
     assert mail.outbox == []
@@ -96,7 +97,7 @@ def test_no_e_mail_leaves_before_the_invitation_is_committed(brand, owner, djang
 def test_an_active_member_cannot_be_invited(brand, owner, member_of):
     reporter = member_of(Role.REPORTER)
     with pytest.raises(ValidationError) as error:
-        services.invitation_create(
+        invitations.invitation_create(
             brand=brand, email=reporter.email.upper(), role=Role.OWNER, invited_by=owner, site_url="http://testserver"
         )
     assert "already a member" in error.value.message_dict["email"][0]
@@ -138,7 +139,7 @@ def test_the_database_holds_one_open_invitation_per_brand_and_address(invite, br
         )
     # Another brand may invite the same address.
     other = factories.BrandFactory()
-    services.invitation_create(
+    invitations.invitation_create(
         brand=other,
         email="rita@example.test",
         role=Role.VIEWER,
@@ -149,7 +150,7 @@ def test_the_database_holds_one_open_invitation_per_brand_and_address(invite, br
 
 def test_an_unknown_role_is_refused(brand, owner):
     with pytest.raises(ValidationError) as error:
-        services.invitation_create(
+        invitations.invitation_create(
             brand=brand, email="rita@example.test", role="admin", invited_by=owner, site_url="http://testserver"
         )
     assert "role" in error.value.message_dict
@@ -162,7 +163,7 @@ def test_accepting_adds_the_membership_with_the_invited_role_and_uses_up_the_lin
     invitation, token = invite(role=Role.VIEWER)
     rita = factories.UserFactory(username="rita")
 
-    membership = services.invitation_accept(token=token, user=rita)
+    membership = invitations.invitation_accept(token=token, user=rita)
 
     assert (membership.brand, membership.user, membership.role, membership.is_active) == (brand, rita, "viewer", True)
     invitation.refresh_from_db()
@@ -173,15 +174,16 @@ def test_accepting_adds_the_membership_with_the_invited_role_and_uses_up_the_lin
     assert accepted.brand_id == added.brand_id == brand.pk
     assert (added.target_id, added.to_state, added.data["invited_by_id"]) == (membership.pk, "viewer", owner.pk)
 
-    with pytest.raises(services.InvitationNotUsable) as error:
-        services.invitation_accept(token=token, user=factories.UserFactory())
-    assert error.value.status == "accepted"
+    with pytest.raises(invitations.InvitationNotUsable) as error:
+        invitations.invitation_accept(token=token, user=factories.UserFactory())
+    assert (error.value.invitation_status, error.value.status) == ("accepted", 410)
+    assert error.value.message == "This invitation has already been used."
     assert BrandMembership.objects.filter(brand=brand).count() == 2
 
 
 @pytest.mark.parametrize(
     ("spoil", "status"),
-    [(expire, "expired"), (lambda i: services.invitation_revoke(invitation=i, actor=i.invited_by), "revoked")],
+    [(expire, "expired"), (lambda i: invitations.invitation_revoke(invitation=i, actor=i.invited_by), "revoked")],
     ids=["expired", "revoked"],
 )
 def test_an_expired_or_revoked_link_adds_nobody(invite, brand, spoil, status):
@@ -189,28 +191,29 @@ def test_an_expired_or_revoked_link_adds_nobody(invite, brand, spoil, status):
     spoil(invitation)
     rita = factories.UserFactory(username="rita")
 
-    with pytest.raises(services.InvitationNotUsable) as error:
-        services.invitation_accept(token=token, user=rita)
+    with pytest.raises(invitations.InvitationNotUsable) as error:
+        invitations.invitation_accept(token=token, user=rita)
 
-    assert error.value.status == status
+    assert (error.value.invitation_status, error.value.status) == (status, 410)
     assert not BrandMembership.objects.filter(user=rita).exists()
 
 
 def test_an_unknown_token_is_invalid(invite):
     _, token = invite()
-    with pytest.raises(services.InvitationNotUsable) as error:
-        services.invitation_accept(token=token[:-1], user=factories.UserFactory())
-    assert error.value.status == "invalid"
+    with pytest.raises(invitations.InvitationNotUsable) as error:
+        invitations.invitation_accept(token=token[:-1], user=factories.UserFactory())
+    assert (error.value.invitation_status, error.value.status) == ("invalid", 404)
+    assert isinstance(error.value, DomainError) and error.value.message == "This invitation link is not valid."
     assert error.value.invitation is None
 
 
 def test_accepting_brings_back_a_removed_member_with_the_new_role(invite, brand, owner, member_of):
     rita = member_of(Role.VIEWER)
     membership = BrandMembership.objects.get(user=rita)
-    services.membership_remove(membership=membership, actor=owner)
+    team.membership_remove(membership=membership, actor=owner)
     _, token = invite(email=rita.email, role=Role.REPORTER)
 
-    services.invitation_accept(token=token, user=rita)
+    invitations.invitation_accept(token=token, user=rita)
 
     membership.refresh_from_db()
     assert (membership.is_active, membership.role) == (True, "reporter")
@@ -222,7 +225,7 @@ def test_an_active_member_accepting_another_invitation_is_told_so_and_the_link_s
     reporter = member_of(Role.REPORTER)
 
     with pytest.raises(ValidationError, match="already a member"):
-        services.invitation_accept(token=token, user=reporter)
+        invitations.invitation_accept(token=token, user=reporter)
 
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.PENDING
@@ -231,7 +234,7 @@ def test_an_active_member_accepting_another_invitation_is_told_so_and_the_link_s
 def test_signup_creates_the_account_with_the_invited_address_and_joins(invite, brand):
     _, token = invite(email="rita@example.test", role=Role.REPORTER)
 
-    user = services.invitation_signup(token=token, username="rita", password="a long unguessable phrase")
+    user = invitations.invitation_signup(token=token, username="rita", password="a long unguessable phrase")
 
     assert user.email == "rita@example.test"
     assert user.check_password("a long unguessable phrase")
@@ -244,7 +247,7 @@ def test_signup_for_an_address_that_has_an_account_creates_nothing(invite):
     _, token = invite(email="RITA@example.test")
 
     with pytest.raises(ValidationError, match="log in to accept"):
-        services.invitation_signup(token=token, username="rita2", password="a long unguessable phrase")
+        invitations.invitation_signup(token=token, username="rita2", password="a long unguessable phrase")
 
     assert not User.objects.filter(username="rita2").exists()
     assert Invitation.objects.get().status == Invitation.Status.PENDING
@@ -253,8 +256,8 @@ def test_signup_for_an_address_that_has_an_account_creates_nothing(invite):
 def test_signup_with_an_unusable_link_creates_no_account(invite):
     invitation, token = invite()
     expire(invitation)
-    with pytest.raises(services.InvitationNotUsable):
-        services.invitation_signup(token=token, username="rita", password="a long unguessable phrase")
+    with pytest.raises(invitations.InvitationNotUsable):
+        invitations.invitation_signup(token=token, username="rita", password="a long unguessable phrase")
     assert not User.objects.filter(username="rita").exists()
 
 
@@ -263,18 +266,18 @@ def test_signup_with_an_unusable_link_creates_no_account(invite):
 
 def test_revoking_is_audited_and_happens_once(invite, brand, owner):
     invitation, _ = invite()
-    services.invitation_revoke(invitation=invitation, actor=owner)
+    invitations.invitation_revoke(invitation=invitation, actor=owner)
     [event] = events("invitation.revoke")
     assert (event.from_state, event.to_state, event.actor, event.brand_id) == ("pending", "revoked", owner, brand.pk)
-    with pytest.raises(ValidationError, match="already revoked"):
-        services.invitation_revoke(invitation=invitation, actor=owner)
+    with pytest.raises(Conflict, match="already revoked"):
+        invitations.invitation_revoke(invitation=invitation, actor=owner)
 
 
 def test_an_accepted_invitation_cannot_be_revoked(invite, owner):
     invitation, token = invite()
-    services.invitation_accept(token=token, user=factories.UserFactory())
-    with pytest.raises(ValidationError, match="remove the member"):
-        services.invitation_revoke(invitation=invitation, actor=owner)
+    invitations.invitation_accept(token=token, user=factories.UserFactory())
+    with pytest.raises(Conflict, match="remove the member"):
+        invitations.invitation_revoke(invitation=invitation, actor=owner)
 
 
 # --- membership_change_role / membership_remove ---------------------------------------------------
@@ -285,27 +288,27 @@ def membership(user) -> BrandMembership:
 
 
 def test_changing_a_role_is_audited(brand, owner, reporter):
-    changed = services.membership_change_role(membership=membership(reporter), role=Role.VIEWER, actor=owner)
+    changed = team.membership_change_role(membership=membership(reporter), role=Role.VIEWER, actor=owner)
     assert changed.role == "viewer"
     [event] = events("membership.change_role")
     assert (event.from_state, event.to_state, event.actor, event.brand_id) == ("reporter", "viewer", owner, brand.pk)
 
 
 def test_the_same_role_changes_nothing(owner, reporter):
-    services.membership_change_role(membership=membership(reporter), role=Role.REPORTER, actor=owner)
+    team.membership_change_role(membership=membership(reporter), role=Role.REPORTER, actor=owner)
     assert events("membership.change_role") == []
 
 
 def test_the_last_owner_cannot_be_demoted(brand, owner, reporter):
     with pytest.raises(ValidationError) as error:
-        services.membership_change_role(membership=membership(owner), role=Role.REPORTER, actor=owner)
+        team.membership_change_role(membership=membership(owner), role=Role.REPORTER, actor=owner)
     assert "last owner" in error.value.message_dict["role"][0]
     assert membership(owner).role == "owner"
 
 
 def test_an_owner_can_be_demoted_when_another_remains(brand, owner, member_of):
     second = member_of(Role.OWNER)
-    services.membership_change_role(membership=membership(owner), role=Role.VIEWER, actor=second)
+    team.membership_change_role(membership=membership(owner), role=Role.VIEWER, actor=second)
     assert membership(owner).role == "viewer"
 
 
@@ -313,22 +316,22 @@ def test_an_inactive_owner_does_not_count(brand, owner, member_of):
     former = member_of(Role.OWNER)
     BrandMembership.objects.filter(user=former).update(is_active=False)
     with pytest.raises(ValidationError, match="last owner"):
-        services.membership_remove(membership=membership(owner), actor=owner)
+        team.membership_remove(membership=membership(owner), actor=owner)
 
 
 def test_removing_deactivates_and_ends_access(brand, owner, reporter):
-    removed = services.membership_remove(membership=membership(reporter), actor=owner)
+    removed = team.membership_remove(membership=membership(reporter), actor=owner)
     assert removed.is_active is False
     assert not type(brand).objects.for_user(reporter).exists()
     [event] = events("membership.remove")
     assert (event.from_state, event.to_state, event.brand_id) == ("reporter", "removed", brand.pk)
     with pytest.raises(ValidationError, match="no longer a member"):
-        services.membership_change_role(membership=removed, role=Role.OWNER, actor=owner)
+        team.membership_change_role(membership=removed, role=Role.OWNER, actor=owner)
 
 
 def test_the_last_owner_cannot_be_removed(owner):
     with pytest.raises(ValidationError, match="last owner"):
-        services.membership_remove(membership=membership(owner), actor=owner)
+        team.membership_remove(membership=membership(owner), actor=owner)
     assert membership(owner).is_active
 
 
@@ -338,8 +341,8 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner():
     ada, bob = (factories.MembershipFactory(brand=brand, role=Role.OWNER) for _ in range(2))
 
     outcomes = run_together(
-        lambda: services.membership_change_role(membership=ada, role=Role.VIEWER, actor=bob.user),
-        lambda: services.membership_change_role(membership=bob, role=Role.VIEWER, actor=ada.user),
+        lambda: team.membership_change_role(membership=ada, role=Role.VIEWER, actor=bob.user),
+        lambda: team.membership_change_role(membership=bob, role=Role.VIEWER, actor=ada.user),
     )
 
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
@@ -431,14 +434,14 @@ def test_an_owner_who_leaves_goes_home(owner_client, brand, owner, member_of):
 
 
 def test_a_removed_member_has_no_page_to_change(owner_client, brand, owner, reporter):
-    services.membership_remove(membership=membership(reporter), actor=owner)
+    team.membership_remove(membership=membership(reporter), actor=owner)
     url = reverse("brands:member_update", kwargs={"brand_slug": brand.slug, "pk": membership(reporter).pk})
     assert owner_client.get(url).status_code == 404
 
 
 def test_revoking_an_accepted_invitation_through_the_page_says_why(owner_client, brand, invite):
     invitation, token = invite()
-    services.invitation_accept(token=token, user=factories.UserFactory())
+    invitations.invitation_accept(token=token, user=factories.UserFactory())
     url = reverse("brands:invitation_revoke", kwargs={"brand_slug": brand.slug, "pk": invitation.pk})
     response = owner_client.post(url, follow=True)
     assert "already accepted" in response.content.decode()
@@ -517,9 +520,13 @@ def test_a_newcomer_whose_address_has_an_account_is_asked_to_log_in(client, invi
     ("spoil", "status", "heading"),
     [
         (expire, 410, "This invitation has expired"),
-        (lambda i: services.invitation_revoke(invitation=i, actor=i.invited_by), 410, "This invitation was withdrawn"),
         (
-            lambda i: services.invitation_accept(token=i.raw_token, user=factories.UserFactory()),
+            lambda i: invitations.invitation_revoke(invitation=i, actor=i.invited_by),
+            410,
+            "This invitation was withdrawn",
+        ),
+        (
+            lambda i: invitations.invitation_accept(token=i.raw_token, user=factories.UserFactory()),
             410,
             "This invitation has already been used",
         ),

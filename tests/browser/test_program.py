@@ -9,9 +9,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from brands import services
 from brands.choices import ApplicationStatus, Role
 from brands.models import ProgramApplication
+from brands.services import applications
 from tests import factories
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -51,8 +51,8 @@ def test_an_owner_applies_answers_a_request_and_becomes_a_member(login, live_ser
     assert application.status == ApplicationStatus.SUBMITTED
     assert list(application.rights.all()) == [right]
 
-    services.application_start_review(application_id=application.pk, actor=reviewer)
-    services.application_request_info(
+    applications.application_start_review(application_id=application.pk, actor=reviewer)
+    applications.application_request_info(
         application_id=application.pk, actor=reviewer, message="Which lab runs your test purchases?"
     )
     [asked] = mail.outbox
@@ -73,7 +73,7 @@ def test_an_owner_applies_answers_a_request_and_becomes_a_member(login, live_ser
     expect(page.locator("li", has_text="The association asked")).to_contain_text("answered")
     expect(page.locator("li", has_text="The association asked")).to_contain_text("Our own lab in Milan.")
 
-    services.application_approve(application_id=application.pk, actor=reviewer, reason="Welcome aboard.")
+    applications.application_approve(application_id=application.pk, actor=reviewer, reason="Welcome aboard.")
     page.reload()
     expect(page.locator("p", has_text="The association's reason:")).to_contain_text("Welcome aboard.")
     expect(page.locator(".lead")).to_contain_text("expedited lane")

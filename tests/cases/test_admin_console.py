@@ -20,7 +20,7 @@ from django.utils.html import strip_tags
 
 from brands.models import IPRightDocument
 from cases import services
-from cases.admin import AcceptForm, ClarifyForm, DecisionForm, RejectForm
+from cases.admin.forms import AcceptForm, ClarifyForm, DecisionForm, RejectForm
 from cases.choices import (
     DSA_CATEGORY_IP,
     LEGAL_GROUNDS,
@@ -621,6 +621,24 @@ def test_an_appeal_decided_by_the_original_decider_is_refused(client_for, appeal
 
     assert "An appeal must be decided by someone other than the original decision's moderator." in messages_of(response)
     assert refreshed(appeal).status == AppealStatus.OPEN
+
+
+def test_an_appeal_decided_meanwhile_is_refused_even_when_its_item_was_appealed_again(
+    client_for, appealed_rejection, staff, reporter
+):
+    appeal = appealed_rejection("moderator")
+    services.item_decide_appeal(item_id=appeal.item_id, actor=staff["lead2"], overturn=False, note="It stands.")
+    again = services.item_appeal(
+        item_id=appeal.item_id, appellant=AppellantSide.BRAND, grounds="New evidence.", actor=reporter
+    )
+
+    response = client_for("lead").post(
+        appeal_url(appeal, "decide"), {"outcome": "overturn", "note": "No."}, follow=True
+    )
+
+    assert messages_of(response) == [f"{appeal} was already decided."]
+    assert refreshed(appeal).status == AppealStatus.UPHELD
+    assert refreshed(again).status == AppealStatus.OPEN
 
 
 @pytest.mark.parametrize("role", ["moderator", "reviewer"])

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from brands.choices import Role
-from cases import admin as cases_admin
 from cases import services
-from cases.admin import AcceptForm, ClarifyForm, RejectForm
+from cases.admin import queue as queue_admin
+from cases.admin.forms import AcceptForm, ClarifyForm, RejectForm
 from cases.choices import ItemStatus, RejectionCode
 from cases.models import CaseItem, StatementOfReasons
 from core.admin.mixins import EstimatedCountPaginator
@@ -452,7 +452,7 @@ def test_a_selection_across_pages_takes_the_filtered_queue(client_for, item_in):
 
 
 def test_a_selection_beyond_the_bulk_limit_is_refused(client_for, item_in, monkeypatch):
-    monkeypatch.setattr(cases_admin, "BULK_DECIDE_MAX", 2)
+    monkeypatch.setattr(queue_admin, "BULK_DECIDE_MAX", 2)
     items = [item_in(S.SUBMITTED) for _ in range(3)]
     data = {"action": "accept_items", ACTION_CHECKBOX_NAME: [items[0].pk], "select_across": "1", "index": 0}
 

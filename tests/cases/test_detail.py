@@ -150,9 +150,8 @@ def test_an_action_the_status_does_not_allow_is_refused_with_the_services_messag
     item = item_in(S.REJECTED)
     response = act(client, item, "withdraw", {})
     assert messages_of(response) == [
-        f"Cannot withdraw item #{item.pk}: it is rejected; that is only possible when it is accepted: listing "
-        "removed, clarification requested, counter-notice received, in review, removal final, removal upheld, "
-        "submitted."
+        f"Cannot withdraw item #{item.pk}: it is rejected; that is only possible when it is submitted, in review, "
+        "clarification requested, accepted: listing removed, counter-notice received, removal upheld or removal final."
     ]
     item.refresh_from_db()
     assert item.status == S.REJECTED

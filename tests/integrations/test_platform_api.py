@@ -205,6 +205,30 @@ def test_a_counter_notice_goes_through_the_item_service(api, accepted_item):
     assert again.json()["code"] == "conflict"
 
 
+REFUSED_AGAIN = "only possible when it is accepted"
+
+
+def test_a_refused_transition_answers_409_conflict_with_the_services_sentence(api, accepted_item):
+    """The API base maps the service's `core.errors.TransitionNotAllowed` (the view has no mapping of its
+    own): the same body the view's own mapping gave before, with no `errors`."""
+    url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
+    body = {"reason": "genuine", "explanation": "Invoice."}
+    assert api.post(url, body, format="json").status_code == 201
+    refused = api.post(url, body, format="json")
+    detail = refused.json()["detail"]
+    assert REFUSED_AGAIN in detail
+    assert (refused.status_code, refused.json()) == (409, {"status": 409, "code": "conflict", "detail": detail})
+
+
+def test_a_cursor_this_api_did_not_return_answers_400(api):
+    message = "The cursor is not one this API returned."
+    response = api.get(DECISIONS, {"cursor": "nonsense"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": 400, "code": "invalid", "detail": f"cursor: {message}", "errors": {"cursor": [message]}},
+    )
+
+
 def test_counter_notice_field_errors(api, accepted_item):
     url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
     response = api.post(url, {"reason": "because", "received_at": "2999-01-01T00:00:00Z"}, format="json")

@@ -14,6 +14,7 @@ from integrations.exports import (
     dsa_statements_queryset,
     lumen_action_taken,
     lumen_notice,
+    lumen_notices,
     scrub_personal_data,
 )
 from listings.choices import SellerAccountType
@@ -104,7 +105,7 @@ def test_scrubbing_masks_contact_details():
 def test_a_case_as_a_lumen_notice(accepted, brand, marketplace, right):
     brand.legal_name, brand.country = "Acme Leather Ltd", "IT"
     brand.save()
-    notice = lumen_notice(accepted)
+    notice = lumen_notice(accepted, marketplace=marketplace)
     assert notice["type"] == "Counterfeit" and notice["action_taken"] == "Yes"
     assert notice["sender_name"] == notice["principal_name"] == "Acme Leather Ltd"
     assert notice["recipient_name"] == marketplace.name and notice["jurisdictions"] == ["IT"]
@@ -114,6 +115,20 @@ def test_a_case_as_a_lumen_notice(accepted, brand, marketplace, right):
         {"name": right.name, "registration_number": right.registration_number, "office": "EUIPO"}
     ]
     assert "Rita" not in json.dumps(notice)  # the signer's name stays in the portal
+
+
+def test_a_lumen_notice_has_one_recipient(file_case, marketplace, moderator):
+    """A case reporting listings on two marketplaces is two notices, each naming only its marketplace's."""
+    other = factories.MarketplaceFactory(name="BuyMore", slug="buymore", hosts=["buymore.example"])
+    case = file_case(1, listing_urls=["https://shopnow.example/item/A1", "https://buymore.example/item/B1"])
+    notices = lumen_notices([case])
+    assert [(n["id"], n["recipient_name"]) for n in notices] == [(case.pk, "BuyMore"), (case.pk, "ShopNow")]
+    assert [[u["url"] for u in n["works"][0]["infringing_urls"]] for n in notices] == [
+        ["https://buymore.example/item/B1"],
+        ["https://shopnow.example/item/A1"],
+    ]
+    assert notices[1] == lumen_notice(case, marketplace=marketplace)
+    assert lumen_notice(case, marketplace=other)["url_count"] == 1
 
 
 def test_lumen_action_taken():
