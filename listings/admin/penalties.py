@@ -114,11 +114,10 @@ class PenaltyPolicyAdmin(ScaleAdminMixin, admin.ModelAdmin):
         """Nothing yet: `save_related` saves the policy together with its ladder, through the service."""
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        for formset in formsets:
+            formset.save(commit=False)  # writes nothing; lists what changed, for the admin's history
         thresholds = next((f for f in formsets if isinstance(f, PenaltyThresholdFormSet)), None)
-        ladder = None
-        if thresholds is not None and thresholds.has_changed():
-            thresholds.save(commit=False)  # writes nothing; lists what changed, for the admin's history
-            ladder = thresholds.ladder()
+        ladder = thresholds.ladder() if thresholds is not None and thresholds.has_changed() else None
         penalties.penalty_policy_save(policy=form.instance, ladder=ladder, actor=request.user)
         form.save_m2m()
 

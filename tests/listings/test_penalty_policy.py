@@ -119,6 +119,34 @@ def test_a_lead_adds_a_policy_with_its_ladder_in_the_admin(client, lead):
     assert event.actor == lead and event.data["thresholds"] == {"warn": 1, "terminate": 2}
 
 
+def test_a_policy_changed_without_touching_its_ladder_keeps_it(client, policy):
+    rows = list(policy.thresholds.order_by("strikes").values_list("pk", "action", "strikes"))
+    data = {
+        "name": "Renamed",
+        "strike_lifetime_days": "365",
+        "is_active": "on",
+        "thresholds-TOTAL_FORMS": str(len(rows)),
+        "thresholds-INITIAL_FORMS": str(len(rows)),
+        "thresholds-MIN_NUM_FORMS": "0",
+        "thresholds-MAX_NUM_FORMS": "1000",
+    }
+    for n, (pk, action, strikes) in enumerate(rows):
+        data |= {
+            f"thresholds-{n}-id": str(pk),
+            f"thresholds-{n}-policy": str(policy.pk),
+            f"thresholds-{n}-action": action,
+            f"thresholds-{n}-strikes": str(strikes),
+        }
+
+    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:listings_penaltypolicy_change", args=[policy.pk]), data)
+
+    assert response.status_code == 302
+    assert PenaltyPolicy.objects.get(pk=policy.pk).name == "Renamed"
+    assert thresholds_of(policy) == {A.WARN: 1, A.RESTRICT: 2, A.SUSPEND: 3, A.TERMINATE: 5}
+    assert AuditEvent.objects.get(action="penalty_policy.change").data["thresholds"]["terminate"] == 5
+
+
 # --- the seller's status moves ---------------------------------------------------------------------------
 
 
