@@ -8,7 +8,7 @@ from brands.api.models import ApiToken
 from brands.api.services import token_create
 from brands.choices import Role
 from brands.models import BrandMembership
-from tests.harness import TenancyCase
+from tests.harness import ACTOR, SET, Audited, Saved, TenancyCase
 
 OWNERS = frozenset({Role.OWNER})
 
@@ -22,8 +22,22 @@ def _token(brand, user):
 CASES = [
     TenancyCase("api-tokens:token_list", model=ApiToken),
     TenancyCase("api-tokens:token_create", model=ApiToken),
-    TenancyCase("api-tokens:token_create", model=ApiToken, method="post", data={"name": "Nightly import"}),
     TenancyCase(
-        "api-tokens:token_revoke", model=ApiToken, make=_token, allowed_roles=OWNERS, method="post", success=302
+        "api-tokens:token_create",
+        model=ApiToken,
+        method="post",
+        data={"name": "Nightly import"},
+        saved=Saved(ApiToken, {"name": "Nightly import", "membership__user": ACTOR, "created_by": ACTOR}),
+        audited=Audited("api_token.create", to_state=ApiToken.Status.ACTIVE),
+    ),
+    TenancyCase(
+        "api-tokens:token_revoke",
+        model=ApiToken,
+        make=_token,
+        allowed_roles=OWNERS,
+        method="post",
+        success=302,
+        saved=Saved(ApiToken, {"revoked_at": SET, "revoked_by": ACTOR}),
+        audited=Audited("api_token.revoke", from_state=ApiToken.Status.ACTIVE, to_state=ApiToken.Status.REVOKED),
     ),
 ]
