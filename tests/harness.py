@@ -201,6 +201,13 @@ class TenancyCase:
         return None
 
 
+def owners_post(url_name: str, model: type, **options: Any) -> TenancyCase:
+    """A write only owners may make, answered with a redirect: the brand pages' usual write case."""
+    return TenancyCase(
+        url_name, model=model, allowed_roles=frozenset({Role.OWNER}), method="post", success=302, **options
+    )
+
+
 def _request(client: Client, case: TenancyCase, url: str):
     return getattr(client, case.method)(url, case.data)
 

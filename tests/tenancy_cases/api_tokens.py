@@ -6,11 +6,8 @@ member's token is for owners (the harness's token belongs to the brand's creator
 
 from brands.api.models import ApiToken
 from brands.api.services import token_create
-from brands.choices import Role
 from brands.models import BrandMembership
-from tests.harness import ACTOR, SET, Audited, Saved, TenancyCase
-
-OWNERS = frozenset({Role.OWNER})
+from tests.harness import ACTOR, SET, Audited, Saved, TenancyCase, owners_post
 
 
 def _token(brand, user):
@@ -30,13 +27,10 @@ CASES = [
         saved=Saved(ApiToken, {"name": "Nightly import", "membership__user": ACTOR, "created_by": ACTOR}),
         audited=Audited("api_token.create", to_state=ApiToken.Status.ACTIVE),
     ),
-    TenancyCase(
+    owners_post(
         "api-tokens:token_revoke",
-        model=ApiToken,
+        ApiToken,
         make=_token,
-        allowed_roles=OWNERS,
-        method="post",
-        success=302,
         saved=Saved(ApiToken, {"revoked_at": SET, "revoked_by": ACTOR}),
         audited=Audited("api_token.revoke", from_state=ApiToken.Status.ACTIVE, to_state=ApiToken.Status.REVOKED),
     ),

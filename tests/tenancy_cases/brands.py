@@ -12,7 +12,7 @@ from django.utils import timezone
 from brands.choices import IPRightStatus, Role
 from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDocument
 from tests import factories
-from tests.harness import ACTOR, BRAND, SET, Audited, Saved, TenancyCase, url_object
+from tests.harness import ACTOR, BRAND, SET, Audited, Saved, TenancyCase, owners_post, url_object
 
 OWNERS = frozenset({Role.OWNER})
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -85,49 +85,37 @@ CASES = [
     # Team and invitations: owners only.
     TenancyCase("brands:team", model=BrandMembership, allowed_roles=OWNERS),
     TenancyCase("brands:team_invite", model=Invitation, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:team_invite",
-        model=Invitation,
-        allowed_roles=OWNERS,
-        method="post",
+        Invitation,
         data={"email": "new.colleague@example.test", "role": Role.REPORTER},
-        success=302,
         saved=Saved(
             Invitation,
             {"brand": BRAND, "email": "new.colleague@example.test", "role": Role.REPORTER, "invited_by": ACTOR},
         ),
         audited=Audited("invitation.create", to_state=Invitation.Status.PENDING),
     ),
-    TenancyCase(
+    owners_post(
         "brands:invitation_revoke",
-        model=Invitation,
+        Invitation,
         make=_invitation,
-        allowed_roles=OWNERS,
-        method="post",
-        success=302,
         saved=Saved(Invitation, {"revoked_at": SET}),
         audited=Audited("invitation.revoke", from_state=Invitation.Status.PENDING, to_state=Invitation.Status.REVOKED),
     ),
     TenancyCase("brands:member_update", model=BrandMembership, make=_member, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:member_update",
-        model=BrandMembership,
+        BrandMembership,
         make=_member,
-        allowed_roles=OWNERS,
-        method="post",
         data={"role": Role.VIEWER},
-        success=302,
         saved=Saved(BrandMembership, {"role": Role.VIEWER, "is_active": True}),
         audited=Audited("membership.change_role", from_state=Role.REPORTER, to_state=Role.VIEWER),
     ),
     TenancyCase("brands:member_remove", model=BrandMembership, make=_member, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:member_remove",
-        model=BrandMembership,
+        BrandMembership,
         make=_member,
-        allowed_roles=OWNERS,
-        method="post",
-        success=302,
         saved=Saved(BrandMembership, {"is_active": False}),
         audited=Audited("membership.remove", from_state=Role.REPORTER, to_state="removed"),
     ),
@@ -135,52 +123,40 @@ CASES = [
     TenancyCase("brands:right_list", model=IPRight),
     TenancyCase("brands:right_detail", model=IPRight, make=_right),
     TenancyCase("brands:right_create", model=IPRight, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_create",
-        model=IPRight,
-        allowed_roles=OWNERS,
-        method="post",
+        IPRight,
         data={**RIGHT_DATA, "document": RewindingUpload("certificate.pdf", PDF)},
-        success=302,
         saved=Saved(IPRight, {**SAVED_RIGHT, "brand": BRAND}),
         audited=Audited("ip_right.create", to_state=IPRightStatus.PENDING),
     ),
     TenancyCase("brands:right_update", model=IPRight, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_update",
-        model=IPRight,
+        IPRight,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data=RIGHT_DATA,
-        success=302,
         # Changed registration details send a verified right back to verification.
         saved=Saved(IPRight, {**SAVED_RIGHT, "verified_at": None}),
         audited=Audited("ip_right.update", from_state=IPRightStatus.VERIFIED, to_state=IPRightStatus.PENDING),
     ),
     TenancyCase("brands:right_retire", model=IPRight, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_retire",
-        model=IPRight,
+        IPRight,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data={"reason": "Not renewed."},
-        success=302,
         saved=Saved(IPRight, {"retired_at": SET, "status": IPRightStatus.VERIFIED}),
         audited=Audited(
             "ip_right.retire", from_state=IPRightStatus.VERIFIED, to_state="retired", reason="Not renewed."
         ),
     ),
     TenancyCase("brands:right_document_create", model=IPRightDocument, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_document_create",
-        model=IPRightDocument,
+        IPRightDocument,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data={"file": RewindingUpload("renewal.pdf", PDF), "kind": "renewal"},
-        success=302,
         saved=Saved(
             IPRightDocument,
             {

@@ -4,7 +4,7 @@ its application's documents; only owners apply, save drafts and answer the assoc
 from brands.choices import ApplicationStatus, Role
 from brands.models import ApplicationDocument, ProgramApplication
 from tests import factories
-from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase
+from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase, owners_post
 
 OWNERS = frozenset({Role.OWNER})
 
@@ -25,13 +25,10 @@ DRAFT = {
 CASES = [
     TenancyCase("brands:program", model=ProgramApplication),
     TenancyCase("brands:program_apply", model=ProgramApplication, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:program_apply",
-        model=ProgramApplication,
-        allowed_roles=OWNERS,
-        method="post",
+        ProgramApplication,
         data=DRAFT,
-        success=302,
         saved=Saved(
             ProgramApplication,
             {

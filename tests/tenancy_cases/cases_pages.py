@@ -12,7 +12,7 @@ from typing import Any
 
 from brands.choices import Role
 from cases import services
-from cases.choices import ItemStatus
+from cases.choices import ItemStatus as S
 from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem, Evidence
 from tests import factories
@@ -77,33 +77,27 @@ CASES = [
     TenancyCase("cases:dashboard", model=CaseItem),
     TenancyCase("cases:case_detail", model=Case, make=_case),
     TenancyCase("cases:evidence_download", model=Evidence, make=_evidence),
-    _action(
-        "cases:item_withdraw",
-        ItemStatus.SUBMITTED,
-        {"reason": "Reported by mistake."},
-        action="withdraw",
-        to=ItemStatus.WITHDRAWN,
-    ),
-    _action(
-        "cases:item_resubmit",
-        ItemStatus.CLARIFICATION_REQUESTED,
-        {"note": "The listing uses our mark."},
-        action="resubmit",
-        to=ItemStatus.SUBMITTED,
-        brand_note="The listing uses our mark.",
-    ),
-    _action(
-        "cases:item_answer",
-        ItemStatus.COUNTER_NOTICED,
-        {"answer": "accept", "evidence_kind": "other"},
-        action="brand_answer",
-        to=ItemStatus.REINSTATED,
-    ),
-    _action(
-        "cases:item_appeal",
-        ItemStatus.REJECTED,
-        {"grounds": "The evidence was attached."},
-        action="appeal",
-        to=ItemStatus.APPEALED,
+    *(
+        _action(url_name, status, data, action=action, to=to, **saved)
+        for url_name, status, data, action, to, saved in (
+            ("cases:item_withdraw", S.SUBMITTED, {"reason": "Reported by mistake."}, "withdraw", S.WITHDRAWN, {}),
+            (
+                "cases:item_resubmit",
+                S.CLARIFICATION_REQUESTED,
+                {"note": "The listing uses our mark."},
+                "resubmit",
+                S.SUBMITTED,
+                {"brand_note": "The listing uses our mark."},
+            ),
+            (
+                "cases:item_answer",
+                S.COUNTER_NOTICED,
+                {"answer": "accept", "evidence_kind": "other"},
+                "brand_answer",
+                S.REINSTATED,
+                {},
+            ),
+            ("cases:item_appeal", S.REJECTED, {"grounds": "The evidence was attached."}, "appeal", S.APPEALED, {}),
+        )
     ),
 ]
