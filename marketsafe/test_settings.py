@@ -6,18 +6,12 @@ the test client's `login()` authenticates, and because its failure records would
 tests of other features. The lockout tests switch it on (`settings.AXES_ENABLED = True`) and log in
 through the real login pages. The second factor is off as in development (`STAFF_REQUIRE_2FA` follows
 the mode); its tests switch it on the same way.
-
-Under pytest-xdist each worker (gw0, gw1, ...) has its own test database (pytest-django suffixes its name)
-and, set here, its own Redis database for the cache and the Celery broker: a real worker started by one
-test never takes another worker's messages, and a purge empties only its own queues.
 """
 
-import os
 import tempfile
-from urllib.parse import urlsplit
 
 from marketsafe.settings import *  # noqa: F403
-from marketsafe.settings import CACHES, REDIS_URL, STORAGES
+from marketsafe.settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
@@ -28,11 +22,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = f"{_TMP}/media"
-if _xdist_worker := os.environ.get("PYTEST_XDIST_WORKER"):
-    # Database 0 stays the serial run's; Redis has 16 by default, enough for 15 workers.
-    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{int(_xdist_worker.removeprefix('gw')) + 1}").geturl()
-    CELERY_BROKER_URL = REDIS_URL
-    CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "marketsafe-test"}}
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "marketsafe-test"}}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 AXES_ENABLED = False
