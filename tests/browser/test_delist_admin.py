@@ -26,10 +26,9 @@ def console_errors(page):
 
 
 @pytest.fixture
-def job(settings, monkeypatch, live_server) -> DelistJob:
+def job(settings, monkeypatch, live_server, no_lock_checks) -> DelistJob:
     """A planned job of 9 listings in 3 chunks, whose chunk messages are dropped: the test runs the chunks."""
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": 3}
-    monkeypatch.setattr(delisting, "_lock_checks", [])
     monkeypatch.setattr(common, "enqueue_chunks", lambda chunk_ids: None)
     monkeypatch.setattr(common, "enqueue_plan", lambda job_id: None)
     marketplace = factories.MarketplaceFactory(name="ShopNow", slug="shopnow", hosts=["shopnow.example"])

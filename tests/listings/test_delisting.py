@@ -32,7 +32,7 @@ from listings.tasks import plan_delist_job, process_delist_chunk, reap_delist_ch
 from tests import factories
 from tests.concurrency import wait_for_a_lock_wait
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
 PLAN = plan_delist_job.name
 CHUNK = process_delist_chunk.name
@@ -41,12 +41,6 @@ CHUNK = process_delist_chunk.name
 @pytest.fixture(autouse=True)
 def chunks_of_three(settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": 3, "DELIST_MAX_ATTEMPTS": 3}
-
-
-@pytest.fixture(autouse=True)
-def no_lock_checks(monkeypatch):
-    """Each test starts without registered lock checks (cases may register one in its AppConfig)."""
-    monkeypatch.setattr(delisting, "_lock_checks", [])
 
 
 @pytest.fixture
