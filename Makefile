@@ -23,7 +23,7 @@ ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/
 .PHONY: $(STAMP)
 endif
 
-.PHONY: help run test lint format lock clean-data
+.PHONY: help run test test-fast lint format lock clean-data
 
 help: ## list the targets
 	@echo "Targets (PYTEST_ARGS='...' passes arguments to pytest):"
@@ -34,6 +34,9 @@ run: $(STAMP) ## migrate, seed demo data, run the portal with a Celery worker an
 
 test: $(STAMP) ## run the test suite (PYTEST_ARGS='-x -k name' to narrow it down)
 	$(PY) -m devtools.devenv exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the suite without browser and real-worker tests, for the edit loop
+	$(PY) -m devtools.devenv exec -- $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## check lint and formatting with ruff, and the import layers with import-linter
 	$(RUFF) check . && $(RUFF) format --check . && $(VENV)/bin/lint-imports

@@ -14,6 +14,11 @@ class CasesConfig(AppConfig):
 
         register_lock_check(listings_under_dispute)
 
+        # ... and which kinds of delisting selection name case items or a case.
+        from cases import delisting
+
+        delisting.register()
+
         # brands knows nothing of cases either: cases computes the MarketSafe program's accuracy figures.
         from brands.selectors import register_track_record_source
         from cases.selectors import program_track_records

@@ -1,5 +1,9 @@
 """Choices of the marketplace side: listings, sellers, penalties and delisting jobs."""
 
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import models
 
 
@@ -44,11 +48,57 @@ PENALTY_SELLER_STATUS = {
 
 
 class DelistSelectionKind(models.TextChoices):
-    CASE_ITEMS = "case_items", "Given case items"
-    CASE = "case", "A whole case"
+    """The selections the delisting engine understands by itself; higher apps register more
+    (`register_delist_selection`), so a job's `selection_kind` takes `delist_selection_choices()`."""
+
     SELLER = "seller", "All active listings of a seller"
     LISTING_IDS = "listing_ids", "A list of listing ids"
     FILE = "file", "An uploaded file of listing URLs or ids"
+
+
+@dataclass(frozen=True)
+class RegisteredSelection:
+    """A kind of selection a higher app defines: what to call it, and how its selection names listings.
+
+    `resolve(selection)` returns the listing ids the selection stands for (a flat `values_list` is fine);
+    `listings.delisting.selections` calls it once, when the job is created, and freezes the ids in the job.
+    """
+
+    value: str
+    label: str
+    resolve: Callable[[Mapping[str, Any]], Iterable[int]]
+
+
+_registered_selections: dict[str, RegisteredSelection] = {}
+
+
+def register_delist_selection(
+    value: str, label: str, resolve: Callable[[Mapping[str, Any]], Iterable[int]]
+) -> RegisteredSelection:
+    """Add a kind of delisting selection (called from a higher app's AppConfig.ready()).
+
+    Registering the same value again replaces it (a reload); a value of the engine's own is refused.
+    """
+    if value in DelistSelectionKind.values:
+        raise ValueError(f"{value!r} is one of the engine's own selection kinds")
+    if len(value) > DELIST_SELECTION_KIND_LENGTH:
+        raise ValueError(f"a selection kind has at most {DELIST_SELECTION_KIND_LENGTH} characters: {value!r}")
+    registered = RegisteredSelection(value, label, resolve)
+    _registered_selections[value] = registered
+    return registered
+
+
+def registered_delist_selection(value: str) -> RegisteredSelection | None:
+    return _registered_selections.get(value)
+
+
+def delist_selection_choices() -> list[tuple[str, str]]:
+    """The choices of `DelistJob.selection_kind`: the engine's own kinds, then the registered ones."""
+    return [*DelistSelectionKind.choices, *((s.value, s.label) for s in _registered_selections.values())]
+
+
+#: `DelistJob.selection_kind`'s max_length.
+DELIST_SELECTION_KIND_LENGTH = 16
 
 
 class DelistJobStatus(models.TextChoices):

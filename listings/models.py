@@ -240,7 +240,9 @@ class DelistJob(models.Model):
     """A batch removal. The row freezes what was selected, by whom and why; PostgreSQL holds its progress."""
 
     idempotency_key = models.CharField(max_length=100, unique=True)
-    selection_kind = models.CharField(max_length=16, choices=choices.DelistSelectionKind)
+    selection_kind = models.CharField(
+        max_length=choices.DELIST_SELECTION_KIND_LENGTH, choices=choices.delist_selection_choices
+    )
     selection = models.JSONField(default=dict, blank=True, help_text="The frozen selection (ids, case, seller).")
     selection_file = models.FileField(storage=private_storage, upload_to=private_upload_to, blank=True)
     reason = models.TextField()

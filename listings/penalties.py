@@ -6,18 +6,28 @@ expires or is revoked does not lift anything by itself (the next evaluation simp
 A suspension or termination is always preceded by a warning: when the seller has none in force, one is
 recorded first, in the same transaction. Suspending or terminating a seller delists all of its live
 listings through a delisting job (`listings.delisting`), which writes the audit record of every listing.
+
+The seller's status moves through `SELLER_MOVES` (`core.transitions.StateMachine`), audited as
+`penalty.apply` / `penalty.lift`. The policy itself (strike lifetime, ladder) is saved by
+`penalty_policy_save`, whatever edits it (the admin, a command), which checks the ladder and audits it.
 """
 
+import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.audit.services import audit_record
+from core.errors import Conflict, DomainError
+from core.transitions import StateMachine
 from listings import delisting
 from listings.choices import PENALTY_SELLER_STATUS, DelistSelectionKind, PenaltyAction, SellerStatus
-from listings.models import PenaltyPolicy, Seller, SellerPenalty, Strike
+from listings.models import PenaltyPolicy, PenaltyThreshold, Seller, SellerPenalty, Strike
 
 #: The ladder's order: a higher rank is a harsher action.
 RANK = {action: rank for rank, action in enumerate(PenaltyAction)}
@@ -27,8 +37,25 @@ DELISTING_ACTIONS = frozenset({PenaltyAction.SUSPEND, PenaltyAction.TERMINATE})
 SYSTEM_USERNAME = "marketsafe-system"
 
 
-class PenaltyLiftError(ValueError):
-    """The penalty cannot be lifted (it already was), or no reason was given."""
+#: The seller's status follows the penalties in force: any status may move to any other, the ladder
+#: (not the current status) decides, so the machine is there for the save and the audit.
+SELLER_MOVES = StateMachine(
+    model=Seller,
+    choices=SellerStatus,
+    allowed_from={"apply": frozenset(SellerStatus), "lift": frozenset(SellerStatus)},
+    audit_prefix="penalty",
+)
+
+#: Added to the strikes of thresholds that move while a ladder is saved (see `penalty_policy_save`).
+LADDER_OFFSET = 1_000_000
+
+
+class PenaltyLiftError(DomainError):
+    """The penalty cannot be lifted: no reason was given, or (`PenaltyAlreadyLifted`) it already was."""
+
+
+class PenaltyAlreadyLifted(Conflict, PenaltyLiftError):
+    """The penalty was lifted before."""
 
 
 def system_user() -> Any:
@@ -55,14 +82,11 @@ def _action_in_force(seller_id: int) -> PenaltyAction | None:
     return max((PenaltyAction(a) for a in actions), key=RANK.__getitem__, default=None)
 
 
-def _set_status(seller: Seller, status: str, now) -> str:
-    """Set the seller's status (and when it changed); returns the previous one."""
-    previous = seller.status
-    if previous != status:
-        seller.status = status
-        seller.status_changed_at = now
-        seller.save(update_fields=["status", "status_changed_at"])
-    return previous
+def _move_seller(seller: Seller, action: str, status: str, now, **audit: Any) -> None:
+    """Move the seller (locked by the caller) to `status` and audit it; `status_changed_at` only moves
+    when the status does (lifting a warning under a restriction leaves the seller restricted)."""
+    changed = {"status_changed_at": now} if seller.status != status else {}
+    SELLER_MOVES.move(seller, action, status, **audit, **changed)
 
 
 @transaction.atomic
@@ -107,14 +131,13 @@ def penalty_evaluate(*, seller_id: int, actor: Any = None, automated: bool = Tru
             applied_by=actor,
             automated=automated,
         )
-        previous = _set_status(seller, PENALTY_SELLER_STATUS[action], now)
-        audit_record(
-            action="penalty.apply",
-            target=seller,
+        _move_seller(
+            seller,
+            "apply",
+            PENALTY_SELLER_STATUS[action],
+            now,
             actor=actor,
             automated=automated,
-            from_state=previous,
-            to_state=seller.status,
             reason=penalty.reason,
             data={"penalty_id": penalty.pk, "penalty_action": action.value, "active_strikes": strikes},
         )
@@ -141,13 +164,13 @@ def penalty_lift(*, penalty_id: int, actor: Any, reason: str) -> SellerPenalty:
     it revoke strikes: the next strike evaluates the policy again on the strikes still active.
     """
     if not reason.strip():
-        raise PenaltyLiftError("A reason is required to lift a penalty.")
+        raise PenaltyLiftError("A reason is required to lift a penalty.", field="reason")
     seller_id = SellerPenalty.objects.values_list("seller_id", flat=True).get(pk=penalty_id)
     # The seller first, in the same order as `penalty_evaluate`.
     seller = Seller.objects.select_for_update().get(pk=seller_id)
     penalty = SellerPenalty.objects.select_for_update().get(pk=penalty_id)
     if penalty.lifted_at is not None:
-        raise PenaltyLiftError(f"Penalty #{penalty.pk} was already lifted.")
+        raise PenaltyAlreadyLifted(f"Penalty #{penalty.pk} was already lifted.")
     now = timezone.now()
     penalty.lifted_at = now
     penalty.lifted_by = actor
@@ -155,14 +178,62 @@ def penalty_lift(*, penalty_id: int, actor: Any, reason: str) -> SellerPenalty:
     penalty.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     in_force = _action_in_force(seller_id)
     status = SellerStatus.ACTIVE if in_force is None else PENALTY_SELLER_STATUS[in_force]
-    previous = _set_status(seller, status, now)
-    audit_record(
-        action="penalty.lift",
-        target=seller,
+    _move_seller(
+        seller,
+        "lift",
+        status,
+        now,
         actor=actor,
-        from_state=previous,
-        to_state=seller.status,
         reason=reason,
         data={"penalty_id": penalty.pk, "penalty_action": penalty.action},
     )
     return penalty
+
+
+# --- the policy ---------------------------------------------------------------------------------------
+
+
+def penalty_ladder_check(ladder: Mapping[str, int]) -> None:
+    """Refuse a ladder (action → strikes) that does not climb: a harsher action needs more strikes."""
+    for action, strikes in ladder.items():
+        if strikes <= 0:
+            raise ValidationError(f"{PenaltyAction(action).label} needs at least one strike.")
+    rungs = sorted((RANK[PenaltyAction(action)], strikes, PenaltyAction(action)) for action, strikes in ladder.items())
+    for (_, lower_strikes, lower), (_, higher_strikes, higher) in itertools.pairwise(rungs):
+        if higher_strikes <= lower_strikes:
+            raise ValidationError(f"{higher.label} needs more strikes than {lower.label.lower()}.")
+
+
+@transaction.atomic
+def penalty_policy_save(*, policy: PenaltyPolicy, ladder: Mapping[str, int] | None = None, actor: Any) -> PenaltyPolicy:
+    """Save a new or changed policy and, unless `ladder` is None, make `ladder` (action → strikes) its
+    thresholds; audited as `penalty_policy.create` or `penalty_policy.change` with the resulting ladder.
+
+    Thresholds whose strikes change (or that go) are first moved out of the way (strikes + LADDER_OFFSET),
+    so that the unique (policy, strikes) constraint holds after every statement: moving "restrict" from 2
+    to 3 while "suspend" moves from 3 to 4 is fine, though 3 is taken until "suspend" is saved.
+    """
+    if ladder is not None:
+        penalty_ladder_check(ladder)
+    created = policy._state.adding
+    policy.save()
+    thresholds = PenaltyThreshold.objects.filter(policy=policy)
+    if ladder is not None:
+        current = dict(thresholds.select_for_update().values_list("action", "strikes"))
+        moving = [action for action, strikes in current.items() if ladder.get(action) != strikes]
+        thresholds.filter(action__in=moving).update(strikes=F("strikes") + LADDER_OFFSET)
+        thresholds.exclude(action__in=list(ladder)).delete()
+        for action, strikes in ladder.items():
+            if current.get(action) != strikes:
+                PenaltyThreshold.objects.update_or_create(policy=policy, action=action, defaults={"strikes": strikes})
+    audit_record(
+        action="penalty_policy.create" if created else "penalty_policy.change",
+        target=policy,
+        actor=actor,
+        data={
+            "strike_lifetime_days": policy.strike_lifetime_days,
+            "is_active": policy.is_active,
+            "thresholds": dict(thresholds.order_by("strikes").values_list("action", "strikes")),
+        },
+    )
+    return policy

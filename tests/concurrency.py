@@ -1,11 +1,12 @@
 """Helpers for tests that run service calls concurrently, each thread with its own database connection."""
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
+
+from tests.workers import poll
 
 TIMEOUT = 30  # seconds; a deadlock or a lock never released shows up as a thread still alive
 
@@ -35,14 +36,13 @@ def run_together(*calls: Callable[[], Any]) -> list[tuple[str, Any]]:
 
 def wait_for_a_lock_wait(timeout: float = 10) -> bool:
     """Whether a session of this database waits for a lock within `timeout` seconds (it is then surely blocked)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
+
+    def a_session_waits() -> bool:
+        with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
                 " WHERE NOT granted AND datname = current_database()"
             )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
+            return bool(cursor.fetchone()[0])
+
+    return poll(a_session_waits, timeout=timeout, interval=0.02)

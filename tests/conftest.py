@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: a brand with a member of every role, a second brand, a
-marketplace with listings, a moderator, and a way to file cases through the real service."""
+marketplace with listings, a moderator, a way to file cases through the real service, and the delisting
+engine's lock checks, off or isolated per test."""
 
 from collections.abc import Callable
 
@@ -8,7 +9,29 @@ import pytest
 from brands.choices import Role
 from cases import services as case_services
 from cases.models import Case
-from tests import factories
+from listings import delisting
+from tests import factories, workers
+
+
+@pytest.fixture(autouse=True)
+def _integration_marker(request, monkeypatch):
+    """Lets `tests.workers.running_worker` refuse to start in a test not marked `integration`."""
+    monkeypatch.setattr(workers, "integration_test", request.node.get_closest_marker("integration") is not None)
+
+
+@pytest.fixture
+def no_lock_checks(monkeypatch):
+    """The delisting engine without registered lock checks (cases registers its dispute check in its
+    AppConfig): for tests of the engine on its own. A check a test registers is gone after it."""
+    monkeypatch.setattr(delisting, "_lock_checks", [])
+
+
+@pytest.fixture
+def lock_checks(monkeypatch) -> list:
+    """The registered lock checks, on as in production; a check a test registers is gone after it."""
+    checks = list(delisting._lock_checks)
+    monkeypatch.setattr(delisting, "_lock_checks", checks)
+    return checks
 
 
 @pytest.fixture

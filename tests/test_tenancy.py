@@ -1,5 +1,6 @@
 """Every brand view runs the tenancy matrix (tests/harness.py); the meta-tests make that a ratchet: a new
-brand view, or a brand-owned model exposed by a view, without a case in tests/tenancy_cases/ fails the suite."""
+brand view, or a brand-owned model exposed by a view, without a case in tests/tenancy_cases/ fails the suite,
+and so does a write case that does not declare what it saves and audits."""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -37,6 +38,13 @@ def test_every_brand_view_has_a_tenancy_case():
     assert views, "no brand views found: the URL walk is broken"
     missing = sorted(name for name, _ in views if name not in covered)
     assert not missing, f"brand views without a tenancy case in tests/tenancy_cases/: {missing}"
+
+
+def test_every_write_case_declares_what_it_saves_and_audits():
+    writes = [case for case in TENANCY_CASES if case.is_write]
+    assert writes, "no write cases found"
+    undeclared = [f"{case}: {problem}" for case in writes if (problem := case.declaration_problem())]
+    assert not undeclared, f"write cases without their effect (`saved=`, `audited=`): {undeclared}"
 
 
 def test_every_exposed_brand_owned_model_has_a_tenancy_case():

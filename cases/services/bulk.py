@@ -9,13 +9,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from cases.delisting import CASE_ITEMS
 from cases.models import CaseItem
 from cases.services.decisions import item_accept
 from cases.services.statements import StatementInput
 from cases.services.transitions import _rules
 from core.errors import DomainError
 from listings import delisting
-from listings.choices import DelistSelectionKind
 from listings.models import DelistJob
 
 # --- many items at once ----------------------------------------------------------------------------
@@ -98,9 +98,8 @@ def _delist_accepted(item_ids: list[int], *, actor: Any) -> DelistJob:
     done = sorted(item_ids)
     digest = hashlib.sha256(",".join(map(str, done)).encode()).hexdigest()
     return delisting.delist_job_create(
-        selection_kind=DelistSelectionKind.CASE_ITEMS,
+        selection_kind=CASE_ITEMS,  # resolved to the items' listings by `cases.delisting`
         selection={"item_ids": done},
-        listing_ids=CaseItem.objects.filter(pk__in=done).values_list("listing_id", flat=True),
         actor=actor,
         reason=f"Reports accepted by a moderator ({len(done)} case items, listed in the job's selection).",
         # The same accepted items can only be accepted once, so their ids name the job.

@@ -2,7 +2,6 @@
 decisions (locked, audited, e-mailed on commit, illegal transitions refused by name), the lane switch, the
 track record, and the nightly accuracy check with a frozen clock."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -25,7 +24,7 @@ from core.locks import lock_key
 from core.uploads import check_upload
 from tests import factories
 from tests.tenancy_cases.brands import PDF, RewindingUpload
-from tests.workers import running_worker
+from tests.workers import running_worker, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -371,17 +370,15 @@ def test_the_dashboard_and_the_program_page_show_the_warning(client, member, rec
     assert "Accuracy warning" in client.get(f"/b/{brand.slug}/program/").content.decode()
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_nightly_task_runs_on_a_real_worker(member, record_of):
     record_of(accepted=20, rejected=5)
     with running_worker():
         monitor_program_memberships.delay()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            member.refresh_from_db()
-            if member.status == MembershipStatus.WARNED:
-                break
-            time.sleep(0.2)
+        warned = ProgramMembership.objects.filter(pk=member.pk, status=MembershipStatus.WARNED)
+        wait_until(warned.exists, "the worker to warn the member", timeout=30)
+        member.refresh_from_db()
     assert member.status == MembershipStatus.WARNED
     assert member.checked_on == timezone.localdate()
     assert len(mail.outbox) == 1  # sent once the worker's transaction committed

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from listings import delisting
 from listings.choices import DelistSelectionKind
+from listings.delisting import common
 from listings.models import DelistJob
 from tests import factories
 
@@ -25,12 +26,11 @@ def console_errors(page):
 
 
 @pytest.fixture
-def job(settings, monkeypatch, live_server) -> DelistJob:
+def job(settings, monkeypatch, live_server, no_lock_checks) -> DelistJob:
     """A planned job of 9 listings in 3 chunks, whose chunk messages are dropped: the test runs the chunks."""
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": 3}
-    monkeypatch.setattr(delisting, "_lock_checks", [])
-    monkeypatch.setattr(delisting, "_enqueue_chunks", lambda chunk_ids: None)
-    monkeypatch.setattr(delisting, "_enqueue_plan", lambda job_id: None)
+    monkeypatch.setattr(common, "enqueue_chunks", lambda chunk_ids: None)
+    monkeypatch.setattr(common, "enqueue_plan", lambda job_id: None)
     marketplace = factories.MarketplaceFactory(name="ShopNow", slug="shopnow", hosts=["shopnow.example"])
     listings = factories.ListingFactory.create_batch(9, marketplace=marketplace)
     created = delisting.delist_job_create(

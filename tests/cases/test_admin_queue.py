@@ -19,11 +19,12 @@ from cases import services
 from cases.admin import queue as queue_admin
 from cases.admin.forms import AcceptForm, ClarifyForm, RejectForm
 from cases.choices import ItemStatus, RejectionCode
+from cases.delisting import CASE_ITEMS
 from cases.models import CaseItem, StatementOfReasons
 from core.admin.mixins import EstimatedCountPaginator
 from core.audit.models import AuditEvent
 from listings import delisting
-from listings.choices import DelistJobStatus, DelistSelectionKind, ListingStatus
+from listings.choices import DelistJobStatus, ListingStatus
 from listings.models import DelistJob, Listing
 from tests import factories
 from tests.cases import test_admin_console as console
@@ -361,7 +362,7 @@ def test_bulk_accept_of_many_items_removes_their_listings_through_one_job(client
     assert reverse("admin:listings_delistjob_change", args=[job.pk]) in str(success)
     assert f"removed in the background by delisting job #{job.pk}." in strip_tags(str(success))
     assert (job.selection_kind, job.actor, job.status) == (
-        DelistSelectionKind.CASE_ITEMS,
+        CASE_ITEMS,
         staff["moderator"],
         DelistJobStatus.PLANNING,
     )

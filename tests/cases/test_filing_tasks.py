@@ -4,7 +4,6 @@ Unit tests call the task functions directly (eager mode is not a worker); one in
 real Celery worker against the real Redis and PostgreSQL for a 500-row CSV, through the web views.
 """
 
-import time
 import uuid
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from cases.models import Case, CaseDraft
 from core.files import private_storage
 from core.uploads import check_upload
 from tests.concurrency import run_together
-from tests.workers import running_worker
+from tests.workers import running_worker, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 State = CaseDraft.State
@@ -211,15 +210,14 @@ def test_two_drafts_of_one_form_filed_at_once_file_one_case(brand, reporter, rig
 # --- integration: a real worker -------------------------------------------------------------------
 
 
-def wait_for(draft_id, state: str, timeout: float = 60) -> CaseDraft:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(draft_id, state: str) -> CaseDraft:
+    def reached() -> bool:
         draft = CaseDraft.objects.get(pk=draft_id)
-        if draft.state == state:
-            return draft
         assert draft.state not in {State.FAILED}, draft.errors
-        time.sleep(0.1)
-    raise AssertionError(f"draft {draft_id} did not reach {state} in {timeout}s (it is {draft.state})")
+        return draft.state == state
+
+    wait_until(reached, f"draft {draft_id} to reach {state}")
+    return CaseDraft.objects.get(pk=draft_id)
 
 
 @pytest.mark.integration

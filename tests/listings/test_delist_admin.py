@@ -20,18 +20,12 @@ from listings.choices import DelistJobStatus, DelistOutcome, DelistSelectionKind
 from listings.models import DelistJob, DelistTarget, Listing
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
 
 @pytest.fixture(autouse=True)
 def chunks_of_three(settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": 3}
-
-
-@pytest.fixture(autouse=True)
-def no_lock_checks(monkeypatch):
-    """Each test starts without registered lock checks (cases may register one in its AppConfig)."""
-    monkeypatch.setattr(delisting, "_lock_checks", [])
 
 
 @pytest.fixture

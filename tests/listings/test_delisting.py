@@ -18,21 +18,21 @@ from django.utils import timezone
 from core.audit.models import AuditEvent
 from core.audit.services import audit_record_state_changes
 from core.locks import lock_key
-from listings import delisting
+from listings import choices, delisting
 from listings.choices import (
     DelistChunkState,
     DelistJobStatus,
     DelistSelectionKind,
     ListingStatus,
 )
-from listings.delisting import ChunkRun, DelistJobStateError
+from listings.delisting import ChunkRun, DelistJobStateError, chunks, jobs, planning
 from listings.models import DelistChunk, DelistJob, DelistTarget, Listing
 from listings.services import listing_remove
 from listings.tasks import plan_delist_job, process_delist_chunk, reap_delist_chunks
 from tests import factories
 from tests.concurrency import wait_for_a_lock_wait
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
 PLAN = plan_delist_job.name
 CHUNK = process_delist_chunk.name
@@ -41,12 +41,6 @@ CHUNK = process_delist_chunk.name
 @pytest.fixture(autouse=True)
 def chunks_of_three(settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": 3, "DELIST_MAX_ATTEMPTS": 3}
-
-
-@pytest.fixture(autouse=True)
-def no_lock_checks(monkeypatch):
-    """Each test starts without registered lock checks (cases may register one in its AppConfig)."""
-    monkeypatch.setattr(delisting, "_lock_checks", [])
 
 
 @pytest.fixture
@@ -141,16 +135,39 @@ def test_listing_ids_are_frozen_once_each_and_unknown_ids_reported(create_job, m
     assert job.status == DelistJobStatus.COMPLETED_WITH_ERRORS
 
 
-@pytest.mark.parametrize("kind", [DelistSelectionKind.CASE_ITEMS, DelistSelectionKind.CASE])
-def test_case_selections_keep_their_record_and_delist_the_resolved_listings(kind, create_job, make_listings):
-    listings = make_listings(2)
-    record = {"case_id": 41, "item_ids": [7, 8]}
+@pytest.fixture
+def picked_selection(monkeypatch):
+    """A kind of selection a higher app registers (as cases registers "case_items"): listings by title."""
+    monkeypatch.setattr(choices, "_registered_selections", {})
+    return choices.register_delist_selection(
+        "picked_titles",
+        "Listings picked by title",
+        lambda selection: Listing.objects.filter(title__in=selection["titles"]).values_list("pk", flat=True),
+    )
 
-    job = run(create_job(selection_kind=kind, selection=record, listing_ids=(x.pk for x in listings)))
 
-    assert job.selection == record | {"listing_ids": [x.pk for x in listings]}
-    assert statuses(listings) == ["removed", "removed"]
+def test_a_registered_selection_keeps_its_record_and_delists_the_listings_its_app_resolves(
+    picked_selection, create_job, make_listings
+):
+    listings = make_listings(3)
+    record = {"titles": [listings[0].title, listings[2].title]}
+
+    job = run(create_job(selection_kind="picked_titles", selection=record, listing_ids=None))
+
+    picked = sorted([listings[0].pk, listings[2].pk])
+    assert (job.selection_kind, job.get_selection_kind_display()) == ("picked_titles", "Listings picked by title")
+    assert job.selection == record | {"listing_ids": picked}
+    assert selected(job) == picked
+    assert statuses(listings) == ["removed", "active", "removed"]
     assert job.status == DelistJobStatus.COMPLETED
+
+
+def test_a_registered_selection_is_resolved_by_its_app_only(picked_selection, create_job, make_listings):
+    with pytest.raises(ValueError, match="is resolved by its app: no listing_ids"):
+        create_job(selection_kind="picked_titles", selection={"titles": []}, listings=make_listings(1))
+    with pytest.raises(ValueError, match="one of the engine's own selection kinds"):
+        choices.register_delist_selection(DelistSelectionKind.SELLER, "Sellers", lambda selection: [])
+    assert not DelistJob.objects.exists()
 
 
 def test_a_seller_selection_takes_that_sellers_live_listings(create_job, make_listings, seller):
@@ -171,7 +188,7 @@ def test_a_seller_selection_takes_that_sellers_live_listings(create_job, make_li
 
 
 def test_a_file_selection_reads_urls_and_ids_line_by_line(create_job, make_listings, monkeypatch):
-    monkeypatch.setattr(delisting, "FILE_BATCH", 2)  # several batches, and duplicates across them
+    monkeypatch.setattr(planning, "FILE_BATCH", 2)  # several batches, and duplicates across them
     by_url, by_id, twice = make_listings(3)
     lines = [
         "\ufeff" + by_url.url.replace("https://shopnow", "HTTP://ShopNow") + "/",  # normalised before lookup
@@ -236,7 +253,7 @@ def test_a_selection_file_that_is_gone_fails_the_job(create_job):
         (DelistSelectionKind.SELLER, {"selection": {"seller_id": 1}}, "listing_ids go only with"),
         (DelistSelectionKind.FILE, {"listing_ids": None}, "a file selection needs one"),
         (
-            DelistSelectionKind.CASE,
+            DelistSelectionKind.LISTING_IDS,
             {"file": SimpleUploadedFile("x.txt", b"1\n")},
             "an uploaded file goes with a file selection",
         ),
@@ -372,7 +389,7 @@ def test_a_planning_that_crashes_leaves_nothing_and_can_run_again(create_job, ma
         raise ConnectionError("lost the database")
 
     with monkeypatch.context() as patch:
-        patch.setattr(delisting, "_cut_chunks", crash)
+        patch.setattr(planning, "_cut_chunks", crash)
         with pytest.raises(ConnectionError):
             delisting.delist_job_plan(job_id=job.pk)
 
@@ -512,7 +529,7 @@ def test_completion_is_recorded_exactly_once(create_job, make_listings, monkeypa
     delisting.delist_job_plan(job_id=job.pk)
     with monkeypatch.context() as patch:
         # As if each worker died between its chunk and the completion check.
-        patch.setattr(delisting, "delist_job_close_if_done", lambda job_id: False)
+        patch.setattr(jobs, "delist_job_close_if_done", lambda job_id: False)
         for chunk_id in chunk_ids(job):
             delisting.delist_chunk_process(chunk_id=chunk_id)
     job.refresh_from_db()
@@ -542,7 +559,7 @@ def test_a_failing_chunk_is_retried_then_failed_at_the_attempt_cap(create_job, m
     delisting.delist_job_plan(job_id=job.pk)
     failing, healthy = chunk_ids(job)
 
-    run_chunk = delisting._run_chunk
+    run_chunk = chunks._run_chunk
 
     def broken(chunk, locked):
         # Fails after the listings were updated and audited and the chunk closed, before the commit.
@@ -550,7 +567,7 @@ def test_a_failing_chunk_is_retried_then_failed_at_the_attempt_cap(create_job, m
         raise RuntimeError("audit table unavailable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(delisting, "_run_chunk", broken)
+        patch.setattr(chunks, "_run_chunk", broken)
         assert delisting.delist_chunk_process(chunk_id=failing) == ChunkRun.RETRY
         with pytest.raises(Retry):  # the task asks Celery to retry
             process_delist_chunk.run(failing)
@@ -776,7 +793,7 @@ def test_the_reaper_resends_stuck_planning_and_closes_orphaned_jobs(
     create_job(listings=make_listings(1))  # created just now: its planning message is surely on its way
     orphaned = planned(2)
     with monkeypatch.context() as patch:
-        patch.setattr(delisting, "delist_job_close_if_done", lambda job_id: False)
+        patch.setattr(jobs, "delist_job_close_if_done", lambda job_id: False)
         delisting.delist_chunk_process(chunk_id=chunk_ids(orphaned)[0])
 
     with django_capture_on_commit_callbacks() as callbacks:

@@ -39,6 +39,7 @@ from listings.models import DelistChunk, DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
 from marketsafe.celery import app
 from tests import factories
+from tests.workers import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -52,13 +53,6 @@ REAP_EVERY = 1.0  # seconds between the test's reaper runs (beat's is a minute)
 WAIT = 60  # seconds, for any one step to happen
 FINISH_WITHIN = 120  # seconds, for the job to complete once the fault is over
 STOP_TIMEOUT = 20  # seconds a worker gets for its warm shutdown before it is killed
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 class Broker:
@@ -254,7 +248,7 @@ def caught_in_held_chunk(job: DelistJob, held: HeldListing) -> None:
         done = sum(state == DelistChunkState.DONE for state in states.values())
         return states.get(HELD_CHUNK) == DelistChunkState.RUNNING and done > 0 and held.blocks_someone()
 
-    wait_until(held_chunk_blocked, f"the worker to block in chunk {HELD_CHUNK}")
+    wait_until(held_chunk_blocked, f"the worker to block in chunk {HELD_CHUNK}", timeout=WAIT, interval=0.05)
 
 
 def expire_abandoned_leases(job: DelistJob) -> None:

@@ -2,12 +2,12 @@
 
 The worker runs in a thread of this process (Celery's own test worker, solo pool) on the project's app,
 so messages really go through Redis and every task commits for real: hence `transaction=True`, under
-which `transaction.on_commit` fires as in production. Every wait polls the database with a deadline, so
-a lost message fails the test instead of hanging it.
+which `transaction.on_commit` fires as in production. The registered lock checks (cases' dispute check)
+stay on, as in production: they run in the worker's chunk transactions. Every wait polls the database
+with a deadline, so a lost message fails the test instead of hanging it.
 """
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,27 +20,20 @@ from listings.models import DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
 from marketsafe.celery import app
 from tests import factories
-from tests.workers import running_worker
+from tests.workers import WAIT, running_worker, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 LISTINGS = 3000
 CHUNK_SIZE = 500
-WAIT = 60  # seconds, for any one thing the worker should do
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @pytest.fixture
-def worker(settings, monkeypatch) -> Iterator[None]:
-    """A worker consuming the queues the delisting tasks are routed to, started clean and always stopped."""
+def worker(settings, lock_checks) -> Iterator[None]:
+    """A worker consuming the queues the delisting tasks are routed to, started clean and always stopped,
+    with the lock checks registered at start-up."""
+    assert lock_checks, "cases registers its dispute check with the delisting engine"
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_CHUNK_SIZE": CHUNK_SIZE}
-    monkeypatch.setattr(delisting, "_lock_checks", [])
     queues = sorted(
         {app.amqp.router.route({}, task.name)["queue"].name for task in (plan_delist_job, process_delist_chunk)}
     )

@@ -19,15 +19,10 @@ from listings.choices import DelistSelectionKind, ListingStatus, PenaltyAction, 
 from listings.models import DelistJob, PenaltyPolicy, PenaltyThreshold, SellerPenalty, Strike
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Planning here needs no case locks.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
 A = PenaltyAction
-
-
-@pytest.fixture(autouse=True)
-def no_lock_checks(monkeypatch):
-    """Planning here needs no case locks (cases may register a lock check in its AppConfig)."""
-    monkeypatch.setattr(delisting, "_lock_checks", [])
 
 
 def make_policy(ladder: dict[str, int], **kwargs) -> PenaltyPolicy:

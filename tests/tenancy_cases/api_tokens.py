@@ -6,11 +6,8 @@ member's token is for owners (the harness's token belongs to the brand's creator
 
 from brands.api.models import ApiToken
 from brands.api.services import token_create
-from brands.choices import Role
 from brands.models import BrandMembership
-from tests.harness import TenancyCase
-
-OWNERS = frozenset({Role.OWNER})
+from tests.harness import ACTOR, SET, Audited, Saved, TenancyCase, owners_post
 
 
 def _token(brand, user):
@@ -22,8 +19,19 @@ def _token(brand, user):
 CASES = [
     TenancyCase("api-tokens:token_list", model=ApiToken),
     TenancyCase("api-tokens:token_create", model=ApiToken),
-    TenancyCase("api-tokens:token_create", model=ApiToken, method="post", data={"name": "Nightly import"}),
     TenancyCase(
-        "api-tokens:token_revoke", model=ApiToken, make=_token, allowed_roles=OWNERS, method="post", success=302
+        "api-tokens:token_create",
+        model=ApiToken,
+        method="post",
+        data={"name": "Nightly import"},
+        saved=Saved(ApiToken, {"name": "Nightly import", "membership__user": ACTOR, "created_by": ACTOR}),
+        audited=Audited("api_token.create", to_state=ApiToken.Status.ACTIVE),
+    ),
+    owners_post(
+        "api-tokens:token_revoke",
+        ApiToken,
+        make=_token,
+        saved=Saved(ApiToken, {"revoked_at": SET, "revoked_by": ACTOR}),
+        audited=Audited("api_token.revoke", from_state=ApiToken.Status.ACTIVE, to_state=ApiToken.Status.REVOKED),
     ),
 ]

@@ -4,15 +4,15 @@ Write views are posted with valid data and expect their redirect (302); `make` b
 each role, so a role's refusal is proven on an object nobody has changed yet.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from brands.choices import Role
+from brands.choices import IPRightStatus, Role
 from brands.models import Brand, BrandMembership, Invitation, IPRight, IPRightDocument
 from tests import factories
-from tests.harness import TenancyCase
+from tests.harness import ACTOR, BRAND, SET, Audited, Saved, TenancyCase, owners_post, url_object
 
 OWNERS = frozenset({Role.OWNER})
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -71,77 +71,104 @@ RIGHT_DATA = {
     "valid_until": "2030-01-01",
 }
 
+#: RIGHT_DATA as the registry stores it: classes as numbers, dates as dates, a new right pending verification.
+SAVED_RIGHT = {
+    **RIGHT_DATA,
+    "classes": [18, 25],
+    "valid_from": date(2020, 1, 1),
+    "valid_until": date(2030, 1, 1),
+    "status": IPRightStatus.PENDING,
+}
+
 CASES = [
     TenancyCase("brands:overview", model=Brand),
     # Team and invitations: owners only.
     TenancyCase("brands:team", model=BrandMembership, allowed_roles=OWNERS),
     TenancyCase("brands:team_invite", model=Invitation, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:team_invite",
-        model=Invitation,
-        allowed_roles=OWNERS,
-        method="post",
+        Invitation,
         data={"email": "new.colleague@example.test", "role": Role.REPORTER},
-        success=302,
+        saved=Saved(
+            Invitation,
+            {"brand": BRAND, "email": "new.colleague@example.test", "role": Role.REPORTER, "invited_by": ACTOR},
+        ),
+        audited=Audited("invitation.create", to_state=Invitation.Status.PENDING),
     ),
-    TenancyCase(
-        "brands:invitation_revoke", model=Invitation, make=_invitation, allowed_roles=OWNERS, method="post", success=302
+    owners_post(
+        "brands:invitation_revoke",
+        Invitation,
+        make=_invitation,
+        saved=Saved(Invitation, {"revoked_at": SET}),
+        audited=Audited("invitation.revoke", from_state=Invitation.Status.PENDING, to_state=Invitation.Status.REVOKED),
     ),
     TenancyCase("brands:member_update", model=BrandMembership, make=_member, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:member_update",
-        model=BrandMembership,
+        BrandMembership,
         make=_member,
-        allowed_roles=OWNERS,
-        method="post",
         data={"role": Role.VIEWER},
-        success=302,
+        saved=Saved(BrandMembership, {"role": Role.VIEWER, "is_active": True}),
+        audited=Audited("membership.change_role", from_state=Role.REPORTER, to_state=Role.VIEWER),
     ),
     TenancyCase("brands:member_remove", model=BrandMembership, make=_member, allowed_roles=OWNERS),
-    TenancyCase(
-        "brands:member_remove", model=BrandMembership, make=_member, allowed_roles=OWNERS, method="post", success=302
+    owners_post(
+        "brands:member_remove",
+        BrandMembership,
+        make=_member,
+        saved=Saved(BrandMembership, {"is_active": False}),
+        audited=Audited("membership.remove", from_state=Role.REPORTER, to_state="removed"),
     ),
     # The rights registry: every member reads it, owners change it.
     TenancyCase("brands:right_list", model=IPRight),
     TenancyCase("brands:right_detail", model=IPRight, make=_right),
     TenancyCase("brands:right_create", model=IPRight, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_create",
-        model=IPRight,
-        allowed_roles=OWNERS,
-        method="post",
+        IPRight,
         data={**RIGHT_DATA, "document": RewindingUpload("certificate.pdf", PDF)},
-        success=302,
+        saved=Saved(IPRight, {**SAVED_RIGHT, "brand": BRAND}),
+        audited=Audited("ip_right.create", to_state=IPRightStatus.PENDING),
     ),
     TenancyCase("brands:right_update", model=IPRight, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_update",
-        model=IPRight,
+        IPRight,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data=RIGHT_DATA,
-        success=302,
+        # Changed registration details send a verified right back to verification.
+        saved=Saved(IPRight, {**SAVED_RIGHT, "verified_at": None}),
+        audited=Audited("ip_right.update", from_state=IPRightStatus.VERIFIED, to_state=IPRightStatus.PENDING),
     ),
     TenancyCase("brands:right_retire", model=IPRight, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_retire",
-        model=IPRight,
+        IPRight,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data={"reason": "Not renewed."},
-        success=302,
+        saved=Saved(IPRight, {"retired_at": SET, "status": IPRightStatus.VERIFIED}),
+        audited=Audited(
+            "ip_right.retire", from_state=IPRightStatus.VERIFIED, to_state="retired", reason="Not renewed."
+        ),
     ),
     TenancyCase("brands:right_document_create", model=IPRightDocument, make=_right, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "brands:right_document_create",
-        model=IPRightDocument,
+        IPRightDocument,
         make=_right,
-        allowed_roles=OWNERS,
-        method="post",
         data={"file": RewindingUpload("renewal.pdf", PDF), "kind": "renewal"},
-        success=302,
+        saved=Saved(
+            IPRightDocument,
+            {
+                "right": url_object(IPRight),
+                "kind": "renewal",
+                "original_name": "renewal.pdf",
+                "content_type": "application/pdf",
+                "uploaded_by": ACTOR,
+            },
+            created=True,
+        ),
+        audited=Audited("ip_right.add_document", target=url_object(IPRight)),
     ),
     TenancyCase("brands:right_document_download", model=IPRightDocument, make=_document),
 ]

@@ -1,10 +1,10 @@
 """Tenancy cases of the MarketSafe program pages: every member sees the brand's place in the program and
 its application's documents; only owners apply, save drafts and answer the association."""
 
-from brands.choices import Role
+from brands.choices import ApplicationStatus, Role
 from brands.models import ApplicationDocument, ProgramApplication
 from tests import factories
-from tests.harness import TenancyCase
+from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase, owners_post
 
 OWNERS = frozenset({Role.OWNER})
 
@@ -25,8 +25,20 @@ DRAFT = {
 CASES = [
     TenancyCase("brands:program", model=ProgramApplication),
     TenancyCase("brands:program_apply", model=ProgramApplication, allowed_roles=OWNERS),
-    TenancyCase(
-        "brands:program_apply", model=ProgramApplication, allowed_roles=OWNERS, method="post", data=DRAFT, success=302
+    owners_post(
+        "brands:program_apply",
+        ProgramApplication,
+        data=DRAFT,
+        saved=Saved(
+            ProgramApplication,
+            {
+                **{name: value for name, value in DRAFT.items() if name != "save"},
+                "brand": BRAND,
+                "status": ApplicationStatus.DRAFT,
+                "created_by": ACTOR,
+            },
+        ),
+        audited=Audited("application.save", from_state="", to_state=ApplicationStatus.DRAFT),
     ),
     TenancyCase("brands:application_document_download", model=ApplicationDocument, make=_application_document),
 ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from brands.choices import Role
 from cases.models import CaseDraft
-from tests.harness import TenancyCase
+from tests.harness import TenancyCase, Unchanged
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
 
@@ -35,7 +35,14 @@ def _draft(state: str):
 
 CASES = [
     TenancyCase("cases:case_create", model=CaseDraft, allowed_roles=FILERS),
-    TenancyCase("cases:case_create", model=CaseDraft, allowed_roles=FILERS, method="post", data={}),
+    TenancyCase(
+        "cases:case_create",
+        model=CaseDraft,
+        allowed_roles=FILERS,
+        method="post",
+        data={},
+        saved=Unchanged(CaseDraft, why="an empty filing form is answered in place with its errors"),
+    ),
     TenancyCase("cases:csv_template", model=CaseDraft, allowed_roles=FILERS),
     TenancyCase("cases:case_draft", model=CaseDraft, make=_draft(CaseDraft.State.READY), allowed_roles=frozenset()),
     TenancyCase(

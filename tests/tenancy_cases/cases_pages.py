@@ -12,11 +12,11 @@ from typing import Any
 
 from brands.choices import Role
 from cases import services
-from cases.choices import ItemStatus
+from cases.choices import ItemStatus as S
 from cases.demo import drive_item_to
 from cases.models import Case, CaseItem, Evidence
 from tests import factories
-from tests.harness import TenancyCase
+from tests.harness import Audited, Saved, TenancyCase
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
 _listing_numbers = count(1)
@@ -54,7 +54,8 @@ def _item_in(status: str) -> Callable[[Any, Any], dict[str, Any]]:
     return make
 
 
-def _action(url_name: str, status: str, data: dict[str, str]) -> TenancyCase:
+def _action(url_name: str, status: str, data: dict[str, str], *, action: str, to: str, **saved) -> TenancyCase:
+    """An item action on a fresh item in `status`: it moves the item to `to`, recorded as `item.<action>`."""
     return TenancyCase(
         url_name,
         model=CaseItem,
@@ -63,6 +64,8 @@ def _action(url_name: str, status: str, data: dict[str, str]) -> TenancyCase:
         method="post",
         data=data,
         success=302,
+        saved=Saved(CaseItem, {"status": to, **saved}),
+        audited=Audited(f"item.{action}", from_state=status, to_state=to),
     )
 
 
@@ -74,8 +77,27 @@ CASES = [
     TenancyCase("cases:dashboard", model=CaseItem),
     TenancyCase("cases:case_detail", model=Case, make=_case),
     TenancyCase("cases:evidence_download", model=Evidence, make=_evidence),
-    _action("cases:item_withdraw", ItemStatus.SUBMITTED, {"reason": "Reported by mistake."}),
-    _action("cases:item_resubmit", ItemStatus.CLARIFICATION_REQUESTED, {"note": "The listing uses our mark."}),
-    _action("cases:item_answer", ItemStatus.COUNTER_NOTICED, {"answer": "accept", "evidence_kind": "other"}),
-    _action("cases:item_appeal", ItemStatus.REJECTED, {"grounds": "The evidence was attached."}),
+    *(
+        _action(url_name, status, data, action=action, to=to, **saved)
+        for url_name, status, data, action, to, saved in (
+            ("cases:item_withdraw", S.SUBMITTED, {"reason": "Reported by mistake."}, "withdraw", S.WITHDRAWN, {}),
+            (
+                "cases:item_resubmit",
+                S.CLARIFICATION_REQUESTED,
+                {"note": "The listing uses our mark."},
+                "resubmit",
+                S.SUBMITTED,
+                {"brand_note": "The listing uses our mark."},
+            ),
+            (
+                "cases:item_answer",
+                S.COUNTER_NOTICED,
+                {"answer": "accept", "evidence_kind": "other"},
+                "brand_answer",
+                S.REINSTATED,
+                {},
+            ),
+            ("cases:item_appeal", S.REJECTED, {"grounds": "The evidence was attached."}, "appeal", S.APPEALED, {}),
+        )
+    ),
 ]

@@ -2,8 +2,8 @@
 
 from brands.choices import Role
 from integrations import services
-from integrations.models import WebhookEndpoint
-from tests.harness import TenancyCase
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from tests.harness import ACTOR, BRAND, Audited, Deleted, Saved, TenancyCase, owners_post, url_object
 
 OWNERS = frozenset({Role.OWNER})
 #: A public address given literally: the SSRF guard needs no DNS lookup to accept it.
@@ -17,30 +17,30 @@ def _endpoint(brand, user):
 CASES = [
     TenancyCase("integrations:webhook_list", model=WebhookEndpoint, allowed_roles=OWNERS),
     TenancyCase("integrations:webhook_create", model=WebhookEndpoint, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "integrations:webhook_create",
-        model=WebhookEndpoint,
-        allowed_roles=OWNERS,
-        method="post",
+        WebhookEndpoint,
         data={"url": PUBLIC_URL, "description": "Case tracker"},
-        success=302,
+        saved=Saved(
+            WebhookEndpoint, {"brand": BRAND, "url": PUBLIC_URL, "description": "Case tracker", "created_by": ACTOR}
+        ),
+        audited=Audited("webhook.create"),
     ),
     TenancyCase("integrations:webhook_detail", model=WebhookEndpoint, make=_endpoint, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "integrations:webhook_test",
-        model=WebhookEndpoint,
+        WebhookEndpoint,
         make=_endpoint,
-        allowed_roles=OWNERS,
-        method="post",
-        success=302,
+        # A ping queued for the endpoint; the audit event is the endpoint's.
+        saved=Saved(WebhookDelivery, {"endpoint": url_object(WebhookEndpoint), "event__type": "ping"}),
+        audited=Audited("webhook.test", target=url_object(WebhookEndpoint)),
     ),
     TenancyCase("integrations:webhook_delete", model=WebhookEndpoint, make=_endpoint, allowed_roles=OWNERS),
-    TenancyCase(
+    owners_post(
         "integrations:webhook_delete",
-        model=WebhookEndpoint,
+        WebhookEndpoint,
         make=_endpoint,
-        allowed_roles=OWNERS,
-        method="post",
-        success=302,
+        saved=Deleted(WebhookEndpoint),
+        audited=Audited("webhook.delete"),
     ),
 ]

@@ -1,0 +1,40 @@
+"""What every part of the delisting engine shares: its tuning settings, a few constants, and the hand-off
+to Celery (the tasks live in `listings.tasks`, which imports this package, hence the late imports)."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from listings.choices import DelistChunkState, DelistOutcome
+
+#: Defaults of the settings.MARKETSAFE keys that tune the engine.
+DEFAULT_CHUNK_SIZE = 5000
+DEFAULT_MAX_ATTEMPTS = 5
+#: Past the chunk task's hard time limit (600 s): a lease only lapses once its worker is surely gone.
+DEFAULT_LEASE_SECONDS = 660
+DEFAULT_REQUEUE_AFTER_SECONDS = 600
+
+MAX_BIGINT = 2**63 - 1
+
+OPEN_CHUNK_STATES = (DelistChunkState.PENDING, DelistChunkState.RUNNING)
+#: Outcomes that leave a listing up although the job asked to take it down.
+FAILED_OUTCOMES = (DelistOutcome.NOT_FOUND, DelistOutcome.LOCKED, DelistOutcome.ERROR)
+
+
+def setting(name: str, default: int) -> int:
+    return int(settings.MARKETSAFE.get(name, default))
+
+
+def enqueue_plan(job_id: int) -> None:
+    """Plan the job once the caller's transaction commits."""
+    from listings.tasks import plan_delist_job  # here, not at the top: the tasks module imports the engine
+
+    plan_delist_job.delay_on_commit(job_id)
+
+
+def enqueue_chunks(chunk_ids: Iterable[int]) -> None:
+    """Run the chunks once the caller's transaction commits (a message only says "this may have work")."""
+    from listings.tasks import process_delist_chunk  # here, not at the top: the tasks module imports the engine
+
+    for chunk_id in chunk_ids:
+        process_delist_chunk.delay_on_commit(chunk_id)
