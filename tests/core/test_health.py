@@ -29,13 +29,15 @@ def test_readiness_checks_postgresql_migrations_and_the_broker(client):
     }
 
 
-def test_readiness_is_503_when_the_broker_is_unreachable_and_leaks_no_detail(client, monkeypatch):
+def test_readiness_is_503_when_the_broker_is_unreachable_and_leaks_no_detail(client):
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there: a real refused connection
-    # Only the write URL (what the check connects with): patching broker_url too would make monkeypatch
-    # record the patched value as broker_write_url's original, which falls back to broker_url.
-    monkeypatch.setattr(current_app.conf, "broker_write_url", closed)
-
-    response = client.get("/readyz")
+    # The write URL is what the check connects with. Unset afterwards (not restored to a value), so it
+    # falls back to broker_url again: the worker tests point broker_url at servers of their own.
+    current_app.conf.broker_write_url = closed
+    try:
+        response = client.get("/readyz")
+    finally:
+        current_app.conf.changes.pop("broker_write_url", None)
 
     assert response.status_code == 503
     body = response.json()
