@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -49,7 +49,14 @@ from cases.models import Case, CaseDraft, CaseItem
 from core.csvexport import FORMULA_TRIGGERS
 from core.errors import Conflict
 from listings.models import Listing, Marketplace
-from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
+from listings.services import (
+    NotAListingUrl,
+    UnknownMarketplace,
+    listing_external_id,
+    listing_keys_query,
+    marketplace_for_host,
+    normalise_listing_url,
+)
 
 #: The CSV template's columns; `note` is optional and becomes the item's note for the moderator.
 CSV_COLUMNS = ("url", "note")
@@ -254,10 +261,12 @@ class RowChecker:
         self.brand = brand
         self.marketplaces = list(Marketplace.objects.filter(is_active=True))
         self.seen: dict[str, int] = {}
+        #: (marketplace id, listing id) → the row that first named that listing, whatever its URL's form.
+        self.seen_listings: dict[tuple[int, str], int] = {}
 
     def check(self, rows: Sequence[PreviewRow]) -> None:
         """Fill in each row's normalised URL and marketplace, and record its problems (in place)."""
-        fresh: list[PreviewRow] = []
+        fresh: list[tuple[PreviewRow, tuple[int, str] | None]] = []
         for row in rows:
             if row.errors:
                 continue
@@ -271,24 +280,45 @@ class RowChecker:
                 continue
             host = urlsplit(row.url).hostname or ""
             try:
-                row.marketplace = marketplace_for_host(host, self.marketplaces).name
+                marketplace = marketplace_for_host(host, self.marketplaces)
             except UnknownMarketplace:
                 row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {host}.")
+                continue
+            row.marketplace = marketplace.name
+            try:
+                external_id = listing_external_id(marketplace, row.url)
+            except NotAListingUrl as exc:
+                row.errors.append(str(exc))
                 continue
             if row.url in self.seen:
                 row.errors.append(f"Duplicate of row {self.seen[row.url]}.")
                 continue
+            key = (marketplace.pk, external_id) if external_id is not None else None
+            if key is not None and key in self.seen_listings:
+                first = self.seen_listings[key]
+                row.errors.append(f"Names the same listing as row {first} ({marketplace.name} listing {external_id}).")
+                continue
             self.seen[row.url] = row.number
-            fresh.append(row)
-        open_cases = dict(
+            if key is not None:
+                self.seen_listings[key] = row.number
+            fresh.append((row, key))
+        keys = [key for _, key in fresh if key is not None]
+        open_items = (
             CaseItem.objects.for_brand(self.brand)
             .open()
-            .filter(listing__url__in=[row.url for row in fresh])
-            .values_list("listing__url", "case_id")
+            .filter(Q(listing__url__in=[row.url for row, _ in fresh]) | listing_keys_query(keys, prefix="listing__"))
+            .values_list("listing__url", "listing__marketplace_id", "listing__external_id", "case_id")
         )
-        for row in fresh:
-            if row.url in open_cases:
-                row.errors.append(f"Already reported in your open case #{open_cases[row.url]}.")
+        by_url: dict[str, int] = {}
+        by_key: dict[tuple[int, str], int] = {}
+        for url, marketplace_id, external_id, case_id in open_items:
+            by_url[url] = case_id
+            if external_id is not None:
+                by_key[(marketplace_id, external_id)] = case_id
+        for row, key in fresh:
+            case_id = by_url.get(row.url) or (by_key.get(key) if key is not None else None)
+            if case_id is not None:
+                row.errors.append(f"Already reported in your open case #{case_id}.")
 
 
 def preview_rows(*, brand: Brand, rows: Sequence[PreviewRow]) -> Preview:

@@ -161,11 +161,11 @@ def rows(*urls: str) -> list[PreviewRow]:
 @pytest.mark.django_db
 def test_each_row_is_resolved_to_its_canonical_url_and_marketplace(brand, marketplace):
     preview = preview_rows(
-        brand=brand, rows=rows("HTTP://www.ShopNow.example/item/1/", "https://shopnow.example/a?b=1")
+        brand=brand, rows=rows("HTTP://www.ShopNow.example/item/1/", "https://shopnow.example/item/2?b=1&utm_source=x")
     )
     assert [(row.url, row.marketplace, row.status) for row in preview.rows] == [
         ("https://www.shopnow.example/item/1", "ShopNow", "ok"),
-        ("https://shopnow.example/a?b=1", "ShopNow", "ok"),
+        ("https://shopnow.example/item/2?b=1", "ShopNow", "ok"),
     ]
 
 
