@@ -261,3 +261,34 @@ def test_lists_run_a_bounded_number_of_queries(owner_api, file_case, django_asse
         assert len(owner_api.get(f"{ITEMS_URL}?page_size=30").json()["results"]) == 30
     with django_assert_max_num_queries(8):
         assert len(owner_api.get(CASES_URL).json()["results"]) == 3
+
+
+def test_a_resubmit_after_the_clarification_deadline_is_refused_before_the_sweep_runs(
+    reporter_api, file_case, moderator, reporter
+):
+    """Issue 14.9: thirty seconds past `clarification_due_at`, the item stays where the sweep will find it."""
+    item = drive_item_to(
+        file_case(1).items.get(), ItemStatus.CLARIFICATION_REQUESTED, moderator=moderator, brand_user=reporter
+    )
+    due = timezone.now() - timedelta(seconds=30)
+    CaseItem.objects.filter(pk=item.pk).update(clarification_due_at=due)
+    response = reporter_api.post(f"{ITEMS_URL}{item.pk}/resubmit/", {"note": "Amended."}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"The clarification deadline of item #{item.pk} passed on {timezone.localtime(due):%Y-%m-%d %H:%M}: "
+        "file the listing again in a new notice."
+    )
+    item.refresh_from_db()
+    assert (item.status, item.clarification_due_at) == (ItemStatus.CLARIFICATION_REQUESTED, due)
+
+
+def test_a_resubmit_before_the_clarification_deadline_goes_back_to_the_queue(
+    reporter_api, file_case, moderator, reporter
+):
+    item = drive_item_to(
+        file_case(1).items.get(), ItemStatus.CLARIFICATION_REQUESTED, moderator=moderator, brand_user=reporter
+    )
+    response = reporter_api.post(f"{ITEMS_URL}{item.pk}/resubmit/", {"note": "Amended."}, format="json")
+    assert response.status_code == 200
+    item.refresh_from_db()
+    assert item.status == ItemStatus.SUBMITTED
