@@ -4,7 +4,8 @@
 (Art. 24(5)), in its own field names and values; `dsa_batches` groups them in request bodies of at most
 100 statements, the database's batch limit (`{"statements": [...]}`). The database must hold no personal
 data: a statement carries no seller, brand user or listing URL, its `puid` is a portal number, and the
-free-text facts have e-mail addresses, phone numbers and links masked.
+free-text facts have e-mail addresses, phone numbers and links masked (then cut to length). A statement
+the database would refuse (`tdb_statement_problems`) raises ValidationError instead of being exported.
 
 `lumen_notice` turns a case into a notice shaped like Lumen's JSON (its `NoticeSerializer` and, for
 trademark types, `TrademarkSerializer`): sender and principal are the brand (an organisation), the
@@ -17,39 +18,38 @@ listings; a case with listings on several marketplaces is several notices (`lume
 export). The platform's DSA batch reads the same way (`dsa_statement_batch`).
 """
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from cases.choices import (
     ITEM_OPEN_STATUSES,
     ITEM_REMOVAL_STATUSES,
+    STATEMENT_MAX_LENGTHS,
     DecisionGround,
     DecisionVisibility,
     ItemStatus,
     ReasonCode,
 )
 from cases.models import Case, CaseItem, StatementOfReasons
+from cases.services.statements import mask_personal_data, tdb_statement_problems
 from listings.choices import SellerAccountType
 from listings.models import Marketplace
 
 #: The Transparency Database accepts at most this many statements per call.
 DSA_BATCH_SIZE = 100
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_PHONE = re.compile(r"\+?\d[\d ()/.-]{7,}\d")
+#: Mask what identifies a person in free text (the statement's own rules, `cases.services.statements`).
+scrub_personal_data = mask_personal_data
 
 
-def scrub_personal_data(text: str) -> str:
-    """Mask what identifies a person in free text written by moderators and brands."""
-    text = _EMAIL.sub("[e-mail removed]", text)
-    text = _LINK.sub("[link removed]", text)
-    return _PHONE.sub("[number removed]", text)
+def _masked(text: str, limit: int) -> str:
+    """Masked, then cut: masking can lengthen a text (statements stored before masking came first)."""
+    return mask_personal_data(text)[:limit]
 
 
 def _yes_no(value: bool) -> str:
@@ -70,7 +70,7 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
     item = statement.item
     listing = item.listing
     seller = listing.seller
-    facts = scrub_personal_data(statement.facts)
+    facts = _masked(statement.facts, STATEMENT_MAX_LENGTHS["facts"])
     data: dict[str, Any] = {
         "decision_visibility": list(statement.decision_visibility),
         "decision_ground": statement.decision_ground,
@@ -92,14 +92,24 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
         data["decision_visibility_other"] = "Restriction described in the decision facts."
     if statement.decision_ground == DecisionGround.ILLEGAL_CONTENT:
         data["illegal_content_legal_ground"] = statement.legal_ground
-        data["illegal_content_explanation"] = scrub_personal_data(statement.explanation)
+        data["illegal_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
     else:
         data["incompatible_content_ground"] = statement.legal_ground
-        data["incompatible_content_explanation"] = scrub_personal_data(statement.explanation)
+        data["incompatible_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
         data["incompatible_content_illegal"] = "Yes"
     if seller is not None:
         data["account_type"] = (
             "ACCOUNT_TYPE_PRIVATE" if seller.account_type == SellerAccountType.PRIVATE else "ACCOUNT_TYPE_BUSINESS"
+        )
+    problems = tdb_statement_problems(data)
+    if problems:
+        # Never sent as it is: the database would refuse it (or the batch holding it). Checked when the
+        # statement was made too; this catches rows stored before those checks, or edited since.
+        raise ValidationError(
+            {
+                name: [f"Statement {data['puid']}: {message}" for message in messages]
+                for name, messages in problems.items()
+            }
         )
     return data
 
