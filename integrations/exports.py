@@ -7,10 +7,10 @@ data: a statement carries no seller, brand user or listing URL, its `puid` is a 
 free-text facts have e-mail addresses, phone numbers and links masked (then cut to length). A statement
 the database would refuse (`tdb_statement_problems`) raises ValidationError instead of being exported.
 
-`lumen_notice` turns a case into a notice shaped like Lumen's JSON (its `NoticeSerializer` and, for
-trademark types, `TrademarkSerializer`): sender and principal are the brand (an organisation), the
-recipient is the marketplace, the works list the reported listing URLs and the marks relied on. No
-signer's name, e-mail or IP address leaves the portal.
+`lumen_notice` turns a case into a notice in Lumen's notice JSON (its `NoticeSerializer`, and the
+`TrademarkSerializer` and `OtherSerializer` variants): sender and principal are the brand (an
+organisation), the recipient is the marketplace, the works (or marks) are the rights relied on with the
+reported listing URLs. No signer's name, e-mail or IP address leaves the portal.
 
 A notice has one recipient: `lumen_notice` always takes the marketplace and reads the case's items
 through the marketplace scope (`for_marketplace`), so a notice never names another marketplace's
@@ -185,51 +185,76 @@ def lumen_notices(cases: Sequence[Case]) -> list[dict[str, Any]]:
     ]
 
 
+#: Lumen's topics of each reason code (its topic names).
+LUMEN_TOPICS: dict[str, list[str]] = {
+    ReasonCode.COUNTERFEIT: ["Counterfeit", "Trademark"],
+    ReasonCode.UNLAWFUL_IMPORT: ["Counterfeit", "Trademark"],
+    ReasonCode.TRADEMARK_TITLE: ["Trademark"],
+    ReasonCode.TRADEMARK_IMAGE: ["Trademark"],
+    ReasonCode.STOREFRONT: ["Trademark"],
+    ReasonCode.COPYRIGHT: ["Copyright"],
+    ReasonCode.DESIGN: ["Design"],
+    ReasonCode.PATENT: ["Patent"],
+    ReasonCode.OTHER: ["Other"],
+}
+
+
 def lumen_notice(case: Case, *, marketplace: Marketplace) -> dict[str, Any]:
-    """A Lumen-style notice of `case` to `marketplace`: only the case's listings on that marketplace."""
+    """A notice of `case` to `marketplace` (only the case's listings on that marketplace) in Lumen's notice
+    JSON: the keys of its `NoticeSerializer`, with the works replaced by `marks` for a trademark notice
+    (`TrademarkSerializer`: description and the infringing URLs as strings) and renamed for "Other"
+    (`OtherSerializer`: `explanation`, and works of `complaint`, `problematic_urls`, `original_work_urls`).
+    """
     items = list(
         CaseItem.objects.for_marketplace(marketplace).filter(case=case).select_related("listing").order_by("pk")
     )
     brand = case.brand
     rights = list(case.rights.order_by("pk"))
     notice_type = LUMEN_TYPES[case.reason_code]
+    urls = [item.listing.url for item in items]
+    descriptions = [
+        f"{right.get_kind_display()} {right.name}"
+        + (
+            f" ({' '.join(filter(None, (right.office, right.registration_number)))})"
+            if right.registration_number
+            else ""
+        )
+        for right in rights
+    ] or [ReasonCode(case.reason_code).label]
+    submitted = case.submitted_at.isoformat()
     notice: dict[str, Any] = {
         "id": case.pk,
         "type": notice_type,
         "title": f"{ReasonCode(case.reason_code).label} notice from {brand.name}",
         "body": scrub_personal_data(case.explanation),
-        "date_sent": case.submitted_at.isoformat(),
-        "date_received": case.submitted_at.isoformat(),
+        "date_sent": submitted,
+        "date_received": submitted,
+        "date_submitted": submitted,
+        "topics": LUMEN_TOPICS[case.reason_code],
         "sender_name": brand.legal_name or brand.name,
         "principal_name": brand.legal_name or brand.name,
         "recipient_name": marketplace.name,
         "works": [
-            {
-                "description": f"{right.get_kind_display()} {right.name}",
-                "infringing_urls": [{"url": item.listing.url} for item in items],
-                "copyrighted_urls": [],
-            }
-            for right in rights
-        ]
-        or [
-            {
-                "description": "",
-                "infringing_urls": [{"url": item.listing.url} for item in items],
-                "copyrighted_urls": [],
-            }
+            {"description": description, "infringing_urls": [{"url": url} for url in urls], "copyrighted_urls": []}
+            for description in descriptions
         ],
         "tags": [case.reason_code],
         "jurisdictions": [brand.country] if brand.country else [],
-        "regulations": ["Article 16, Digital Services Act"],
         "action_taken": lumen_action_taken(item.status for item in items),
         "language": "en",
-        "case_id_number": str(case.pk),
-        "url_count": len(items),
     }
-    if notice_type in {"Trademark", "Counterfeit"}:
-        notice["marks"] = [
-            {"name": right.name, "registration_number": right.registration_number, "office": right.office}
-            for right in rights
-        ]
+    if notice_type == "Trademark":
+        del notice["works"]
+        notice["marks"] = [{"description": description, "infringing_urls": urls} for description in descriptions]
         notice["mark_registration_number"] = ", ".join(r.registration_number for r in rights if r.registration_number)
+    elif notice_type == "Other":
+        notice["explanation"] = notice.pop("body")
+        notice["works"] = [
+            {
+                "complaint": work["description"],
+                "problematic_urls": work["infringing_urls"],
+                "original_work_urls": work["copyrighted_urls"],
+            }
+            for work in notice["works"]
+        ]
     return notice
