@@ -27,6 +27,7 @@ go to Celery (`cases.tasks`) with the progress kept on the draft row.
 import codecs
 import csv
 import io
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -205,6 +206,13 @@ def _decode(data: bytes, *, name: str) -> str:
         ) from exc
 
 
+def _printable(text: str) -> str:
+    """`text` with control characters (a NUL byte from the file, ...) shown escaped, never raw."""
+    return "".join(
+        f"\\x{ord(char):02x}" if unicodedata.category(char) == "Cc" and char != "\t" else char for char in text
+    )
+
+
 def parse_csv(data: bytes, *, name: str) -> list[PreviewRow]:
     """The template's columns (`url`, optional `note`) under a required header row; other columns are ignored.
 
@@ -217,19 +225,25 @@ def parse_csv(data: bytes, *, name: str) -> list[PreviewRow]:
     rows: list[PreviewRow] = []
     header: list[str] | None = None
     number = 0
+    blank: list[int] = []  # blank rows since the last listing: reported once a listing follows them
     try:
         for number, cells in enumerate(reader, start=1):
             if not any(cell.strip() for cell in cells):
+                if header is not None:
+                    blank.append(number)
                 continue
             if header is None:
                 header = [cell.strip().lower() for cell in cells]
                 if "url" not in header:
                     raise ValidationError(
                         f"Row {number} of {name} must be the header “url,note” (download the template); "
-                        f"it reads “{','.join(cells)[:80]}”.",
+                        f"it reads “{_printable(','.join(cells)[:80])}”.",
                         code="header",
                     )
                 continue
+            # A blank row between listings is said to be skipped (trailing ones end the sheet silently).
+            rows.extend(PreviewRow(number=n, raw="", errors=["Blank row: skipped."]) for n in blank)
+            blank.clear()
             values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
             row = _row(number, values.get("url", ""), values.get("note", ""))
             if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
