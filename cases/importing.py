@@ -365,6 +365,7 @@ def draft_create(
     rows: Sequence[PreviewRow],
     pasted: str = "",
     replaces: CaseDraft | None = None,
+    then: str | None = None,
 ) -> CaseDraft:
     """Keep a filing request and its listing rows as a draft and start the rows' check (inline when
     small, in Celery otherwise).
@@ -374,6 +375,9 @@ def draft_create(
     back to fix: the new draft takes it over, keeping its evidence files when no new ones were uploaded.
     `pasted` is the textarea's text, kept to reopen the form. A request whose idempotency key already
     filed a case raises StaleDraft naming that case, so a resubmitted old form never files twice.
+    `then` files the draft as soon as it is checked, with nobody to confirm the preview (the API's
+    asynchronous import): "file_valid" files the valid rows, "file_if_all_valid" fails the draft when a
+    row has errors.
     """
     filed = Case.objects.for_brand(request.brand_id).filter(idempotency_key=request.idempotency_key).first()
     if filed is not None:
@@ -394,7 +398,7 @@ def draft_create(
             brand_id=request.brand_id,
             created_by_id=request.actor_id,
             idempotency_key=request.idempotency_key,
-            payload={**request.to_payload(), "pasted": pasted},
+            payload={**request.to_payload(), "pasted": pasted, **({"then": then} if then else {})},
             input_rows=Preview(rows=list(rows)).to_json(),
             rows_total=len(rows),
             expires_at=timezone.now() + draft_lifetime(),
@@ -438,6 +442,23 @@ def draft_check(*, draft_id: uuid.UUID | str) -> CaseDraft | None:
     pending.update(
         checked_rows=preview.to_json(), rows_done=len(preview.rows), state=CaseDraft.State.READY, updated_at=Now()
     )
+    then = draft.payload.get("then")
+    if then == "file_if_all_valid" and preview.invalid_count:
+        CaseDraft.objects.filter(pk=draft.pk, state=CaseDraft.State.READY).update(
+            state=CaseDraft.State.FAILED,
+            errors=[
+                f"{preview.invalid_count:,} rows have errors (see rows); nothing was filed. Fix them, or send "
+                "skip_invalid to file the valid rows."
+            ],
+            updated_at=Now(),
+        )
+    elif then in {"file_valid", "file_if_all_valid"}:
+        try:
+            draft_submit(draft_id=draft.pk)
+        except StaleDraft as exc:
+            CaseDraft.objects.filter(pk=draft.pk, state=CaseDraft.State.READY).update(
+                state=CaseDraft.State.FAILED, errors=[str(exc)], updated_at=Now()
+            )
     return CaseDraft.objects.filter(pk=draft.pk).first()
 
 
