@@ -95,17 +95,19 @@ def row_errors(filing: Filing) -> dict[str, dict[str, list[str]]]:
     return {filing.rows_field: bad} if bad else {}
 
 
+def _request(filing: Filing, *, brand: Brand, user: Any, ip_address: str | None, **fields: Any) -> Any:
+    """The web form's `FilingRequest` of `filing`, with the API's channel (`fields`: evidence, key)."""
+    return filing.form.filing_request(
+        brand_id=brand.pk, actor_id=user.pk, ip_address=ip_address, channel=filing.channel, **fields
+    )
+
+
 def submit(*, filing: Filing, brand: Brand, user: Any, ip_address: str | None, idempotency_key: str) -> Case:
     """File the filing's valid rows: the web form's `FilingRequest` carried out by `case_submit` (all or
     nothing), with the API's channel and Idempotency-Key."""
     with services.evidence_staged(filing.form.cleaned_data["evidence"]) as evidence:
-        request = filing.form.filing_request(
-            brand_id=brand.pk,
-            actor_id=user.pk,
-            ip_address=ip_address,
-            evidence=evidence,
-            channel=filing.channel,
-            idempotency_key=idempotency_key,
+        request = _request(
+            filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=idempotency_key
         )
         return services.case_submit(request=request.with_listings(filing.preview.valid))
 
@@ -131,13 +133,9 @@ def start_import(
     Celery, then (unless `dry_run`) filed, refused as a whole when a row has errors and not `skip_invalid`.
     The draft is the import's status (`GET case-imports/<id>/`)."""
     with services.evidence_staged(filing.form.cleaned_data["evidence"], keep=True) as evidence:
-        request = filing.form.filing_request(
-            brand_id=brand.pk,
-            actor_id=user.pk,
-            ip_address=ip_address,
-            evidence=evidence,
-            channel=filing.channel,
-            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        key = idempotency_key or str(uuid.uuid4())
+        request = _request(
+            filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=key
         )
         return importing.draft_create(
             request=request,

@@ -122,14 +122,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
         errors = filing.row_errors(checked)
         if errors:
             raise serializers.ValidationError(errors)
-        case = filing.submit(
-            filing=checked,
-            brand=self.brand,
-            user=request.user,
-            ip_address=request.META.get("REMOTE_ADDR"),
-            idempotency_key=key,
-        )
+        case = filing.submit(filing=checked, idempotency_key=key, **self._filer(request))
         return self._detail(case, status_code=status.HTTP_201_CREATED)
+
+    def _filer(self, request: Request) -> dict[str, Any]:
+        """Who files, for `cases.api.filing`: the brand, the user and their address."""
+        return {"brand": self.brand, "user": request.user, "ip_address": request.META.get("REMOTE_ADDR")}
 
     @extend_schema(
         summary="File a case from a CSV file, or check the file (dry run)",
@@ -158,12 +156,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
             try:
                 draft = filing.start_import(
                     filing=checked,
-                    brand=self.brand,
-                    user=request.user,
-                    ip_address=request.META.get("REMOTE_ADDR"),
                     idempotency_key=key,
                     dry_run=options["dry_run"],
                     skip_invalid=options["skip_invalid"],
+                    **self._filer(request),
                 )
             except importing.StaleDraft as exc:
                 raise Conflict(str(exc)) from exc
@@ -186,13 +182,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
                 raise serializers.ValidationError(errors)
             if not preview.valid:
                 raise serializers.ValidationError({"listing_file": ["No row of the file can be filed."]})
-            case = filing.submit(
-                filing=checked,
-                brand=self.brand,
-                user=request.user,
-                ip_address=request.META.get("REMOTE_ADDR"),
-                idempotency_key=key,
-            )
+            case = filing.submit(filing=checked, idempotency_key=key, **self._filer(request))
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=case.pk)
             code = status.HTTP_201_CREATED
         return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data, status=code)
