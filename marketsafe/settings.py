@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over REQUEST_MAX_BYTES is refused before anything reads it.
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,7 +162,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
-DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files per request: a filing's evidence (cases.forms.MAX_EVIDENCE_FILES, 10) and its CSV, plus one so that
+# the form itself can say "at most 10" to someone who picked 11; Django answers 400 past it.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12
+# Whole request bodies: larger ones are refused (413) before their body is read (core.middleware). A
+# reverse proxy should cap bodies at the same size.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
 FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 
 _email = env.email_url("EMAIL_URL", default="consolemail://" if not PRODUCTION else "smtp://localhost:25")
