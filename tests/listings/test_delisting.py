@@ -609,17 +609,58 @@ def test_a_chunk_whose_worker_keeps_dying_is_failed_instead_of_looping(create_jo
     assert job.status == DelistJobStatus.COMPLETED_WITH_ERRORS
 
 
-def test_a_chunk_within_its_lease_is_left_to_its_worker(create_job, make_listings):
+@pytest.fixture
+def claimant():
+    """claimant(chunk_id) → a database session holding the chunk's claim lock, as a live worker does; its
+    session is closed (as a dead worker's ends) by `.close()`, or after the test."""
+    sessions = []
+
+    def hold(chunk_id: int):
+        session = connections.create_connection("default")
+        sessions.append(session)
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [chunks.claim_key(chunk_id)])
+        return session
+
+    yield hold
+    for session in sessions:
+        session.close()
+
+
+def test_a_chunk_whose_claimant_lives_is_left_to_it(create_job, make_listings, claimant):
     job = create_job(listings=make_listings(2))
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
+    # Even with its lease lapsed: the claim lock says the worker is alive (a slow chunk, not a dead one).
     DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=5)
+        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
     )
+    claimant(chunk_id)
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.BUSY
     assert DelistChunk.objects.get(pk=chunk_id).attempts == 1
     assert removals() == []
+
+
+def test_a_dead_claim_is_taken_over_at_once_within_its_lease(create_job, make_listings, claimant):
+    listings = make_listings(2)
+    job = create_job(listings=listings)
+    delisting.delist_job_plan(job_id=job.pk)
+    [chunk_id] = chunk_ids(job)
+    DelistChunk.objects.filter(pk=chunk_id).update(
+        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=10)
+    )
+    claimant(chunk_id).close()  # the worker's session ends: PostgreSQL drops its claim lock
+
+    assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.DONE
+
+    chunk = DelistChunk.objects.get(pk=chunk_id)
+    assert (chunk.state, chunk.attempts, chunk.removed) == ("done", 2, 2)
+    assert statuses(listings) == ["removed", "removed"]
+    assert [e.target_id for e in removals()] == [x.pk for x in listings]
+    # The claim lock was given back: a later duplicate finds the chunk closed, not busy.
+    assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.CLOSED
+    assert chunks.dead_claims([chunk_id]) == [chunk_id]
 
 
 # --- cancel, pause, resume ---------------------------------------------------------------------------
@@ -749,20 +790,25 @@ def planned(create_job, make_listings):
     return plan
 
 
-def test_the_reaper_resends_lapsed_and_lost_chunks_but_not_fresh_ones(planned, django_capture_on_commit_callbacks):
-    job = planned(9)
-    lapsed, lost, fresh = chunk_ids(job)
+def test_the_reaper_resends_dead_claims_and_lost_chunks_but_not_live_or_fresh_ones(
+    planned, claimant, django_capture_on_commit_callbacks
+):
+    job = planned(12)
+    lapsed, lost, fresh, live = chunk_ids(job)
     now = timezone.now()
     long_ago = now - timedelta(minutes=11)
-    DelistChunk.objects.filter(pk=lapsed).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=now - timedelta(seconds=1), enqueued_at=long_ago
+    # Dead: running, its claim lock free, its lease still valid. Live: the same with its lock held.
+    DelistChunk.objects.filter(pk__in=(lapsed, live)).update(
+        state=DelistChunkState.RUNNING, attempts=1, lease_until=now + timedelta(minutes=5), enqueued_at=long_ago
     )
+    claimant(live)
     DelistChunk.objects.filter(pk=lost).update(enqueued_at=long_ago)
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert reap_delist_chunks.run() == {"chunks": 2, "plans": 0, "closed": 0}
 
     assert enqueued(callbacks) == [(CHUNK, (lapsed,)), (CHUNK, (lost,))]
+    assert DelistChunk.objects.get(pk=lapsed).enqueued_at > now
     assert DelistChunk.objects.get(pk=lost).enqueued_at > now
     # Just re-sent: not again on the next tick. A chunk never sent at all is sent at once.
     DelistChunk.objects.filter(pk=fresh).update(enqueued_at=None)
