@@ -151,6 +151,12 @@ def dead_claims(chunk_ids: Sequence[int]) -> list[int]:
     return free
 
 
+def job_dead_claims(job_id: int) -> list[int]:
+    """The job's running chunks whose worker is gone (their claim lock is free): the reaper's to take over."""
+    running = DelistChunk.objects.filter(job_id=job_id, state=DelistChunkState.RUNNING).values_list("pk", flat=True)
+    return dead_claims(list(running))
+
+
 def _chunk_claim(chunk_id: int) -> tuple[DelistChunk | None, ChunkRun | None]:
     """Claim the chunk for one attempt, committed before the work: (chunk, None), or (chunk?, why not).
 
