@@ -411,6 +411,35 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+class RedisServer:
+    """A redis-server of one's own on a free port, its append-only file in `directory`, which can be
+    stopped, killed and started again on the same port and file: for tests and benchmarks that fail the
+    broker on purpose."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.port = free_port()
+        self.process = start_redis(self.port, directory)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start again on the same port and file; returns once the append-only file is loaded."""
+        self.process = start_redis(self.port, self.directory)
+
+    def stop(self) -> None:
+        """A graceful stop (the append-only file is flushed)."""
+        stop_redis(self.process.pid, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, losing what was not yet written to the append-only file."""
+        self.process.kill()
+        self.process.wait()
+
+
 def embedded_pgdata() -> Path:
     """The embedded PostgreSQL server's data directory (whether or not it is running)."""
     return DATA_DIR / "postgres"

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,7 +20,6 @@ from core.audit.models import AuditEvent
 from listings import delisting
 from listings.admin import JOB_OPERATIONS
 from listings.choices import DelistChunkState, DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
-from listings.delisting import chunks
 from listings.models import DelistJob, DelistTarget, Listing
 from tests import factories
 
@@ -182,22 +180,6 @@ def test_the_progress_partial_follows_the_chunks_and_says_when_it_is_finished(ro
 
 def warnings_of(response) -> list[str]:
     return re.findall(r'<li class="warning">([^<]*)</li>', response.content.decode())
-
-
-@pytest.fixture
-def claimant():
-    """claimant(chunk_id) → a database session holding the chunk's claim lock, as a live worker does."""
-    sessions = []
-
-    def hold(chunk_id: int) -> None:
-        session = connections.create_connection("default")
-        sessions.append(session)
-        with session.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [chunks.claim_key(chunk_id)])
-
-    yield hold
-    for session in sessions:
-        session.close()
 
 
 def test_the_panel_says_which_chunks_run_wait_retry_or_lost_their_worker(

@@ -591,14 +591,20 @@ def test_a_failing_chunk_is_retried_then_failed_at_the_attempt_cap(create_job, m
     assert [e.target_id for e in removals()] == [listings[3].pk]
 
 
+def claimed(*chunk_ids: int, attempts: int = 1, lease_left: timedelta, **fields) -> None:
+    """Mark the chunks running as a claim left them, their lease ending `lease_left` from now (negative:
+    lapsed). Whether the claimant lives is told by the claim lock alone (the `claimant` fixture)."""
+    DelistChunk.objects.filter(pk__in=chunk_ids).update(
+        state=DelistChunkState.RUNNING, attempts=attempts, lease_until=timezone.now() + lease_left, **fields
+    )
+
+
 def test_a_chunk_whose_worker_keeps_dying_is_failed_instead_of_looping(create_job, make_listings):
     job = create_job(listings=make_listings(2))
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
     # Three claims that never reported back, the last lease lapsed.
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=3, lease_until=timezone.now() - timedelta(seconds=1)
-    )
+    claimed(chunk_id, attempts=3, lease_left=timedelta(seconds=-1))
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.FAILED
 
@@ -609,32 +615,12 @@ def test_a_chunk_whose_worker_keeps_dying_is_failed_instead_of_looping(create_jo
     assert job.status == DelistJobStatus.COMPLETED_WITH_ERRORS
 
 
-@pytest.fixture
-def claimant():
-    """claimant(chunk_id) → a database session holding the chunk's claim lock, as a live worker does; its
-    session is closed (as a dead worker's ends) by `.close()`, or after the test."""
-    sessions = []
-
-    def hold(chunk_id: int):
-        session = connections.create_connection("default")
-        sessions.append(session)
-        with session.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [chunks.claim_key(chunk_id)])
-        return session
-
-    yield hold
-    for session in sessions:
-        session.close()
-
-
 def test_a_chunk_whose_claimant_lives_is_left_to_it(create_job, make_listings, claimant):
     job = create_job(listings=make_listings(2))
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
     # Even with its lease lapsed: the claim lock says the worker is alive (a slow chunk, not a dead one).
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
-    )
+    claimed(chunk_id, lease_left=timedelta(seconds=-1))
     claimant(chunk_id)
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.BUSY
@@ -647,9 +633,7 @@ def test_a_dead_claim_is_taken_over_at_once_within_its_lease(create_job, make_li
     job = create_job(listings=listings)
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=10)
-    )
+    claimed(chunk_id, lease_left=timedelta(minutes=10))
     claimant(chunk_id).close()  # the worker's session ends: PostgreSQL drops its claim lock
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.DONE
@@ -701,9 +685,7 @@ def test_a_chunk_claimed_before_the_cancel_is_closed_when_it_comes_back(create_j
     job = create_job(listings=listings)
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
-    )
+    claimed(chunk_id, lease_left=timedelta(seconds=-1))
     delisting.delist_job_cancel(job_id=job.pk, actor=moderator)
     assert DelistChunk.objects.get(pk=chunk_id).state == DelistChunkState.RUNNING  # its worker may be alive
 
@@ -798,9 +780,7 @@ def test_the_reaper_resends_dead_claims_and_lost_chunks_but_not_live_or_fresh_on
     now = timezone.now()
     long_ago = now - timedelta(minutes=11)
     # Dead: running, its claim lock free, its lease still valid. Live: the same with its lock held.
-    DelistChunk.objects.filter(pk__in=(lapsed, live)).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=now + timedelta(minutes=5), enqueued_at=long_ago
-    )
+    claimed(lapsed, live, lease_left=timedelta(minutes=5), enqueued_at=long_ago)
     claimant(live)
     DelistChunk.objects.filter(pk=lost).update(enqueued_at=long_ago)
 

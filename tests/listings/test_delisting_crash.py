@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -52,31 +53,6 @@ REAP_EVERY = 1.0  # seconds between the test's reaper runs (beat's is DELIST_REA
 WAIT = 60  # seconds, for any one step to happen
 FINISH_WITHIN = 120  # seconds, for the job to complete once the fault is over
 STOP_TIMEOUT = 20  # seconds a worker gets for its warm shutdown before it is killed
-
-
-class Broker:
-    """A private redis-server with an append-only file, which can crash and come back on its port."""
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir()
-        self.directory = directory
-        self.port = devenv.free_port()
-        self.process = devenv.start_redis(self.port, directory)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def crash(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def restart(self) -> None:
-        """Start again on the same port and directory; returns once the append-only file is loaded."""
-        self.process = devenv.start_redis(self.port, self.directory)
-
-    def stop(self) -> None:
-        devenv.stop_redis(self.process.pid, self.process)
 
 
 class Worker:
@@ -142,9 +118,9 @@ def _use_broker(url: str) -> None:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
+def broker(tmp_path: Path) -> Iterator[devenv.RedisServer]:
     """A private Redis for one test, also receiving what the test process publishes; always stopped."""
-    server = Broker(tmp_path / "redis")
+    server = devenv.RedisServer(tmp_path / "redis")
     previous = app.conf.broker_url
     try:
         _use_broker(server.url)
@@ -155,7 +131,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture
-def start_worker(broker: Broker, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
+def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
     """start_worker() → a new worker subprocess on the test database and the private Redis; all are stopped."""
     # Read by the reaper, which runs here; the worker reads its own settings from env.
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS}
@@ -291,44 +267,50 @@ def assert_each_listing_removed_once(job: DelistJob, listing_ids: list[int]) -> 
     assert totals == {"removed": LISTINGS, "skipped": 0, "failed": 0}
 
 
+def crashed_mid_chunk(
+    seller_id: int, listing_ids: list[int], actor: Any, crash: Callable[[], None]
+) -> tuple[DelistJob, datetime]:
+    """A job whose worker `crash()` hits while it is inside the held chunk's transaction, and the lease of
+    the claim that died."""
+    with HeldListing(in_held_chunk(listing_ids)) as held:
+        job = submit_job(seller_id, actor)
+        caught_in_held_chunk(job, held)
+        dead_lease = job.chunks.get(seq=HELD_CHUNK).lease_until
+        crash()
+        # The killed process's backend still waits for our lock (or has noticed its client is gone and
+        # ended); either way it rolls back. Nothing of the crashed attempt can commit.
+        held.release()
+    return job, dead_lease
+
+
+def assert_taken_over_before_its_lease(job: DelistJob, dead_lease: datetime) -> None:
+    """The held chunk's killed attempt counted and one more did the work, long before the killed claim's
+    lease (DELIST_LEASE_SECONDS after its claim) lapsed: a dead claim, taken over as such."""
+    assert job.chunks.get(seq=HELD_CHUNK).attempts == 2
+    assert job.finished_at < dead_lease
+
+
 def test_a_worker_killed_mid_chunk_is_replaced_and_the_job_completes_exactly_once(
     start_worker, seller_listings, moderator
 ):
-    seller_id, listing_ids = seller_listings
     first = start_worker()
-    with HeldListing(in_held_chunk(listing_ids)) as held:
-        job = submit_job(seller_id, moderator)
-        caught_in_held_chunk(job, held)
-        lease_until = job.chunks.get(seq=HELD_CHUNK).lease_until
-        first.kill()
-        # The killed worker's backend still waits for our lock; once it gets it, it finds its client gone
-        # and rolls back. Nothing of the crashed attempt can commit.
-        held.release()
+    job, dead_lease = crashed_mid_chunk(*seller_listings, moderator, first.kill)
 
     second = start_worker()
     drive_to_completion(job, [first, second])
 
-    assert_each_listing_removed_once(job, listing_ids)
-    held = job.chunks.get(seq=HELD_CHUNK)
-    assert held.attempts == 2  # the killed attempt counted, and one more did the work
-    assert job.finished_at < lease_until  # taken over as a dead claim, not after its lease
+    assert_each_listing_removed_once(job, seller_listings[1])
+    assert_taken_over_before_its_lease(job, dead_lease)
 
 
 def test_a_pool_process_killed_mid_chunk_has_its_claim_taken_over(start_worker, seller_listings, moderator):
-    seller_id, listing_ids = seller_listings
     worker = start_worker()
-    with HeldListing(in_held_chunk(listing_ids)) as held:
-        job = submit_job(seller_id, moderator)
-        caught_in_held_chunk(job, held)
-        lease_until = job.chunks.get(seq=HELD_CHUNK).lease_until
-        worker.kill_child()
-        held.release()
+    job, dead_lease = crashed_mid_chunk(*seller_listings, moderator, worker.kill_child)
 
     drive_to_completion(job, [worker])
 
-    assert_each_listing_removed_once(job, listing_ids)
-    assert job.chunks.get(seq=HELD_CHUNK).attempts == 2
-    assert job.finished_at < lease_until
+    assert_each_listing_removed_once(job, seller_listings[1])
+    assert_taken_over_before_its_lease(job, dead_lease)
     assert worker.process.poll() is None
 
 
@@ -338,9 +320,9 @@ def test_a_redis_restart_mid_job_loses_nothing_and_duplicates_nothing(broker, st
     with HeldListing(in_held_chunk(listing_ids)) as held:
         job = submit_job(seller_id, moderator)
         caught_in_held_chunk(job, held)
-        broker.crash()
-        time.sleep(1)  # an outage the worker notices: its next read fails, it drops the running task
-        broker.restart()
+        broker.kill()
+        time.sleep(1)  # an outage the worker notices: its next read fails
+        broker.start()
         held.release()
 
     drive_to_completion(job, [worker])

@@ -35,8 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +63,7 @@ from listings.management.commands.bench_delist import (
     _use_broker,
     _use_scratch_database,
     _worker,
+    process_group,
     seed_seller,
 )
 from listings.models import DelistJob, Listing
@@ -97,29 +98,6 @@ class Run:
         )
 
 
-class Broker:
-    """A private redis-server with an append-only file that can be stopped, killed and started again."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = devenv.free_port()
-        self.process = devenv.start_redis(self.port, directory)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = devenv.start_redis(self.port, self.directory)
-
-    def stop(self) -> None:
-        devenv.stop_redis(self.process.pid, self.process)
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
 class Rig:
     """The broker, beat and the current worker of one invocation; everything is stopped by `stack`."""
 
@@ -151,31 +129,11 @@ class Rig:
         return "\n".join(f"--- {log.name}\n{_tail(log)}" for log in sorted(self.directory.glob("*.log")))
 
 
-@contextmanager
-def _beat(directory: Path, env: dict[str, str]) -> Iterator[None]:
+def _beat(directory: Path, env: dict[str, str]) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """`celery beat` with the project's schedule (the reaper among it), always stopped."""
     command = [sys.executable, "-m", "celery", "-A", "marketsafe", "beat", "-l", "info"]
     command += ["-s", str(directory / "beat-schedule")]
-    with (directory / "beat.log").open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603 (our own fixed command)
-            command,
-            cwd=settings.BASE_DIR,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_TIMEOUT)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    return process_group(command, directory / "beat.log", env)
 
 
 def _on_embedded_postgres() -> bool:
@@ -224,8 +182,7 @@ class Command(BaseCommand):
         runs: list[Run] = []
         with tempfile.TemporaryDirectory(prefix="bench-faults-") as scratch, ExitStack() as stack:
             directory = Path(scratch)
-            (directory / "redis").mkdir()
-            broker = Broker(directory / "redis")
+            broker = devenv.RedisServer(directory / "redis")
             stack.callback(broker.stop)
             _use_broker(broker.url)
             stack.callback(_use_broker, settings.CELERY_BROKER_URL)
@@ -247,7 +204,7 @@ class Command(BaseCommand):
                     break
         self._summary(runs)
 
-    def _run(self, fault: str, rig: Rig, broker: Broker, seller_id: int, actor: Any, key: str) -> Run:
+    def _run(self, fault: str, rig: Rig, broker: devenv.RedisServer, seller_id: int, actor: Any, key: str) -> Run:
         job = delisting.delist_job_create(
             selection_kind=DelistSelectionKind.SELLER,
             selection={"seller_id": seller_id},
@@ -265,7 +222,7 @@ class Command(BaseCommand):
         job.refresh_from_db()
         return _measure(job, seller_id, fault, finished, cleared)
 
-    def _inject(self, fault: str, rig: Rig, broker: Broker) -> datetime:
+    def _inject(self, fault: str, rig: Rig, broker: devenv.RedisServer) -> datetime:
         """Inject the fault and return when it cleared (the system is whole again)."""
         injections: dict[str, Callable[[], None]] = {
             "child-kill": rig.kill_child,
