@@ -24,6 +24,7 @@ from cases.services.bulk import BulkOutcome, direct_accept_max, items_accept, it
 from cases.services.deadlines import DEADLINE_RULES, items_apply_deadlines  # noqa: F401
 from cases.services.decisions import (  # noqa: F401
     appeal_decide,
+    appeal_refusal,
     item_accept,
     item_appeal,
     item_brand_answer,

@@ -101,7 +101,10 @@ def test_the_statement_of_reasons_is_summarised(client, item_in, moderator):
         (S.CLARIFICATION_REQUESTED, ["resubmit", "withdraw"]),
         (S.COUNTER_NOTICED, ["answer", "withdraw"]),
         (S.REJECTED, ["appeal"]),
-        (S.UPHELD, ["appeal", "withdraw"]),
+        # The brand won these (issue 13 point 9): no appeal offered.
+        (S.UPHELD, ["withdraw"]),
+        (S.ACCEPTED, ["withdraw"]),
+        (S.REINSTATED, []),
         (S.APPEALED, []),
         (S.WITHDRAWN, []),
     ],
@@ -216,6 +219,25 @@ def test_no_answer_after_the_deadline(client, item_in):
     response = act(client, item, "answer", {"answer": "accept", "evidence_kind": "other"})
     # … and a stale form is refused by the service.
     assert messages_of(response) == [f"The deadline to answer the counter-notice on item #{item.pk} has passed."]
+
+
+def test_the_brand_cannot_appeal_a_decision_it_won_or_a_reinstatement_it_chose(client, item_in):
+    for status in (S.ACCEPTED, S.REINSTATED):
+        item = item_in(status)
+        response = act(client, item, "appeal", {"grounds": "Why not."})
+        [message] = messages_of(response)
+        assert "only the seller may appeal" in message or "reinstated the listing itself" in message
+        item.refresh_from_db()
+        assert item.status == status
+        assert not Appeal.objects.filter(item=item).exists()
+
+
+def test_a_reinstatement_the_brand_did_not_choose_can_be_appealed(client, item_in):
+    item = item_in(S.REINSTATED)
+    item.counter_notices.update(answer="lapsed")  # the brand did not answer: the rule reinstated the listing
+    assert f"/items/{item.pk}/appeal/" in client.get(case_url(item)).content.decode()
+    act(client, item, "appeal", {"grounds": "We were on holiday; here is the test purchase."})
+    assert Appeal.objects.get(item=item).contested_status == S.REINSTATED
 
 
 def test_appeal_within_the_window(client, item_in):
