@@ -187,6 +187,20 @@ def test_rejecting_a_counter_notice_needs_evidence(client, item_in):
     assert item.status == S.COUNTER_NOTICED
 
 
+def test_the_answer_form_keeps_what_the_brand_typed_when_evidence_is_missing(client, item_in):
+    """Issue 13 point 7: the answer and the note come back as typed, with the error next to the evidence."""
+    item = item_in(S.COUNTER_NOTICED)
+    note = "Our test purchase of 3 March shows a fake serial number."
+    response = act(client, item, "answer", {"answer": "reject", "note": note, "evidence_kind": "test_purchase"})
+    [row] = [row for row in response.context["rows"] if row.item.pk == item.pk]
+    [answer] = [bound for bound in row.actions if bound.action.name == "answer"]
+    assert answer.kept
+    assert answer.form["note"].value() == note
+    assert answer.form["answer"].value() == "reject"
+    assert answer.form.errors["evidence"] == ["Attach evidence to reject the counter-notice."]
+    assert note in response.content.decode()
+
+
 def test_rejecting_a_counter_notice_with_evidence_upholds_the_removal(client, item_in):
     item = item_in(S.COUNTER_NOTICED)
     files = [SimpleUploadedFile("purchase.png", PNG), SimpleUploadedFile("report.png", PNG)]
