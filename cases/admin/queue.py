@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST
 
 from brands.models import IPRightDocument
 from cases import selectors, services
+from cases.admin.bulk_background import BulkDecisionViews, start_in_background
 from cases.admin.console import DECIDE_PERMISSION, VIEW_EVIDENCE_PERMISSION, ConsoleAdminMixin
 from cases.admin.filters import AgeFilter, AssignedFilter, BrandFilter, QueueStatusFilter, SellerFilter, SlaFilter
 from cases.admin.forms import ACCEPT, CLARIFY, DECISIONS, REJECT, Decision, DecisionForm
@@ -214,6 +215,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         # Ahead of the stock URLs, whose "<path:object_id>/" pattern would swallow these.
         wrap = self.admin_site.admin_view
         return [
+            *BulkDecisionViews(self).urls(),
             path("<int:object_id>/assign/", wrap(self.assign_view), name=self._url_name("assign")),
             path("<int:object_id>/release/", wrap(self.release_view), name=self._url_name("release")),
             path("<int:object_id>/decide/<str:decision>/", wrap(self.decide_view), name=self._url_name("decide")),
@@ -343,6 +345,8 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         if "apply" in request.POST:
             form = decision.form_class(request.POST, prefix=decision.name)
             if form.is_valid():
+                if len(item_ids) > services.background_decision_min():
+                    return start_in_background(self, request, decision, form, item_ids)
                 self._report(request, form.apply(item_ids=item_ids, actor=request.user), past=decision.past)
                 return None
         else:
