@@ -8,7 +8,8 @@ Starting a delisting job from a list or a file needs `listings.add_delistjob` an
 which the leads hold since 0004.
 """
 
-from django.contrib.auth.management import create_permissions
+from importlib import import_module
+
 from django.db import migrations
 
 MODERATION_LEADS = "Moderation leads"
@@ -17,14 +18,10 @@ ADDED = {MODERATION_LEADS: (("brands", "verify_ipright"), ("listings", "add_pena
 
 def _permissions(apps, using):
     """The added permissions' rows, created first from the migration state if post_migrate has not run."""
+    # 0004's helper, for the apps these permissions belong to (its module name starts with a digit).
+    staff_groups = import_module("cases.migrations.0004_staff_groups")
     for label in sorted({app_label for perms in ADDED.values() for app_label, _ in perms}):
-        app_config = apps.get_app_config(label)
-        models_module = getattr(app_config, "models_module", None)
-        app_config.models_module = models_module or True
-        try:
-            create_permissions(app_config, apps=apps, verbosity=0, using=using)
-        finally:
-            app_config.models_module = models_module
+        staff_groups.create_app_permissions(apps, label, using)
     Permission = apps.get_model("auth", "Permission")
     return {
         (perm.content_type.app_label, perm.codename): perm
