@@ -10,6 +10,7 @@ stays as it is). Only the moderator who took the decision, or a superuser, sees 
 from collections.abc import Sequence
 from uuid import UUID
 
+from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from cases import services
 from cases.admin.console import DECIDE_PERMISSION
 from cases.admin.forms import AcceptForm, Decision, DecisionForm
 from cases.models import BulkDecision
+from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
 
 URL_NAME = "cases_caseitem_bulk"
 
@@ -75,3 +77,14 @@ class BulkDecisionViews:
                 "queue_url": reverse(f"{admin.admin_site.name}:cases_caseitem_changelist"),
             },
         )
+
+
+@admin.register(BulkDecision)
+class BulkDecisionAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Background decisions, visible for support (who may view them: superusers), never edited."""
+
+    list_display = ("id", "decision", "actor", "state", "items_done", "created_at", "updated_at")
+    list_select_related = ("actor",)
+    list_filter = ("state", "decision")
+    ordering = ("-created_at",)
+    raw_id_fields = ("actor",)
