@@ -353,6 +353,8 @@ MARKETSAFE = {
     # is leased (past the task time limit), and when a pending chunk's message counts as lost.
     # Admin bulk accepts above this many items remove their listings through one delisting job.
     "ADMIN_DIRECT_ACCEPT_MAX": env.int("ADMIN_DIRECT_ACCEPT_MAX", default=50),
+    # Admin decisions on more items than this run in Celery with a progress page (cases.admin.bulk_background).
+    "ADMIN_BACKGROUND_DECISION_MIN": env.int("ADMIN_BACKGROUND_DECISION_MIN", default=40),
     "DELIST_CHUNK_SIZE": env.int("DELIST_CHUNK_SIZE", default=5000),
     "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
     # A dead claim (its worker's database session ended) is taken over by the reaper within

@@ -38,6 +38,7 @@ from core.admin.mixins import (
 )
 from core.views import SERVICE_ERRORS, refusal_text
 from listings import delisting
+from listings.admin.delisting_start import DelistStartViews
 from listings.admin.filters import DelistOutcomeFilter, DelistTargetJobFilter
 from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistOutcome
 from listings.models import (
@@ -376,6 +377,7 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
         # Ahead of the stock URLs, whose "<path:object_id>/" pattern would swallow these.
         wrap = self.admin_site.admin_view
         return [
+            *DelistStartViews(self).urls(),
             path("<int:object_id>/progress/", wrap(self.progress_view), name=self._url_name("progress")),
             *(
                 path(
