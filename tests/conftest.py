@@ -12,6 +12,9 @@ from cases.models import Case
 from listings import delisting
 from tests import factories, workers
 
+#: `own_redis`, a Redis server a test may stop and start (broker and cache outages).
+pytest_plugins = ["tests.outages"]
+
 
 @pytest.fixture(autouse=True)
 def _integration_marker(request, monkeypatch):
