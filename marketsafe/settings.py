@@ -113,6 +113,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
         "KEY_PREFIX": "marketsafe",
+        # A cache that does not answer fails fast (the throttles then let requests through, see
+        # core/api/throttling.py) instead of holding the request for the operating system's timeouts.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
