@@ -59,7 +59,7 @@ URL_MAX_CHARS = Listing._meta.get_field("url").max_length
 #: Rows a background check handles between two progress updates.
 CHECK_CHUNK_ROWS = 250
 #: A draft the sweep finds in CHECKING or FILING without progress for this long lost its task.
-STALLED_AFTER = timedelta(minutes=10)
+STALLED_AFTER = timedelta(minutes=2)
 #: A draft with no progress at all this long after it was queued: its message never reached a worker (the
 #: broker was down when it was sent, or lost it). Re-sent sooner than a stalled one, so a filing made during
 #: a broker outage goes ahead about a minute after the broker is back.

@@ -1,4 +1,5 @@
-"""Handing committed work to Celery without making the request depend on the broker.
+"""Handing committed work to Celery without making the request depend on the broker, and retrying a task
+that met a database outage.
 
 PostgreSQL is the source of truth: every task sent from a request acts on rows that the request's
 transaction committed (webhook deliveries, filing drafts), and a periodic sweep re-sends from those rows
@@ -9,6 +10,11 @@ that was saved).
 
 Publishing is kept short so an outage does not hold the request: a bounded retry here, and the broker's
 `socket_connect_timeout` in `CELERY_BROKER_TRANSPORT_OPTIONS` for a host that does not answer at all.
+
+On the worker's side, `RETRY_ON_DATABASE_ERRORS` are the `shared_task` options of every task that does
+real work: a database that is down or restarting makes the task retry with back-off (up to about a quarter
+of an hour; the sweeps take over after that) instead of failing the message; the tasks are idempotent, so
+a retry after a half-done attempt is safe.
 """
 
 import logging
@@ -17,7 +23,7 @@ from typing import Any
 
 import redis.exceptions
 from celery import Task
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,19 @@ BROKER_UNREACHABLE: tuple[type[BaseException], ...] = (
 #: One quick second try (a broker restarting), then the sweep's turn: about half a second at most on a
 #: refused connection.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
+
+
+#: What a task meets when PostgreSQL is down, restarting or dropped its connection (Django's wrappers).
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+#: `@shared_task(**RETRY_ON_DATABASE_ERRORS)`: back-off 1, 2, 4 … 60 s (with jitter), 20 retries.
+RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
+    "autoretry_for": DATABASE_UNAVAILABLE,
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
 
 
 def send(task: Task, *args: Any, **kwargs: Any) -> bool:

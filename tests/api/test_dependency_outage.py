@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from cases.models import Case
 from devtools.devenv import free_port
+from tests.api.test_cases_api import _filing
 from tests.api_harness import service_client
 
 pytestmark = pytest.mark.django_db
@@ -44,16 +45,7 @@ def throttle_warnings(caplog) -> list[str]:
 def test_filing_through_the_api_goes_ahead_while_the_cache_is_down(
     cache_down, api_for, reporter, brand, right, expedited, marketplace
 ):
-    body = {
-        "rights": [right.pk],
-        "reason_code": "counterfeit",
-        "explanation": "Fake logo.",
-        "declare_good_faith": True,
-        "declare_accuracy": True,
-        "declare_authority": True,
-        "signed_name": "Rita Reporter",
-        "listing_urls": ["https://shopnow.example/item/outage-1"],
-    }
+    body = _filing(right, listing_urls=["https://shopnow.example/item/outage-1"])
     response = api_for(reporter, brand).post(CASES_URL, body, format="json")
 
     assert response.status_code == 201, response.content[:500]
