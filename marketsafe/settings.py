@@ -221,9 +221,15 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION els
 # `axes_reset_username NAME` lifts one). Axes' own admin pages are left out: they count and browse by date
 # its log tables, which grow with every login, on every page load.
 AXES_ENABLE_ADMIN = False
+# HTTPS-only behaviour (redirect, HSTS, secure cookies), on in production. `make serve` turns it off to run
+# the production stack on plain HTTP on loopback; `check --deploy` then warns, as it should anywhere else.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=PRODUCTION)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -298,6 +304,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a request (core/queue.py): a broker host that does not answer fails the connect within
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
+# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
+# more messages than this.
+READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
+READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
