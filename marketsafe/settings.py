@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over REQUEST_MAX_BYTES is refused before anything reads it.
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +106,10 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A backend whose client vanished (a worker killed mid-statement) notices within 2 s even while it waits
+# for a lock, and ends: its locks, among them a delisting chunk's claim lock, are released with it.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = f"{_db_options.get('options', '')} -c client_connection_check_interval=2000".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
@@ -163,7 +169,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
-DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files per request: a filing's evidence (cases.forms.MAX_EVIDENCE_FILES, 10) and its CSV, plus one so that
+# the form itself can say "at most 10" to someone who picked 11; Django answers 400 past it.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12
+# Whole request bodies: larger ones are refused (413) before their body is read (core.middleware). A
+# reverse proxy should cap bodies at the same size.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
 FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 
 _email = env.email_url("EMAIL_URL", default="consolemail://" if not PRODUCTION else "smtp://localhost:25")
@@ -296,7 +307,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# False: a broker restart must not kill the running chunk. It finishes (its acknowledgement may be lost,
+# and the message redelivered later finds its chunk closed); cancelling it instead left it claimed.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
@@ -314,8 +327,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},
     # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
-    # Re-queues delisting chunks whose worker died or whose message was lost.
-    "reap-delist-chunks": {"task": "listings.tasks.reap_delist_chunks", "schedule": 60.0},
+    # Re-queues delisting chunks whose worker died or whose message was lost: every few seconds, since a
+    # dead claim is told from a live one at once (a cheap query when nothing is wrong).
+    "reap-delist-chunks": {
+        "task": "listings.tasks.reap_delist_chunks",
+        "schedule": float(env.int("DELIST_REAP_SECONDS", default=5)),
+    },
     # MarketSafe members' rolling accuracy (warn, suspend), renewal reminders and lapses; once a night.
     "monitor-program-memberships": {
         "task": "brands.tasks.monitor_program_memberships",
@@ -345,8 +362,12 @@ MARKETSAFE = {
     "ADMIN_DIRECT_ACCEPT_MAX": env.int("ADMIN_DIRECT_ACCEPT_MAX", default=50),
     "DELIST_CHUNK_SIZE": env.int("DELIST_CHUNK_SIZE", default=5000),
     "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
+    # A dead claim (its worker's database session ended) is taken over by the reaper within
+    # DELIST_REAP_SECONDS, re-sent again every DELIST_DEAD_RESEND_SECONDS while still dead; the lease is
+    # only the deadline shown to people (listings.delisting.chunks).
     "DELIST_LEASE_SECONDS": 660,
-    "DELIST_REQUEUE_AFTER_SECONDS": 600,
+    "DELIST_REQUEUE_AFTER_SECONDS": env.int("DELIST_REQUEUE_AFTER_SECONDS", default=30),
+    "DELIST_DEAD_RESEND_SECONDS": env.int("DELIST_DEAD_RESEND_SECONDS", default=10),
     # The MarketSafe program (README, "The MarketSafe program"). Members keep the expedited lane while their
     # rolling accuracy, overall and for each reason code, meets both thresholds; within the margin of one
     # they are warned; below one for the warning period they are suspended. Figures over fewer decisions
