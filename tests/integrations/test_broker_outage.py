@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+import redis
 from django.test import Client
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from cases.admin.forms import AcceptForm
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
 from cases.models import CaseDraft
+from devtools.devenv import RedisServer
 from integrations import services
 from integrations import tasks as integration_tasks
 from integrations.choices import DeliveryState
@@ -28,14 +30,14 @@ from listings.choices import ListingStatus
 from tests import factories
 from tests.cases.test_admin_console import form_data, item_url
 from tests.cases.test_filing_tasks import make_draft
-from tests.outages import RedisServer, broker_at
+from tests.outages import broker_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def queued_tasks(server: RedisServer) -> list[tuple[str, str]]:
     """(task name, args repr) of the messages waiting in the default queue of `server`."""
-    messages = [json.loads(raw) for raw in server.client().lrange("celery", 0, -1)]
+    messages = [json.loads(raw) for raw in redis.Redis.from_url(server.url).lrange("celery", 0, -1)]
     return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages]
 
 
