@@ -49,6 +49,7 @@ from cases import services
 from cases.models import Case, CaseDraft, CaseItem
 from core.csvexport import FORMULA_TRIGGERS
 from core.errors import Conflict
+from core.queue import send_on_commit
 from listings.models import Listing, Marketplace
 from listings.services import (
     NotAListingUrl,
@@ -66,7 +67,11 @@ URL_MAX_CHARS = Listing._meta.get_field("url").max_length
 #: Rows a background check handles between two progress updates.
 CHECK_CHUNK_ROWS = 250
 #: A draft the sweep finds in CHECKING or FILING without progress for this long lost its task.
-STALLED_AFTER = timedelta(minutes=10)
+STALLED_AFTER = timedelta(minutes=2)
+#: A draft with no progress at all this long after it was queued: its message never reached a worker (the
+#: broker was down when it was sent, or lost it). Re-sent sooner than a stalled one, so a filing made during
+#: a broker outage goes ahead about a minute after the broker is back.
+UNSTARTED_AFTER = timedelta(minutes=1)
 
 
 def _rules() -> dict:
@@ -406,7 +411,7 @@ def draft_create(
         if len(rows) > inline_max_rows():
             from cases.tasks import preview_case_draft  # tasks import this module
 
-            preview_case_draft.delay_on_commit(str(draft.pk))
+            send_on_commit(preview_case_draft, str(draft.pk))
         else:
             draft_check(draft_id=draft.pk)
             draft.refresh_from_db()
@@ -499,7 +504,7 @@ def draft_submit(*, draft_id: uuid.UUID | str) -> CaseDraft:
         if valid > inline_max_rows():
             from cases.tasks import file_case_draft  # tasks import this module
 
-            file_case_draft.delay_on_commit(str(draft.pk))
+            send_on_commit(file_case_draft, str(draft.pk))
             return draft
         return _file_locked(draft)
 
@@ -551,7 +556,9 @@ def drafts_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Delete expired drafts (and their files), and re-queue drafts whose background task was lost.
 
     Lost: CHECKING or FILING with no progress for STALLED_AFTER (a worker killed, a Redis message
-    dropped). Re-running is safe because both tasks act only on a draft still in that state.
+    dropped), or not started UNSTARTED_AFTER after it was queued (the message was never published because
+    the broker was down, see `core.queue`). Re-running is safe because both tasks act only on a draft
+    still in that state.
     """
     from cases.tasks import file_case_draft, preview_case_draft  # tasks import this module
 
@@ -566,9 +573,11 @@ def drafts_sweep(*, now: datetime | None = None) -> dict[str, int]:
         CaseDraft.objects.filter(pk__in=[draft.pk for draft in expired]).delete()
         files = [entry for draft in expired for entry in draft_request(draft).evidence]
         transaction.on_commit(lambda: services.evidence_discard(files))
-    stalled = CaseDraft.objects.filter(
-        state__in=[CaseDraft.State.CHECKING, CaseDraft.State.FILING], updated_at__lt=now - STALLED_AFTER
-    ).values_list("pk", "state")
+    stalled = (
+        CaseDraft.objects.filter(state__in=[CaseDraft.State.CHECKING, CaseDraft.State.FILING])
+        .filter(Q(updated_at__lt=now - STALLED_AFTER) | Q(rows_done=0, updated_at__lt=now - UNSTARTED_AFTER))
+        .values_list("pk", "state")
+    )
     requeued = 0
     for draft_id, state in stalled:
         task = preview_case_draft if state == CaseDraft.State.CHECKING else file_case_draft

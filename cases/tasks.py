@@ -4,12 +4,16 @@ The services decide from the draft row, never from the message, and act only on 
 state the task expects; so a message delivered twice (late acks, re-queue on worker loss, the sweep)
 does nothing the second time. The brand scope is re-checked from the draft itself: its brand, and its
 author's current membership.
+
+A database outage makes a task retry with back-off (`core.queue.RETRY_ON_DATABASE_ERRORS`) rather than
+mark the draft failed: the draft is still in the state the task expects when the database is back.
 """
 
 from celery import shared_task
 
 from cases import importing, services
 from core.locks import run_exclusively
+from core.queue import DATABASE_UNAVAILABLE, RETRY_ON_DATABASE_ERRORS
 
 #: What the draft's page says after a crash (Celery logs the traceback when the exception is re-raised).
 CRASHED = "{} failed and nothing was saved; go back to the form and preview again."
@@ -17,22 +21,26 @@ CRASHED = "{} failed and nothing was saved; go back to the form and preview agai
 BULK_CRASHED = "The decision stopped on an error; the items decided before it stay decided, the others are not."
 
 
-@shared_task
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
 def preview_case_draft(draft_id: str) -> str | None:
     """Check the listing rows of a large draft, with progress on the draft row."""
     try:
         draft = importing.draft_check(draft_id=draft_id)
+    except DATABASE_UNAVAILABLE:
+        raise  # retried: not the draft's fault
     except Exception:
         importing.draft_fail(draft_id=draft_id, error=CRASHED.format("Checking the listings"))
         raise
     return draft.state if draft else None
 
 
-@shared_task
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
 def file_case_draft(draft_id: str) -> str | None:
     """File the valid rows of a large draft as one case, in one transaction."""
     try:
         draft = importing.draft_file(draft_id=draft_id)
+    except DATABASE_UNAVAILABLE:
+        raise  # retried: the filing's transaction was rolled back, the draft is still FILING
     except Exception:
         importing.draft_fail(draft_id=draft_id, error=CRASHED.format("Filing"))
         raise
@@ -58,7 +66,7 @@ def sweep_case_drafts() -> dict[str, int]:
     return importing.drafts_sweep()
 
 
-@shared_task
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
 def apply_item_deadlines() -> dict[str, int] | None:
     """Apply passed counter-notice, brand-answer and clarification deadlines; beat runs it every few
     minutes. None when the previous run is still going."""

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
+from core.api.throttling import FailOpenThrottleMixin
 from integrations.models import ServiceToken
 from integrations.services import service_token_authenticate
 
@@ -82,8 +83,9 @@ class IsMarketplaceService(permissions.BasePermission):
         return isinstance(request.auth, ServiceToken) and isinstance(request.user, MarketplaceService)
 
 
-class ServiceTokenRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per service token; the rate comes from the domain settings, not the global DRF ones."""
+class ServiceTokenRateThrottle(FailOpenThrottleMixin, throttling.SimpleRateThrottle):
+    """Requests per service token; the rate comes from the domain settings, not the global DRF ones.
+    Skipped, with a warning, while the cache is unreachable (`core.api.throttling`)."""
 
     scope = "platform"
 

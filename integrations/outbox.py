@@ -12,10 +12,10 @@ This module knows the case item only as an object with the fields it reads.
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.queue import send_on_commit
 from integrations.choices import EventType
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -105,9 +105,10 @@ def _queue_deliveries(events: Sequence[WebhookEvent]) -> None:
 
 
 def enqueue_on_commit(delivery_ids: list[int]) -> None:
-    """After the commit, one message hands all the deliveries to Celery (the task fans them out)."""
+    """After the commit, one message hands all the deliveries to Celery (the task fans them out); with the
+    broker down, the sweep sends them from their rows once it is back."""
     if not delivery_ids:
         return
     from integrations.tasks import dispatch_webhook_deliveries  # the tasks import the services
 
-    transaction.on_commit(lambda: dispatch_webhook_deliveries.delay(delivery_ids))
+    send_on_commit(dispatch_webhook_deliveries, delivery_ids)

@@ -2,7 +2,9 @@
 
 The delivery rows decide, never the message: a duplicate message finds the delivery already sent or
 not yet due and does nothing. Retries are scheduled by the task itself (a countdown message after the
-back-off) and, should that message be lost, by the sweep that beat runs every minute.
+back-off) and, should that message be lost, by the sweep that beat runs every minute. A database outage
+makes the delivery task retry with back-off (`core.queue.RETRY_ON_DATABASE_ERRORS`); the attempt's row
+lock and state check make a retry after a half-done attempt safe.
 """
 
 from datetime import timedelta
@@ -10,6 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 
 from core.locks import run_exclusively
+from core.queue import RETRY_ON_DATABASE_ERRORS
 from integrations import services
 
 #: Longer waits are left to the sweep: a countdown message held past the broker's visibility timeout
@@ -17,7 +20,7 @@ from integrations import services
 LONGEST_COUNTDOWN = timedelta(minutes=30)
 
 
-@shared_task
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
 def deliver_webhook(delivery_id: int) -> str | None:
     result = services.delivery_attempt(delivery_id=delivery_id)
     if result is None:

@@ -119,6 +119,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
         "KEY_PREFIX": "marketsafe",
+        # A cache that does not answer fails fast (the throttles then let requests through, see
+        # core/api/throttling.py) instead of holding the request for the operating system's timeouts.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
@@ -311,13 +314,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_IGNORE_RESULT = True
+# Publishing from a request (core/queue.py): a broker host that does not answer fails the connect within
+# seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
 # Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
 # more messages than this.
 READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
 READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
-    # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost.
-    "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},
+    # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
+    # never sent (broker down), so every minute.
+    "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},
     # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
     # Re-queues delisting chunks whose worker died or whose message was lost: every few seconds, since a

@@ -14,6 +14,9 @@ from listings import delisting
 from listings.delisting import chunks
 from tests import factories, workers
 
+#: `own_redis`, a Redis server a test may stop and start (broker and cache outages).
+pytest_plugins = ["tests.outages"]
+
 
 @pytest.fixture(autouse=True)
 def _integration_marker(request, monkeypatch):

@@ -2,6 +2,7 @@
 
 The rates are settings (`REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`, from `API_THROTTLE_RATE` and
 `API_AUTH_THROTTLE_RATE`); they are read on each request, so a changed setting applies without a reload.
+With the cache (Redis) unreachable the limits are skipped, with a warning (`core.api.throttling`).
 """
 
 from typing import Any
@@ -11,9 +12,10 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from brands.api.authentication import BrandCredential
+from core.api.throttling import FailOpenThrottleMixin
 
 
-class _SettingsRateThrottle(SimpleRateThrottle):
+class _SettingsRateThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 

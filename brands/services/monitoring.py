@@ -19,6 +19,7 @@ from brands.models import ProgramMembership
 from brands.selectors import TrackRecord, program_standing, track_records
 from brands.services.program import MEMBERSHIPS, M, mail_membership, program_rules, suspend
 from core.audit.services import audit_record
+from core.queue import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ def memberships_monitor(*, now: datetime | None = None) -> dict[str, int]:
     lapse it after its renewal date, remind before it, and judge the accuracy of active members.
 
     Each membership is handled in its own transaction under its row lock, so a reviewer's decision and
-    the check never overwrite each other and a failure leaves the others done.
+    the check never overwrite each other and a failure leaves the others done. A database outage is
+    raised (the task retries it); any other failure is logged and counted, and retried the next night.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -50,6 +52,9 @@ def memberships_monitor(*, now: datetime | None = None) -> dict[str, int]:
         for membership_id, brand_id in batch:
             try:
                 outcomes = _membership_check(membership_id=membership_id, record=records[brand_id], now=now)
+            except DATABASE_UNAVAILABLE:
+                # The database, not this membership: the task retries, skipping those checked already.
+                raise
             except Exception:
                 # One membership's failure (rolled back, retried the next night) does not stop the others.
                 logger.exception("MarketSafe check of membership %s failed", membership_id)

@@ -17,7 +17,9 @@ status does not allow, 400 `refused` for other refusals), with `errors` naming i
 a `core.errors.RowsRefused` (rows of a bulk request that break the rules) is answered as rows that fail
 validation are (`RowsInvalid`).
 A body over Django's upload limits is 413 `request_too_large`; a bug is 500 `server_error` (logged with
-its trace). `ErrorSerializer` describes the shape in the OpenAPI schema (`core.api.schema`).
+its trace). A dependency outage (PostgreSQL, the Redis cache or the broker unreachable) is 503
+`service_unavailable` with a `Retry-After` header: the request may be sent again unchanged.
+`ErrorSerializer` describes the shape in the OpenAPI schema (`core.api.schema`).
 """
 
 import logging
@@ -28,12 +30,16 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from core.api.throttling import CACHE_UNREACHABLE
 from core.errors import DomainError, RowsRefused
+from core.queue import BROKER_UNREACHABLE
 
 logger = logging.getLogger("django.request")
 
@@ -115,6 +121,36 @@ def _server_error(exc: Exception, context: dict[str, Any]) -> Response | None:
     return response
 
 
+#: The errors of a dependency that is down or restarting, rather than of the request or the code.
+DEPENDENCY_UNREACHABLE: tuple[type[BaseException], ...] = (
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    *CACHE_UNREACHABLE,
+    *BROKER_UNREACHABLE,
+)
+
+#: Seconds a client is asked to wait before trying again (a restart of Redis or PostgreSQL takes a few).
+RETRY_AFTER_SECONDS = 30
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service the portal depends on is unavailable; nothing was saved. Try again shortly."
+    default_code = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = RETRY_AFTER_SECONDS  # DRF's handler turns it into the Retry-After header
+
+
+def _unavailable(exc: BaseException, context: dict[str, Any]) -> ServiceUnavailable:
+    request = context.get("request")
+    logger.warning(
+        "Service Unavailable: %s: %s: %s", getattr(request, "path", "?"), type(exc).__name__, exc, exc_info=exc
+    )
+    return ServiceUnavailable()
+
+
 class Refused(exceptions.APIException):
     """A service's refusal (`core.errors.DomainError`) in the error shape, with the refusal's status and code."""
 
@@ -141,6 +177,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ParseError(f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request.")
     elif isinstance(exc, TooManyFieldsSent):
         exc = exceptions.ParseError(str(exc) or None)
+    elif isinstance(exc, DEPENDENCY_UNREACHABLE):
+        exc = _unavailable(exc, context)
     response = exception_handler(exc, context)
     if response is None:
         return _server_error(exc, context)

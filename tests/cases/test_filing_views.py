@@ -361,7 +361,7 @@ def test_a_large_filing_is_checked_and_filed_in_the_background_with_progress(
     progress_url = reverse("cases:case_draft_progress", kwargs={"brand_slug": brand.slug, "draft_id": draft.pk})
     assert response["Location"] == progress_url
     assert draft.state == CaseDraft.State.CHECKING
-    assert len(callbacks) == 1  # preview_case_draft.delay_on_commit, not run here
+    assert len(callbacks) == 1  # send_on_commit(preview_case_draft, ...), not run here
 
     page = client.get(progress_url).content.decode()
     assert "Checking your listings" in page
@@ -381,7 +381,7 @@ def test_a_large_filing_is_checked_and_filed_in_the_background_with_progress(
     with django_capture_on_commit_callbacks() as callbacks:
         response = file_draft(client, brand, draft)
     assert response["Location"] == progress_url
-    assert len(callbacks) == 1  # file_case_draft.delay_on_commit
+    assert len(callbacks) == 1  # send_on_commit(file_case_draft, ...)
     assert "Filing your case" in client.get(progress_url).content.decode()
     assert file_draft(client, brand, draft)["Location"] == progress_url  # a double submit queues nothing more
     assert not Case.objects.exists()
