@@ -60,3 +60,28 @@ def test_the_queue_shows_twenty_rows_on_a_laptop_screen(login, live_server, root
     expect(breached).to_have_class("sla sla-breached")
     assert breached.evaluate("e => getComputedStyle(e).color") != "rgb(0, 0, 0)"
     expect(page.locator("#result_list tbody tr").nth(1).locator(".field-sla_column time")).to_have_text("in 3 h")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_confirmation_shows_the_form_first_and_folds_the_items(login, live_server, root, file_case):
+    file_case(n=30)
+    page = login("root")
+    page.set_viewport_size(LAPTOP)
+    page.goto(live_server.url + reverse("admin:cases_caseitem_changelist"))
+    page.locator("#action-toggle").check()
+    page.get_by_role("combobox", name="Action").select_option(label="Reject selected items…")
+    page.get_by_role("button", name="Run").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reject: 30 items")
+    submit = page.get_by_role("button", name="Reject: 30 items")
+    expect(submit).to_be_in_viewport()
+    items = page.get_by_role("table", name="Selected items")
+    expect(items).to_be_hidden()
+    form_bottom = submit.bounding_box()["y"]
+    summary = page.get_by_text("The 30 selected items")
+    assert summary.bounding_box()["y"] > form_bottom
+    snapshot(page, "confirmation")
+
+    summary.click()
+    expect(items).to_be_visible()
+    expect(items.get_by_role("row")).to_have_count(31)
