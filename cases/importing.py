@@ -272,8 +272,8 @@ class RowChecker:
             host = urlsplit(row.url).hostname or ""
             try:
                 row.marketplace = marketplace_for_host(host, self.marketplaces).name
-            except UnknownMarketplace:
-                row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {host}.")
+            except UnknownMarketplace as exc:
+                row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {exc}.")
                 continue
             if row.url in self.seen:
                 row.errors.append(f"Duplicate of row {self.seen[row.url]}.")

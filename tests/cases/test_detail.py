@@ -216,7 +216,7 @@ def test_evidence_is_checked_by_content(client, item_in):
     fake = SimpleUploadedFile("proof.pdf", b"<script>alert(1)</script>")
     response = act(client, item, "answer", {"answer": "reject", "evidence": [fake], "evidence_kind": "other"})
     (message,) = messages_of(response)
-    assert message.startswith(f"Item #{item.pk}: Evidence: proof.pdf is not a file type we accept")
+    assert message.startswith(f"Item #{item.pk}: Evidence: proof.pdf is not a PDF, though its name ends in .pdf")
     assert not Evidence.objects.filter(item=item).exists()
 
 

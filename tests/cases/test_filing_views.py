@@ -153,7 +153,8 @@ def test_each_evidence_file_is_checked_by_its_content(client, create_url, form_d
     fake = SimpleUploadedFile("photo.png", b"MZ\x90\x00 not an image", content_type="image/png")
     response = client.post(create_url, form_data(evidence=[png(), fake]))
     assert response.context["form"].errors["evidence"] == [
-        "photo.png is not a file type we accept (.jpeg, .jpg, .pdf, .png, .webp)."
+        "photo.png is not a PNG image, though its name ends in .png: "
+        "upload the real document (export or scan it again)."
     ]
 
 
