@@ -1,16 +1,23 @@
 """The moderator console's pages as a moderator sees them on a laptop screen (1366x768): the review queue,
 the bulk confirmation page."""
 
+import io
+import itertools
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from cases.models import CaseItem
+from listings import delisting
+from listings.choices import DelistSelectionKind
+from listings.delisting import common
 from tests import factories
 
 LAPTOP = {"width": 1366, "height": 768}
@@ -85,3 +92,65 @@ def test_the_bulk_confirmation_shows_the_form_first_and_folds_the_items(login, l
     summary.click()
     expect(items).to_be_visible()
     expect(items.get_by_role("row")).to_have_count(31)
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_program_report_s_charts_read_cleanly(login, live_server):
+    call_command("seed_demo", stdout=io.StringIO())
+    factories.UserFactory(username="chartroot", is_staff=True, is_superuser=True)
+    page = login("chartroot")
+    page.set_viewport_size(LAPTOP)
+    page.goto(live_server.url + reverse("admin:program_report"))
+    snapshot(page, "program_report")
+
+    charts = page.locator("svg.chart-svg")
+    expect(charts).to_have_count(3)
+    for n in range(3):
+        labels = list(
+            charts.nth(n)
+            .locator("text.chart-x-label")
+            .evaluate_all(
+                "texts => texts.map(t => { const r = t.getBoundingClientRect();"
+                " return {x: r.x, y: r.y, width: r.width, height: r.height}; })"
+            )
+        )
+        assert len(labels) >= 2
+        assert not any(boxes_overlap(a, b) for a, b in itertools.pairwise(labels))
+        ticks = charts.nth(n).locator("text.chart-axis:not(.chart-x-label)").all_text_contents()
+        assert all(tick.replace(",", "").isdigit() for tick in ticks), ticks
+    body = page.locator("#content").inner_text()
+    assert "p.m." not in body and "a.m." not in body
+    assert re.search(r"Figures as of \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC\.", body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delisting_job_shows_a_full_width_bar_and_its_selection_in_words(
+    login, live_server, root, settings, monkeypatch, no_lock_checks
+):
+    monkeypatch.setattr(common, "enqueue_plan", lambda job_id: None)
+    marketplace = factories.MarketplaceFactory(name="ShopNow", slug="shopnow", hosts=["shopnow.example"])
+    seller = factories.SellerFactory(marketplace=marketplace, name="Bargain Bags", external_id="7")
+    factories.ListingFactory.create_batch(3, marketplace=marketplace, seller=seller)
+    job = delisting.delist_job_create(
+        selection_kind=DelistSelectionKind.SELLER,
+        selection={"seller_id": seller.pk},
+        actor=root,
+        reason="Seller suspended.",
+        idempotency_key="browser-seller-job",
+    )
+    page = login("root")
+    page.set_viewport_size(LAPTOP)
+    page.goto(live_server.url + reverse("admin:listings_delistjob_change", args=[job.pk]))
+    snapshot(page, "delist_job")
+
+    expect(page.locator(".field-selection_sentence")).to_contain_text(
+        "All live listings of seller Bargain Bags #7 on ShopNow"
+    )
+    expect(page.locator(".field-selection_sentence")).not_to_contain_text("seller_id")
+    bar = page.locator("#delist-progress-bar").bounding_box()
+    panel = page.locator("#delist-progress").bounding_box()
+    assert bar["width"] >= 0.9 * panel["width"]
