@@ -23,7 +23,7 @@ ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/
 .PHONY: $(STAMP)
 endif
 
-.PHONY: help run test test-fast lint format lock clean-data
+.PHONY: help run serve test test-fast lint format lock clean-data
 
 help: ## list the targets
 	@echo "Targets (PYTEST_ARGS='...' passes arguments to pytest):"
@@ -31,6 +31,9 @@ help: ## list the targets
 
 run: $(STAMP) ## migrate, seed demo data, run the portal with a Celery worker and beat
 	$(PY) -m devtools.devenv run-portal
+
+serve: $(STAMP) ## the production stack locally: gunicorn (deploy/Procfile), worker and beat, production settings on HTTP
+	$(PY) -m devtools.devenv serve
 
 test: $(STAMP) ## run the test suite (PYTEST_ARGS='-x -k name' to narrow it down)
 	$(PY) -m devtools.devenv exec -- $(PY) -m pytest $(PYTEST_ARGS)

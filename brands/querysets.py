@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any, Self
 
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from brands.choices import MEMBERSHIP_ACTIVE_STATUSES, IPRightStatus
@@ -64,3 +65,8 @@ class ProgramMembershipQuerySet(BrandChildQuerySet):
     def active(self) -> Self:
         """Memberships that currently give the expedited lane."""
         return self.filter(status__in=MEMBERSHIP_ACTIVE_STATUSES)
+
+    def in_force(self) -> Self:
+        """Active memberships within their dates now: started, and not past their renewal date (the day
+        itself counts), whether or not the nightly check has lapsed them yet."""
+        return self.active().filter(started_at__lte=Now(), renews_on__gte=timezone.localdate())

@@ -16,8 +16,10 @@ from brands.models import Brand, BrandMembership, ProgramApplication, ProgramMem
 
 
 def brand_lane(brand: Brand) -> str:
-    """The lane a case filed now by `brand` takes: expedited while its MarketSafe membership is active."""
-    if ProgramMembership.objects.filter(brand=brand).active().exists():
+    """The lane a case filed now by `brand` takes: expedited while its MarketSafe membership is active and
+    within its dates (a membership past its renewal date gives no expedited lane, even before the nightly
+    check lapses it)."""
+    if ProgramMembership.objects.filter(brand=brand).in_force().exists():
         return Lane.EXPEDITED
     return Lane.STANDARD
 

@@ -27,6 +27,7 @@ go to Celery (`cases.tasks`) with the progress kept on the draft row.
 import codecs
 import csv
 import io
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -37,7 +38,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -49,7 +50,14 @@ from cases.models import Case, CaseDraft, CaseItem
 from core.csvexport import FORMULA_TRIGGERS
 from core.errors import Conflict
 from listings.models import Listing, Marketplace
-from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
+from listings.services import (
+    NotAListingUrl,
+    UnknownMarketplace,
+    listing_external_id,
+    listing_keys_query,
+    marketplace_for_host,
+    normalise_listing_url,
+)
 
 #: The CSV template's columns; `note` is optional and becomes the item's note for the moderator.
 CSV_COLUMNS = ("url", "note")
@@ -198,6 +206,13 @@ def _decode(data: bytes, *, name: str) -> str:
         ) from exc
 
 
+def _printable(text: str) -> str:
+    """`text` with control characters (a NUL byte from the file, ...) shown escaped, never raw."""
+    return "".join(
+        f"\\x{ord(char):02x}" if unicodedata.category(char) == "Cc" and char != "\t" else char for char in text
+    )
+
+
 def parse_csv(data: bytes, *, name: str) -> list[PreviewRow]:
     """The template's columns (`url`, optional `note`) under a required header row; other columns are ignored.
 
@@ -210,19 +225,25 @@ def parse_csv(data: bytes, *, name: str) -> list[PreviewRow]:
     rows: list[PreviewRow] = []
     header: list[str] | None = None
     number = 0
+    blank: list[int] = []  # blank rows since the last listing: reported once a listing follows them
     try:
         for number, cells in enumerate(reader, start=1):
             if not any(cell.strip() for cell in cells):
+                if header is not None:
+                    blank.append(number)
                 continue
             if header is None:
                 header = [cell.strip().lower() for cell in cells]
                 if "url" not in header:
                     raise ValidationError(
                         f"Row {number} of {name} must be the header “url,note” (download the template); "
-                        f"it reads “{','.join(cells)[:80]}”.",
+                        f"it reads “{_printable(','.join(cells)[:80])}”.",
                         code="header",
                     )
                 continue
+            # A blank row between listings is said to be skipped (trailing ones end the sheet silently).
+            rows.extend(PreviewRow(number=n, raw="", errors=["Blank row: skipped."]) for n in blank)
+            blank.clear()
             values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
             row = _row(number, values.get("url", ""), values.get("note", ""))
             if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
@@ -254,10 +275,12 @@ class RowChecker:
         self.brand = brand
         self.marketplaces = list(Marketplace.objects.filter(is_active=True))
         self.seen: dict[str, int] = {}
+        #: (marketplace id, listing id) → the row that first named that listing, whatever its URL's form.
+        self.seen_listings: dict[tuple[int, str], int] = {}
 
     def check(self, rows: Sequence[PreviewRow]) -> None:
         """Fill in each row's normalised URL and marketplace, and record its problems (in place)."""
-        fresh: list[PreviewRow] = []
+        fresh: list[tuple[PreviewRow, tuple[int, str] | None]] = []
         for row in rows:
             if row.errors:
                 continue
@@ -271,24 +294,45 @@ class RowChecker:
                 continue
             host = urlsplit(row.url).hostname or ""
             try:
-                row.marketplace = marketplace_for_host(host, self.marketplaces).name
+                marketplace = marketplace_for_host(host, self.marketplaces)
             except UnknownMarketplace as exc:
                 row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {exc}.")
+                continue
+            row.marketplace = marketplace.name
+            try:
+                external_id = listing_external_id(marketplace, row.url)
+            except NotAListingUrl as exc:
+                row.errors.append(str(exc))
                 continue
             if row.url in self.seen:
                 row.errors.append(f"Duplicate of row {self.seen[row.url]}.")
                 continue
+            key = (marketplace.pk, external_id) if external_id is not None else None
+            if key is not None and key in self.seen_listings:
+                first = self.seen_listings[key]
+                row.errors.append(f"Names the same listing as row {first} ({marketplace.name} listing {external_id}).")
+                continue
             self.seen[row.url] = row.number
-            fresh.append(row)
-        open_cases = dict(
+            if key is not None:
+                self.seen_listings[key] = row.number
+            fresh.append((row, key))
+        keys = [key for _, key in fresh if key is not None]
+        open_items = (
             CaseItem.objects.for_brand(self.brand)
             .open()
-            .filter(listing__url__in=[row.url for row in fresh])
-            .values_list("listing__url", "case_id")
+            .filter(Q(listing__url__in=[row.url for row, _ in fresh]) | listing_keys_query(keys, prefix="listing__"))
+            .values_list("listing__url", "listing__marketplace_id", "listing__external_id", "case_id")
         )
-        for row in fresh:
-            if row.url in open_cases:
-                row.errors.append(f"Already reported in your open case #{open_cases[row.url]}.")
+        by_url: dict[str, int] = {}
+        by_key: dict[tuple[int, str], int] = {}
+        for url, marketplace_id, external_id, case_id in open_items:
+            by_url[url] = case_id
+            if external_id is not None:
+                by_key[(marketplace_id, external_id)] = case_id
+        for row, key in fresh:
+            case_id = by_url.get(row.url) or (by_key.get(key) if key is not None else None)
+            if case_id is not None:
+                row.errors.append(f"Already reported in your open case #{case_id}.")
 
 
 def preview_rows(*, brand: Brand, rows: Sequence[PreviewRow]) -> Preview:
@@ -321,6 +365,7 @@ def draft_create(
     rows: Sequence[PreviewRow],
     pasted: str = "",
     replaces: CaseDraft | None = None,
+    then: str | None = None,
 ) -> CaseDraft:
     """Keep a filing request and its listing rows as a draft and start the rows' check (inline when
     small, in Celery otherwise).
@@ -330,6 +375,9 @@ def draft_create(
     back to fix: the new draft takes it over, keeping its evidence files when no new ones were uploaded.
     `pasted` is the textarea's text, kept to reopen the form. A request whose idempotency key already
     filed a case raises StaleDraft naming that case, so a resubmitted old form never files twice.
+    `then` files the draft as soon as it is checked, with nobody to confirm the preview (the API's
+    asynchronous import): "file_valid" files the valid rows, "file_if_all_valid" fails the draft when a
+    row has errors.
     """
     filed = Case.objects.for_brand(request.brand_id).filter(idempotency_key=request.idempotency_key).first()
     if filed is not None:
@@ -350,7 +398,7 @@ def draft_create(
             brand_id=request.brand_id,
             created_by_id=request.actor_id,
             idempotency_key=request.idempotency_key,
-            payload={**request.to_payload(), "pasted": pasted},
+            payload={**request.to_payload(), "pasted": pasted, **({"then": then} if then else {})},
             input_rows=Preview(rows=list(rows)).to_json(),
             rows_total=len(rows),
             expires_at=timezone.now() + draft_lifetime(),
@@ -394,6 +442,23 @@ def draft_check(*, draft_id: uuid.UUID | str) -> CaseDraft | None:
     pending.update(
         checked_rows=preview.to_json(), rows_done=len(preview.rows), state=CaseDraft.State.READY, updated_at=Now()
     )
+    then = draft.payload.get("then")
+    if then == "file_if_all_valid" and preview.invalid_count:
+        CaseDraft.objects.filter(pk=draft.pk, state=CaseDraft.State.READY).update(
+            state=CaseDraft.State.FAILED,
+            errors=[
+                f"{preview.invalid_count:,} rows have errors (see rows); nothing was filed. Fix them, or send "
+                "skip_invalid to file the valid rows."
+            ],
+            updated_at=Now(),
+        )
+    elif then in {"file_valid", "file_if_all_valid"}:
+        try:
+            draft_submit(draft_id=draft.pk)
+        except StaleDraft as exc:
+            CaseDraft.objects.filter(pk=draft.pk, state=CaseDraft.State.READY).update(
+                state=CaseDraft.State.FAILED, errors=[str(exc)], updated_at=Now()
+            )
     return CaseDraft.objects.filter(pk=draft.pk).first()
 
 

@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -61,6 +62,7 @@ with warnings.catch_warnings():
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
 PROCFILE = PROJECT_ROOT / "Procfile"
+PRODUCTION_PROCFILE = PROJECT_ROOT / "deploy" / "Procfile"
 DATABASE_NAME = "marketsafe"
 REDIS_START_TIMEOUT = 10.0  # seconds redis-server gets to answer PING (it may be loading its AOF)
 STOP_TIMEOUT = 10.0  # seconds redis-server gets to exit after SIGTERM, before SIGKILL
@@ -102,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=lambda args: exec_command(args.command))
     portal = commands.add_parser("run-portal", help="migrate, seed demo data, run web, worker and beat")
     portal.set_defaults(handler=lambda args: run_portal())
+    serve = commands.add_parser(
+        "serve", help="the production stack locally: gunicorn, worker and beat with production settings on HTTP"
+    )
+    serve.set_defaults(handler=lambda args: run_portal(production=True))
     env = commands.add_parser("env", help="print export lines for the servers, keep them up until Ctrl-C")
     env.set_defaults(handler=lambda args: print_env())
     return parser
@@ -131,8 +137,12 @@ def exec_command(command: list[str]) -> int:
         return _exit_status(child.wait())
 
 
-def run_portal() -> int:
+def run_portal(*, production: bool = False) -> int:
     """Migrate, seed the demo data, then run the Procfile's processes (web, worker, beat) with honcho.
+
+    With `production`, the processes of deploy/Procfile (gunicorn instead of runserver) run with
+    production settings (`serve_environment`), after the static files are collected for whitenoise's
+    compressed manifest storage.
 
     honcho's ``Manager`` runs here, in this process, rather than the ``honcho start`` command: the
     embedded servers belong to this process, so the order of shutdown stays simple (Ctrl-C or SIGTERM:
@@ -148,23 +158,50 @@ def run_portal() -> int:
     """
     DATA_DIR.mkdir(exist_ok=True)
     manage = [sys.executable, "manage.py"]
-    for step in (["migrate", "--noinput"], ["seed_demo"]):
+    # make runs .venv/bin/python without activating the virtualenv; the Procfile says `python`.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    env = {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1"}
+    # The demo data is refused in production mode: it is seeded in development mode first.
+    steps = [(["migrate", "--noinput"], env), (["seed_demo"], env)]
+    if production:
+        env = {**env, **serve_environment()}
+        steps.append((["collectstatic", "--noinput", "-v0"], env))
+    for step, step_env in steps:
         _say(f"running manage.py {shlex.join(step)}")
-        status = subprocess.run([*manage, *step], check=False, cwd=PROJECT_ROOT).returncode
+        status = subprocess.run([*manage, *step], check=False, cwd=PROJECT_ROOT, env=step_env).returncode
         if status:
             _say(f"manage.py {step[0]} failed with status {status}")
             return _exit_status(status)
 
-    # make runs .venv/bin/python without activating the virtualenv; the Procfile says `python`.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
-    env = {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1"}
     manager = honcho.manager.Manager()
-    for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
+    procfile = PRODUCTION_PROCFILE if production else PROCFILE
+    for name, command in parse_procfile(procfile.read_text()).processes.items():
         manager.add_process(name, command, env=env, cwd=str(PROJECT_ROOT))
     # loop() installs its own SIGINT/SIGTERM handlers; ours come back once every process has stopped.
     with _signal_handlers(_raise_interrupted):
         manager.loop()
     return _exit_status(manager.returncode or 0)
+
+
+def serve_environment() -> dict[str, str]:
+    """Production settings for `make serve` on a developer's machine: plain HTTP on loopback (HTTPS_ONLY
+    off), e-mail to the console, the demo's staff logins without a second factor, and a secret key kept
+    in .data/ so sessions survive a restart. Everything else is as in production (DEBUG off, whitenoise's
+    compressed manifest, gunicorn). Values already in the environment win."""
+    key_file = DATA_DIR / "serve-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    defaults = {
+        "MARKETSAFE_ENV": "production",
+        "SECRET_KEY": key_file.read_text().strip(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "HTTPS_ONLY": "off",
+        "STAFF_REQUIRE_2FA": "off",
+        "EMAIL_URL": "consolemail://",
+        "TRUSTED_PROXY_COUNT": "0",
+    }
+    return {name: os.environ.get(name, value) for name, value in defaults.items()}
 
 
 def print_env() -> NoReturn:

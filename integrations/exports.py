@@ -4,12 +4,13 @@
 (Art. 24(5)), in its own field names and values; `dsa_batches` groups them in request bodies of at most
 100 statements, the database's batch limit (`{"statements": [...]}`). The database must hold no personal
 data: a statement carries no seller, brand user or listing URL, its `puid` is a portal number, and the
-free-text facts have e-mail addresses, phone numbers and links masked.
+free-text facts have e-mail addresses, phone numbers and links masked (then cut to length). A statement
+the database would refuse (`tdb_statement_problems`) raises ValidationError instead of being exported.
 
-`lumen_notice` turns a case into a notice shaped like Lumen's JSON (its `NoticeSerializer` and, for
-trademark types, `TrademarkSerializer`): sender and principal are the brand (an organisation), the
-recipient is the marketplace, the works list the reported listing URLs and the marks relied on. No
-signer's name, e-mail or IP address leaves the portal.
+`lumen_notice` turns a case into a notice in Lumen's notice JSON (its `NoticeSerializer`, and the
+`TrademarkSerializer` and `OtherSerializer` variants): sender and principal are the brand (an
+organisation), the recipient is the marketplace, the works (or marks) are the rights relied on with the
+reported listing URLs. No signer's name, e-mail or IP address leaves the portal.
 
 A notice has one recipient: `lumen_notice` always takes the marketplace and reads the case's items
 through the marketplace scope (`for_marketplace`), so a notice never names another marketplace's
@@ -17,39 +18,38 @@ listings; a case with listings on several marketplaces is several notices (`lume
 export). The platform's DSA batch reads the same way (`dsa_statement_batch`).
 """
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from cases.choices import (
     ITEM_OPEN_STATUSES,
     ITEM_REMOVAL_STATUSES,
+    STATEMENT_MAX_LENGTHS,
     DecisionGround,
     DecisionVisibility,
     ItemStatus,
     ReasonCode,
 )
 from cases.models import Case, CaseItem, StatementOfReasons
+from cases.services.statements import mask_personal_data, tdb_statement_problems
 from listings.choices import SellerAccountType
 from listings.models import Marketplace
 
 #: The Transparency Database accepts at most this many statements per call.
 DSA_BATCH_SIZE = 100
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_PHONE = re.compile(r"\+?\d[\d ()/.-]{7,}\d")
+#: Mask what identifies a person in free text (the statement's own rules, `cases.services.statements`).
+scrub_personal_data = mask_personal_data
 
 
-def scrub_personal_data(text: str) -> str:
-    """Mask what identifies a person in free text written by moderators and brands."""
-    text = _EMAIL.sub("[e-mail removed]", text)
-    text = _LINK.sub("[link removed]", text)
-    return _PHONE.sub("[number removed]", text)
+def _masked(text: str, limit: int) -> str:
+    """Masked, then cut: masking can lengthen a text (statements stored before masking came first)."""
+    return mask_personal_data(text)[:limit]
 
 
 def _yes_no(value: bool) -> str:
@@ -70,7 +70,7 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
     item = statement.item
     listing = item.listing
     seller = listing.seller
-    facts = scrub_personal_data(statement.facts)
+    facts = _masked(statement.facts, STATEMENT_MAX_LENGTHS["facts"])
     data: dict[str, Any] = {
         "decision_visibility": list(statement.decision_visibility),
         "decision_ground": statement.decision_ground,
@@ -92,14 +92,24 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
         data["decision_visibility_other"] = "Restriction described in the decision facts."
     if statement.decision_ground == DecisionGround.ILLEGAL_CONTENT:
         data["illegal_content_legal_ground"] = statement.legal_ground
-        data["illegal_content_explanation"] = scrub_personal_data(statement.explanation)
+        data["illegal_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
     else:
         data["incompatible_content_ground"] = statement.legal_ground
-        data["incompatible_content_explanation"] = scrub_personal_data(statement.explanation)
+        data["incompatible_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
         data["incompatible_content_illegal"] = "Yes"
     if seller is not None:
         data["account_type"] = (
             "ACCOUNT_TYPE_PRIVATE" if seller.account_type == SellerAccountType.PRIVATE else "ACCOUNT_TYPE_BUSINESS"
+        )
+    problems = tdb_statement_problems(data)
+    if problems:
+        # Never sent as it is: the database would refuse it (or the batch holding it). Checked when the
+        # statement was made too; this catches rows stored before those checks, or edited since.
+        raise ValidationError(
+            {
+                name: [f"Statement {data['puid']}: {message}" for message in messages]
+                for name, messages in problems.items()
+            }
         )
     return data
 
@@ -175,51 +185,76 @@ def lumen_notices(cases: Sequence[Case]) -> list[dict[str, Any]]:
     ]
 
 
+#: Lumen's topics of each reason code (its topic names).
+LUMEN_TOPICS: dict[str, list[str]] = {
+    ReasonCode.COUNTERFEIT: ["Counterfeit", "Trademark"],
+    ReasonCode.UNLAWFUL_IMPORT: ["Counterfeit", "Trademark"],
+    ReasonCode.TRADEMARK_TITLE: ["Trademark"],
+    ReasonCode.TRADEMARK_IMAGE: ["Trademark"],
+    ReasonCode.STOREFRONT: ["Trademark"],
+    ReasonCode.COPYRIGHT: ["Copyright"],
+    ReasonCode.DESIGN: ["Design"],
+    ReasonCode.PATENT: ["Patent"],
+    ReasonCode.OTHER: ["Other"],
+}
+
+
 def lumen_notice(case: Case, *, marketplace: Marketplace) -> dict[str, Any]:
-    """A Lumen-style notice of `case` to `marketplace`: only the case's listings on that marketplace."""
+    """A notice of `case` to `marketplace` (only the case's listings on that marketplace) in Lumen's notice
+    JSON: the keys of its `NoticeSerializer`, with the works replaced by `marks` for a trademark notice
+    (`TrademarkSerializer`: description and the infringing URLs as strings) and renamed for "Other"
+    (`OtherSerializer`: `explanation`, and works of `complaint`, `problematic_urls`, `original_work_urls`).
+    """
     items = list(
         CaseItem.objects.for_marketplace(marketplace).filter(case=case).select_related("listing").order_by("pk")
     )
     brand = case.brand
     rights = list(case.rights.order_by("pk"))
     notice_type = LUMEN_TYPES[case.reason_code]
+    urls = [item.listing.url for item in items]
+    descriptions = [
+        f"{right.get_kind_display()} {right.name}"
+        + (
+            f" ({' '.join(filter(None, (right.office, right.registration_number)))})"
+            if right.registration_number
+            else ""
+        )
+        for right in rights
+    ] or [ReasonCode(case.reason_code).label]
+    submitted = case.submitted_at.isoformat()
     notice: dict[str, Any] = {
         "id": case.pk,
         "type": notice_type,
         "title": f"{ReasonCode(case.reason_code).label} notice from {brand.name}",
         "body": scrub_personal_data(case.explanation),
-        "date_sent": case.submitted_at.isoformat(),
-        "date_received": case.submitted_at.isoformat(),
+        "date_sent": submitted,
+        "date_received": submitted,
+        "date_submitted": submitted,
+        "topics": LUMEN_TOPICS[case.reason_code],
         "sender_name": brand.legal_name or brand.name,
         "principal_name": brand.legal_name or brand.name,
         "recipient_name": marketplace.name,
         "works": [
-            {
-                "description": f"{right.get_kind_display()} {right.name}",
-                "infringing_urls": [{"url": item.listing.url} for item in items],
-                "copyrighted_urls": [],
-            }
-            for right in rights
-        ]
-        or [
-            {
-                "description": "",
-                "infringing_urls": [{"url": item.listing.url} for item in items],
-                "copyrighted_urls": [],
-            }
+            {"description": description, "infringing_urls": [{"url": url} for url in urls], "copyrighted_urls": []}
+            for description in descriptions
         ],
         "tags": [case.reason_code],
         "jurisdictions": [brand.country] if brand.country else [],
-        "regulations": ["Article 16, Digital Services Act"],
         "action_taken": lumen_action_taken(item.status for item in items),
         "language": "en",
-        "case_id_number": str(case.pk),
-        "url_count": len(items),
     }
-    if notice_type in {"Trademark", "Counterfeit"}:
-        notice["marks"] = [
-            {"name": right.name, "registration_number": right.registration_number, "office": right.office}
-            for right in rights
-        ]
+    if notice_type == "Trademark":
+        del notice["works"]
+        notice["marks"] = [{"description": description, "infringing_urls": urls} for description in descriptions]
         notice["mark_registration_number"] = ", ".join(r.registration_number for r in rights if r.registration_number)
+    elif notice_type == "Other":
+        notice["explanation"] = notice.pop("body")
+        notice["works"] = [
+            {
+                "complaint": work["description"],
+                "problematic_urls": work["infringing_urls"],
+                "original_work_urls": work["copyrighted_urls"],
+            }
+            for work in notice["works"]
+        ]
     return notice

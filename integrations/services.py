@@ -161,12 +161,18 @@ class AttemptResult:
     retry_in: timedelta | None = None
 
 
+class _Refused(Exception):
+    """The SSRF guard refused the endpoint's address: final for the delivery, never retried."""
+
+
 def _post(endpoint: WebhookEndpoint, body: bytes, event: WebhookEvent) -> tuple[int | None, str]:
-    """POST the signed body; (status code, error text). Never follows redirects."""
+    """POST the signed body; (status code, error text). Never follows redirects.
+
+    Raises _Refused (with the error text) when the guard refuses the URL."""
     try:
         check_webhook_url(endpoint.url)
     except UnsafeURL as exc:
-        return None, f"Refused: {exc}"
+        raise _Refused(f"Refused: {exc}") from exc
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "MarketSafe-Webhooks/1",
@@ -205,8 +211,12 @@ def delivery_attempt(*, delivery_id: int, now: Any = None) -> AttemptResult | No
         endpoint = delivery.endpoint
         body = json.dumps(delivery.event.payload, separators=(",", ":"), sort_keys=True).encode()
         started = time.monotonic()
+        final = not endpoint.is_active
         if endpoint.is_active:
-            status_code, error = _post(endpoint, body, delivery.event)
+            try:
+                status_code, error = _post(endpoint, body, delivery.event)
+            except _Refused as exc:
+                status_code, error, final = None, str(exc), True
         else:
             status_code, error = None, "The endpoint is disabled."
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -220,7 +230,7 @@ def delivery_attempt(*, delivery_id: int, now: Any = None) -> AttemptResult | No
         if not error:
             delivery.state, delivery.delivered_at = DeliveryState.SUCCEEDED, timezone.now()
             result = AttemptResult(DeliveryState.SUCCEEDED)
-        elif delivery.attempts >= _rules()["WEBHOOK_MAX_ATTEMPTS"] or not endpoint.is_active:
+        elif delivery.attempts >= _rules()["WEBHOOK_MAX_ATTEMPTS"] or final:
             delivery.state = DeliveryState.FAILED
             result = AttemptResult(DeliveryState.FAILED)
         else:

@@ -32,7 +32,15 @@ class Marketplace(models.Model):
     listing_id_pattern = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Regular expression with one group that extracts the listing id from a URL path.",
+        help_text=(
+            "Regular expression with one group that extracts the listing id from a URL path. When set, a URL of "
+            "this marketplace whose path does not match is refused as not a listing."
+        ),
+    )
+    listing_url_example = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="A listing URL of this marketplace, shown to brands whose URL does not fit the pattern.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)

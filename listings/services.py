@@ -5,9 +5,10 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit.services import audit_record
@@ -33,10 +34,20 @@ def host_shown(host: str) -> str:
     return f"{ascii_form} (shown as {host}, but written with look-alike letters that are not plain Latin ones)"
 
 
-def normalise_listing_url(url: str) -> str:
-    """The canonical form listings are stored under: https, lower-case host, no fragment, no trailing slash.
+#: Query parameters that say where a visitor came from, never which listing: dropped from listing URLs.
+TRACKING_PARAMETERS = frozenset(
+    {"ref", "ref_src", "referrer", "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_ga"}
+)
+TRACKING_PREFIXES = ("utm_",)
 
-    Raises ValueError when `url` is not an absolute http(s) URL.
+
+def normalise_listing_url(url: str) -> str:
+    """The canonical form listings are stored under: https, lower-case host, no fragment, no trailing slash,
+    no tracking parameters (`TRACKING_PARAMETERS`, `utm_*`); the other query parameters keep their order.
+
+    The one place listing URLs are canonicalised: the filing preview, the API's dry run, filing, the
+    platform upsert and delisting files all call it. Raises ValueError when `url` is not an absolute
+    http(s) URL.
     """
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
@@ -45,7 +56,17 @@ def normalise_listing_url(url: str) -> str:
     if parts.port and parts.port not in {80, 443}:
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("https", host, path, parts.query, ""))
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [
+            (name, value)
+            for name, value in pairs
+            if name.lower() not in TRACKING_PARAMETERS and not name.lower().startswith(TRACKING_PREFIXES)
+        ]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    return urlunsplit(("https", host, path, query, ""))
 
 
 def marketplace_for_host(host: str, marketplaces: Iterable[Marketplace] | None = None) -> Marketplace:
@@ -58,31 +79,90 @@ def marketplace_for_host(host: str, marketplaces: Iterable[Marketplace] | None =
     raise UnknownMarketplace(host_shown(host))
 
 
-def _external_id(marketplace: Marketplace, url: str) -> str | None:
+class NotAListingUrl(ValueError):
+    """The URL is on a marketplace whose listing URLs look otherwise (`Marketplace.listing_id_pattern`)."""
+
+    def __init__(self, marketplace: Marketplace) -> None:
+        self.marketplace = marketplace
+        super().__init__(
+            f"Not a listing URL of {marketplace.name}: its listing URLs look like {listing_url_example(marketplace)}."
+        )
+
+
+def listing_url_example(marketplace: Marketplace) -> str:
+    """What a listing URL of `marketplace` looks like, for messages: its declared example, else its pattern."""
+    if marketplace.listing_url_example:
+        return marketplace.listing_url_example
+    return f"https://{marketplace.hosts[0]} followed by a path matching {marketplace.listing_id_pattern}"
+
+
+def listing_external_id(marketplace: Marketplace, url: str) -> str | None:
+    """The marketplace's id of the listing at `url` (a canonical URL), None when it declares no pattern.
+
+    Raises NotAListingUrl when the marketplace declares how its listing URLs look and `url` does not fit.
+    """
     if not marketplace.listing_id_pattern:
         return None
     match = re.search(marketplace.listing_id_pattern, urlsplit(url).path)
-    return match.group(1) if match else None
+    if not match:
+        raise NotAListingUrl(marketplace)
+    return match.group(1)
+
+
+def listing_keys_query(keys: Iterable[tuple[int, str]], prefix: str = "") -> Q:
+    """A filter on listings (through `prefix`, e.g. "listing__") by (marketplace id, external id): one OR
+    term per marketplace. Matches nothing when `keys` is empty."""
+    by_marketplace: dict[int, set[str]] = {}
+    for marketplace_id, external_id in keys:
+        by_marketplace.setdefault(marketplace_id, set()).add(external_id)
+    query = Q(**{f"{prefix}pk__in": []})
+    for marketplace_id, external_ids in by_marketplace.items():
+        query |= Q(**{f"{prefix}marketplace_id": marketplace_id, f"{prefix}external_id__in": sorted(external_ids)})
+    return query
 
 
 def listings_resolve_urls(urls: Iterable[str]) -> dict[str, Listing]:
-    """Listings for already-normalised URLs, creating the ones not yet known (one query each way).
+    """Listings for already-normalised URLs, creating the ones not yet known (a few queries in all).
 
-    Raises UnknownMarketplace for the first URL whose host no marketplace owns; callers that report
-    per-row problems check hosts first with `marketplace_for_host`.
+    A URL that names a known listing in another form (another host alias, another query) resolves to
+    that listing through the marketplace's listing id, so two URLs may map to one listing: callers that
+    need distinct listings check the result. Raises UnknownMarketplace for the first URL whose host no
+    marketplace owns and NotAListingUrl for the first that does not fit its marketplace's listing URLs;
+    callers that report per-row problems check them first (`cases.importing.RowChecker`).
     """
     wanted = list(dict.fromkeys(urls))
     found = {listing.url: listing for listing in Listing.objects.filter(url__in=wanted)}
     missing = [url for url in wanted if url not in found]
     if missing:
         marketplaces = list(Marketplace.objects.filter(is_active=True))
-        new = []
+        keyed: dict[str, tuple[Marketplace, str | None]] = {}
         for url in missing:
             marketplace = marketplace_for_host(urlsplit(url).hostname or "", marketplaces)
-            new.append(Listing(marketplace=marketplace, url=url, external_id=_external_id(marketplace, url)))
-        # Another request may create the same URL meanwhile: ignore conflicts, then read back.
+            keyed[url] = (marketplace, listing_external_id(marketplace, url))
+
+        def by_key() -> dict[tuple[int, str], Listing]:
+            keys = [(m.pk, ext) for m, ext in keyed.values() if ext is not None]
+            if not keys:
+                return {}
+            return {
+                (listing.marketplace_id, listing.external_id): listing
+                for listing in Listing.objects.filter(listing_keys_query(keys))
+            }
+
+        known = by_key()
+        new = [
+            Listing(marketplace=marketplace, url=url, external_id=external_id)
+            for url, (marketplace, external_id) in keyed.items()
+            if (marketplace.pk, external_id) not in known
+        ]
+        # Another request may create the same URL or id meanwhile: ignore conflicts, then read back.
         Listing.objects.bulk_create(new, ignore_conflicts=True)
         found.update({listing.url: listing for listing in Listing.objects.filter(url__in=missing)})
+        if any(url not in found for url in missing):
+            known = by_key()
+        for url, (marketplace, external_id) in keyed.items():
+            if url not in found:
+                found[url] = known[(marketplace.pk, external_id)]
     return found
 
 

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over REQUEST_MAX_BYTES is refused before anything reads it.
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,7 +165,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
-DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files per request: a filing's evidence (cases.forms.MAX_EVIDENCE_FILES, 10) and its CSV, plus one so that
+# the form itself can say "at most 10" to someone who picked 11; Django answers 400 past it.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12
+# Whole request bodies: larger ones are refused (413) before their body is read (core.middleware). A
+# reverse proxy should cap bodies at the same size.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
 FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 
 _email = env.email_url("EMAIL_URL", default="consolemail://" if not PRODUCTION else "smtp://localhost:25")
@@ -221,9 +228,15 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION els
 # `axes_reset_username NAME` lifts one). Axes' own admin pages are left out: they count and browse by date
 # its log tables, which grow with every login, on every page load.
 AXES_ENABLE_ADMIN = False
+# HTTPS-only behaviour (redirect, HSTS, secure cookies), on in production. `make serve` turns it off to run
+# the production stack on plain HTTP on loopback; `check --deploy` then warns, as it should anywhere else.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=PRODUCTION)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -295,6 +308,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_IGNORE_RESULT = True
+# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
+# more messages than this.
+READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
+READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},

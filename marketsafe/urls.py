@@ -5,9 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from brands.views import HomeView, InvitationAcceptView
+from core import health
 from core.accounts.views import BackupCodesView, TwoFactorView
 
 urlpatterns = [
+    # Liveness and readiness for load balancers and monitoring (no authentication, nothing leaked).
+    path("healthz", health.liveness, name="healthz"),
+    path("readyz", health.readiness, name="readyz"),
     path("", HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -68,6 +68,7 @@ class MarketplaceFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"market-{n}")
     hosts = factory.LazyAttribute(lambda m: [f"{m.slug}.example"])
     listing_id_pattern = r"/item/(\w+)"
+    listing_url_example = factory.LazyAttribute(lambda m: f"https://{m.hosts[0]}/item/SN1013")
 
 
 class SellerFactory(factory.django.DjangoModelFactory):

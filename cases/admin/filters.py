@@ -86,6 +86,10 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+#: Statuses whose SLA clock runs: the item waits for a moderator (in clarification it waits for the brand).
+SLA_RUNNING_STATUSES = (S.SUBMITTED, S.IN_REVIEW)
+
+
 class SlaFilter(admin.SimpleListFilter):
     title = "SLA"
     parameter_name = "sla"
@@ -97,10 +101,11 @@ class SlaFilter(admin.SimpleListFilter):
         match self.value():
             case None:
                 return queryset
+            # Only items still waiting for a moderator's decision: a decided item keeps its old due time.
             case "breached":
-                return queryset.filter(sla_due_at__lt=timezone.now())
+                return queryset.filter(status__in=SLA_RUNNING_STATUSES, sla_due_at__lt=timezone.now())
             case "on_time":
-                return queryset.filter(sla_due_at__gte=timezone.now())
+                return queryset.filter(status__in=SLA_RUNNING_STATUSES, sla_due_at__gte=timezone.now())
         raise IncorrectLookupParameters(f"{self.value()!r} is no SLA choice.")
 
 

@@ -23,6 +23,7 @@ from cases.choices import (
     SourceType,
 )
 from cases.services import BulkOutcome, StatementInput
+from cases.services.statements import statement_given_problems
 
 
 def _text(
@@ -158,6 +159,20 @@ class AcceptForm(DecisionForm):
 
     def clean_territorial_scope(self) -> list[str]:
         return _eea_codes(self.cleaned_data["territorial_scope"])
+
+    def clean(self) -> dict[str, Any]:
+        """The Transparency Database's rules on what was typed (dates, lengths once masked, the rules
+        between fields), as messages on the fields; each item's defaults are checked when it is decided."""
+        data = super().clean()
+        given = {name: data.get(name) for name in self.STATEMENT_FIELDS if name in data and name not in self.errors}
+        for name in ("legal_ground", "explanation", "category_specification"):
+            given[name] = given.get(name) or None
+        fields = {name: value for name, value in given.items() if name in StatementInput.__dataclass_fields__}
+        for name, messages in statement_given_problems(StatementInput(**fields)).items():
+            if name in self.fields and name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
+        return data
 
     def statement(self) -> StatementInput:
         data = self.cleaned_data

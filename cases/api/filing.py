@@ -21,7 +21,7 @@ from brands.selectors import brand_lane
 from cases import importing, services
 from cases.choices import Channel
 from cases.forms import DECLARATION_FIELDS, CaseFilingForm
-from cases.models import Case
+from cases.models import Case, CaseDraft
 from core.api.exceptions import form_validation_error
 
 
@@ -41,8 +41,11 @@ def _rows_from_listings(listings: list[dict[str, str]]) -> list[importing.Previe
     return [importing._row(i, entry["url"].strip(), entry.get("note", "").strip()) for i, entry in enumerate(listings)]
 
 
-def validate_filing(*, brand: Brand, user: Any, attrs: dict[str, Any], require_file: bool = False) -> Filing:
-    """Run `attrs` (a serializer's validated fields) through the web form and the row checks."""
+def validate_filing(
+    *, brand: Brand, user: Any, attrs: dict[str, Any], require_file: bool = False, check_rows: bool = True
+) -> Filing:
+    """Run `attrs` (a serializer's validated fields) through the web form and the row checks (only the
+    parsing when not `check_rows`: the rows of a large import are checked in the background)."""
     listings = attrs.get("listings")
     if listings is None and attrs.get("listing_urls"):
         listings = [{"url": url} for url in attrs["listing_urls"]]
@@ -82,7 +85,7 @@ def validate_filing(*, brand: Brand, user: Any, attrs: dict[str, Any], require_f
             error.detail[rows_field] = error.detail.pop("listing_urls")
         raise error
     rows = form.cleaned_data["rows"] if upload is not None else _rows_from_listings(listings or [])
-    preview = importing.preview_rows(brand=brand, rows=rows)
+    preview = importing.preview_rows(brand=brand, rows=rows) if check_rows else importing.Preview(rows=list(rows))
     return Filing(form=form, preview=preview, channel=Channel.CSV if upload else Channel.API, rows_field=rows_field)
 
 
@@ -92,17 +95,19 @@ def row_errors(filing: Filing) -> dict[str, dict[str, list[str]]]:
     return {filing.rows_field: bad} if bad else {}
 
 
+def _request(filing: Filing, *, brand: Brand, user: Any, ip_address: str | None, **fields: Any) -> Any:
+    """The web form's `FilingRequest` of `filing`, with the API's channel (`fields`: evidence, key)."""
+    return filing.form.filing_request(
+        brand_id=brand.pk, actor_id=user.pk, ip_address=ip_address, channel=filing.channel, **fields
+    )
+
+
 def submit(*, filing: Filing, brand: Brand, user: Any, ip_address: str | None, idempotency_key: str) -> Case:
     """File the filing's valid rows: the web form's `FilingRequest` carried out by `case_submit` (all or
     nothing), with the API's channel and Idempotency-Key."""
     with services.evidence_staged(filing.form.cleaned_data["evidence"]) as evidence:
-        request = filing.form.filing_request(
-            brand_id=brand.pk,
-            actor_id=user.pk,
-            ip_address=ip_address,
-            evidence=evidence,
-            channel=filing.channel,
-            idempotency_key=idempotency_key,
+        request = _request(
+            filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=idempotency_key
         )
         return services.case_submit(request=request.with_listings(filing.preview.valid))
 
@@ -112,3 +117,28 @@ def filed_with_key(*, brand: Brand, idempotency_key: str) -> Case | None:
     if not idempotency_key:
         return None
     return Case.objects.for_brand(brand).filter(idempotency_key=idempotency_key).first()
+
+
+def start_import(
+    *,
+    filing: Filing,
+    brand: Brand,
+    user: Any,
+    ip_address: str | None,
+    idempotency_key: str,
+    dry_run: bool,
+    skip_invalid: bool,
+) -> CaseDraft:
+    """Hand a large CSV import to the background, as the web form's drafts are: its rows are checked in
+    Celery, then (unless `dry_run`) filed, refused as a whole when a row has errors and not `skip_invalid`.
+    The draft is the import's status (`GET case-imports/<id>/`)."""
+    with services.evidence_staged(filing.form.cleaned_data["evidence"], keep=True) as evidence:
+        key = idempotency_key or str(uuid.uuid4())
+        request = _request(
+            filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=key
+        )
+        return importing.draft_create(
+            request=request,
+            rows=filing.preview.rows,
+            then=None if dry_run else ("file_valid" if skip_invalid else "file_if_all_valid"),
+        )

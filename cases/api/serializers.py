@@ -255,6 +255,23 @@ class CaseImportResultSerializer(serializers.Serializer):
     case = CaseDetailSerializer(allow_null=True, help_text="The filed case (null in a dry run).")
 
 
+class CaseImportStatusSerializer(serializers.Serializer):
+    """A CSV import handed to the background (202 from `cases/import/`), as `case-imports/<id>/` shows it."""
+
+    id = serializers.UUIDField()
+    url = serializers.CharField(help_text="This status, to poll until `state` is ready, filed or failed.")
+    state = serializers.ChoiceField(choices=["checking", "ready", "filing", "filed", "failed"])
+    dry_run = serializers.BooleanField()
+    rows_total = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    valid_count = serializers.IntegerField(allow_null=True, help_text="Null until the rows are checked.")
+    invalid_count = serializers.IntegerField(allow_null=True)
+    warning_count = serializers.IntegerField(allow_null=True)
+    rows = PreviewRowSerializer(many=True, help_text="Every row with its problems, once checked.")
+    case = serializers.IntegerField(allow_null=True, help_text="The filed case's id, once filed.")
+    errors = serializers.ListField(child=serializers.CharField(), help_text="Why nothing was filed.")
+
+
 # --- item actions ---------------------------------------------------------------------------------
 
 

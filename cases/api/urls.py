@@ -9,5 +9,6 @@ app_name = "cases-api"
 router = SimpleRouter(use_regex_path=False)
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("case-items", views.CaseItemViewSet, basename="item")
+router.register("case-imports", views.CaseImportViewSet, basename="case-import")
 
 urlpatterns = router.urls

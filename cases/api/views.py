@@ -12,6 +12,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -22,7 +23,7 @@ from rest_framework.response import Response
 
 from brands.api.viewsets import BrandScopedGenericViewSet
 from brands.choices import Capability
-from cases import selectors, services
+from cases import importing, selectors, services
 from cases.action_forms import AppealForm, CounterNoticeAnswerForm, ResubmitForm, WithdrawForm
 from cases.api import filing
 from cases.api.serializers import (
@@ -32,6 +33,7 @@ from cases.api.serializers import (
     CaseDetailSerializer,
     CaseImportResultSerializer,
     CaseImportSerializer,
+    CaseImportStatusSerializer,
     CaseItemDetailSerializer,
     CaseItemSerializer,
     CaseListSerializer,
@@ -41,7 +43,7 @@ from cases.api.serializers import (
 )
 from cases.choices import AppellantSide
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
-from cases.models import Appeal, Case, CaseItem, CounterNotice
+from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice
 from core.api.exceptions import Conflict, form_validation_error
 from core.api.schema import error_response
 
@@ -120,19 +122,20 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
         errors = filing.row_errors(checked)
         if errors:
             raise serializers.ValidationError(errors)
-        case = filing.submit(
-            filing=checked,
-            brand=self.brand,
-            user=request.user,
-            ip_address=request.META.get("REMOTE_ADDR"),
-            idempotency_key=key,
-        )
+        case = filing.submit(filing=checked, idempotency_key=key, **self._filer(request))
         return self._detail(case, status_code=status.HTTP_201_CREATED)
+
+    def _filer(self, request: Request) -> dict[str, Any]:
+        """Who files, for `cases.api.filing`: the brand, the user and their address."""
+        return {"brand": self.brand, "user": request.user, "ip_address": request.META.get("REMOTE_ADDR")}
 
     @extend_schema(
         summary="File a case from a CSV file, or check the file (dry run)",
+        description="A file of more rows than are checked inside the request (IMPORT_INLINE_MAX_ROWS, 200) is "
+        "checked, and filed, in the background: 202 with the import's status, whose `url` (also the Location "
+        "header) to poll until its `state` is ready (dry run), filed or failed.",
         request={"multipart/form-data": CaseImportSerializer},
-        responses={200: CaseImportResultSerializer, 201: CaseImportResultSerializer},
+        responses={200: CaseImportResultSerializer, 201: CaseImportResultSerializer, 202: CaseImportStatusSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[parsers.MultiPartParser])
     def import_csv(self, request: Request) -> Response:
@@ -145,7 +148,24 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
             result = {"dry_run": False, "valid_count": 0, "invalid_count": 0, "warning_count": 0, "rows": []}
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=earlier.pk)
             return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data)
-        checked = filing.validate_filing(brand=self.brand, user=request.user, attrs=options, require_file=True)
+        checked = filing.validate_filing(
+            brand=self.brand, user=request.user, attrs=options, require_file=True, check_rows=False
+        )
+        if len(checked.preview.rows) > importing.inline_max_rows():
+            # Too many rows to check and file inside the request: the web form's background drafts.
+            try:
+                draft = filing.start_import(
+                    filing=checked,
+                    idempotency_key=key,
+                    dry_run=options["dry_run"],
+                    skip_invalid=options["skip_invalid"],
+                    **self._filer(request),
+                )
+            except importing.StaleDraft as exc:
+                raise Conflict(str(exc)) from exc
+            body = import_status(draft, request=request)
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        checked.preview = importing.preview_rows(brand=self.brand, rows=checked.preview.rows)
         preview = checked.preview
         result = {
             "dry_run": options["dry_run"],
@@ -162,13 +182,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
                 raise serializers.ValidationError(errors)
             if not preview.valid:
                 raise serializers.ValidationError({"listing_file": ["No row of the file can be filed."]})
-            case = filing.submit(
-                filing=checked,
-                brand=self.brand,
-                user=request.user,
-                ip_address=request.META.get("REMOTE_ADDR"),
-                idempotency_key=key,
-            )
+            case = filing.submit(filing=checked, idempotency_key=key, **self._filer(request))
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=case.pk)
             code = status.HTTP_201_CREATED
         return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data, status=code)
@@ -312,3 +326,41 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
                 item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
             ),
         )
+
+
+def import_status(draft: CaseDraft, *, request: Request) -> dict[str, Any]:
+    """The status of a background CSV import (`CaseImportStatusSerializer`)."""
+    checked = draft.checked_rows is not None
+    preview = importing.draft_preview(draft)
+    return CaseImportStatusSerializer(
+        {
+            "id": draft.pk,
+            "url": request.build_absolute_uri(reverse("cases-api:case-import-detail", kwargs={"pk": draft.pk})),
+            "state": draft.state,
+            "dry_run": "then" not in draft.payload,
+            "rows_total": draft.rows_total,
+            "rows_done": draft.rows_done,
+            "valid_count": len(preview.valid) if checked else None,
+            "invalid_count": preview.invalid_count if checked else None,
+            "warning_count": preview.warning_count if checked else None,
+            "rows": preview.rows if checked else [],
+            "case": draft.case_id,
+            "errors": draft.errors,
+        }
+    ).data
+
+
+@extend_schema_view(retrieve=extend_schema(summary="The status of a CSV import checked in the background"))
+class CaseImportViewSet(mixins.RetrieveModelMixin, BrandScopedGenericViewSet):
+    """Background CSV imports (202 from `cases/import/`), read by the brand's members like its cases (the
+    web form's drafts stay their author's: they are pages to go on editing, these only a status)."""
+
+    model = CaseDraft
+    lookup_value_converter = "uuid"
+    serializer_class = CaseImportStatusSerializer
+
+    def brand_queryset(self) -> QuerySet[CaseDraft]:
+        return CaseDraft.objects.filter(brand=self.brand)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(import_status(self.get_object(), request=request))

@@ -141,6 +141,13 @@ def item_resubmit(*, item_id: int, actor: Any, note: str) -> CaseItem:
     item = _lock(item_id)
     _guard(item, "resubmit")
     now = timezone.now()
+    # Checked here, not only by the sweep that closes such items: between the deadline and the sweep's
+    # next run the item would otherwise go back to the queue with a new SLA.
+    if item.clarification_due_at and now > item.clarification_due_at:
+        raise TransitionNotAllowed(
+            f"The clarification deadline of item #{item.pk} passed on "
+            f"{timezone.localtime(item.clarification_due_at):%Y-%m-%d %H:%M}: file the listing again in a new notice."
+        )
     return _move(
         item,
         "resubmit",
@@ -175,7 +182,11 @@ def item_withdraw(*, item_id: int, actor: Any, reason: str = "") -> CaseItem:
 def item_counter_notice(
     *, item_id: int, reason: str, explanation: str, actor: Any = None, received_at: datetime | None = None
 ) -> CounterNotice:
-    """Record the seller's counter-notice (reported by the marketplace) within the window."""
+    """Record the seller's counter-notice (reported by the marketplace) within the window.
+
+    `received_at` (when the seller filed it, now by default) must lie between the decision it answers
+    and now: a back-dated notice would start the brand's answer window in the past.
+    """
     item = _lock(item_id)
     _guard(item, "counter_notice")
     now = received_at or timezone.now()
@@ -183,6 +194,18 @@ def item_counter_notice(
         raise TransitionNotAllowed(
             f"The counter-notice window of item #{item.pk} closed on {item.counter_notice_due_at:%Y-%m-%d %H:%M}."
         )
+    if received_at is not None:
+        if received_at > timezone.now():
+            raise ValidationError({"received_at": ["Cannot lie in the future."]})
+        if item.decided_at and received_at < item.decided_at:
+            raise ValidationError(
+                {
+                    "received_at": [
+                        "Cannot lie before the decision it answers "
+                        f"({timezone.localtime(item.decided_at):%Y-%m-%d %H:%M})."
+                    ]
+                }
+            )
     attempt = item.counter_notices.count() + 1
     due = now + _rules()["BRAND_ANSWER_WINDOW"]
     notice = CounterNotice.objects.create(

@@ -275,6 +275,16 @@ def case_submit(*, request: FilingRequest) -> Case:
         listings = listing_services.listings_resolve_urls(urls)
     except listing_services.UnknownMarketplace as exc:
         raise ValidationError({"listings": [f"No marketplace in the portal hosts {exc}."]}) from exc
+    except listing_services.NotAListingUrl as exc:
+        raise ValidationError({"listings": [str(exc)]}) from exc
+    named: dict[int, list[str]] = {}
+    for url in urls:
+        named.setdefault(listings[url].pk, []).append(url)
+    same = [group for group in named.values() if len(group) > 1]
+    if same:
+        raise ValidationError(
+            {"listings": [f"These URLs name the same listing: {', '.join(group)}." for group in same]}
+        )
     already_open = set(
         CaseItem.objects.for_brand(brand)
         .open()

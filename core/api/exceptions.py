@@ -137,7 +137,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
-    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+    elif isinstance(exc, TooManyFilesSent):
+        exc = exceptions.ParseError(f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request.")
+    elif isinstance(exc, TooManyFieldsSent):
         exc = exceptions.ParseError(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:

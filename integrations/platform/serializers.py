@@ -66,7 +66,11 @@ class CounterNoticeInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=CounterNoticeReason.choices)
     explanation = serializers.CharField(max_length=5000)
     received_at = serializers.DateTimeField(
-        required=False, help_text="When the seller filed it (now when left out); must lie within the window."
+        required=False,
+        help_text=(
+            "When the seller filed it (now when left out); must lie between the decision it answers and now, "
+            "within the counter-notice window."
+        ),
     )
 
 

@@ -187,11 +187,9 @@ class CounterNoticeView(ItemActionView):
     input_serializer = api.CounterNoticeInputSerializer
 
     def act(self, item_id: int, data: dict[str, Any]) -> Any:
-        received_at = data.get("received_at")
-        if received_at and received_at > timezone.now():
-            raise ValidationError({"received_at": ["Cannot lie in the future."]})
+        # The service checks `received_at` (between the decision and now).
         return case_services.item_counter_notice(
-            item_id=item_id, reason=data["reason"], explanation=data["explanation"], received_at=received_at
+            item_id=item_id, reason=data["reason"], explanation=data["explanation"], received_at=data.get("received_at")
         )
 
 

@@ -31,7 +31,7 @@ class MarketplaceAdmin(ScaleAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     ordering = ("name",)
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "hosts", "listing_id_pattern", "is_active", "created_at")
+    fields = ("name", "slug", "hosts", "listing_id_pattern", "listing_url_example", "is_active", "created_at")
     readonly_fields = ("created_at",)
 
     @admin.display(description="hosts")

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from brands.choices import Role
 from brands.models import IPRight, IPRightDocument
 from cases.choices import ItemStatus
-from cases.models import Case, CaseItem
+from cases.models import Case, CaseDraft, CaseItem
 from tests import factories
 from tests.api_harness import ApiTenancyCase
 from tests.tenancy_cases.brands import PDF
@@ -51,6 +51,14 @@ def create_body(brand, user) -> dict:
 def import_body(brand, user) -> dict:
     csv = f"url,note\nhttps://{MARKET_HOST}/item/CSV{next(_numbers)},Fake strap\n".encode()
     return {**filing_body(brand, user), "listing_file": SimpleUploadedFile("listings.csv", csv, "text/csv")}
+
+
+def _import(brand, user) -> dict:
+    """A background CSV import by `user` (its author, the only one who sees it)."""
+    from tests.cases.test_filing_tasks import make_draft
+
+    right = factories.IPRightFactory(brand=brand)
+    return {"pk": make_draft(brand=brand, reporter=user, right=right, count=1).pk}
 
 
 def _seed_case(brand, user) -> int:
@@ -113,6 +121,7 @@ CASES = [
         allowed_roles=FILERS,
         success=201,
     ),
+    ApiTenancyCase("cases-api:case-import-detail", model=CaseDraft, make=_import),
     # Reported listings (case items) and the brand's actions on them.
     ApiTenancyCase("cases-api:item-list", model=CaseItem, seed=_seed_item),
     ApiTenancyCase("cases-api:item-detail", model=CaseItem, make=_item_in(ItemStatus.SUBMITTED)),

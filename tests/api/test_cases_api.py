@@ -261,3 +261,86 @@ def test_lists_run_a_bounded_number_of_queries(owner_api, file_case, django_asse
         assert len(owner_api.get(f"{ITEMS_URL}?page_size=30").json()["results"]) == 30
     with django_assert_max_num_queries(8):
         assert len(owner_api.get(CASES_URL).json()["results"]) == 3
+
+
+def test_a_resubmit_after_the_clarification_deadline_is_refused_before_the_sweep_runs(
+    reporter_api, file_case, moderator, reporter
+):
+    """Issue 14.9: thirty seconds past `clarification_due_at`, the item stays where the sweep will find it."""
+    item = drive_item_to(
+        file_case(1).items.get(), ItemStatus.CLARIFICATION_REQUESTED, moderator=moderator, brand_user=reporter
+    )
+    due = timezone.now() - timedelta(seconds=30)
+    CaseItem.objects.filter(pk=item.pk).update(clarification_due_at=due)
+    response = reporter_api.post(f"{ITEMS_URL}{item.pk}/resubmit/", {"note": "Amended."}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"The clarification deadline of item #{item.pk} passed on {timezone.localtime(due):%Y-%m-%d %H:%M}: "
+        "file the listing again in a new notice."
+    )
+    item.refresh_from_db()
+    assert (item.status, item.clarification_due_at) == (ItemStatus.CLARIFICATION_REQUESTED, due)
+
+
+def test_a_resubmit_before_the_clarification_deadline_goes_back_to_the_queue(
+    reporter_api, file_case, moderator, reporter
+):
+    item = drive_item_to(
+        file_case(1).items.get(), ItemStatus.CLARIFICATION_REQUESTED, moderator=moderator, brand_user=reporter
+    )
+    response = reporter_api.post(f"{ITEMS_URL}{item.pk}/resubmit/", {"note": "Amended."}, format="json")
+    assert response.status_code == 200
+    item.refresh_from_db()
+    assert item.status == ItemStatus.SUBMITTED
+
+
+def test_a_large_csv_import_is_checked_and_filed_in_the_background(
+    reporter_api, expedited, right, marketplace, settings, django_capture_on_commit_callbacks
+):
+    """Issue 14.7: the API's import of more rows than are checked inline answers 202 with a status URL,
+    like the web form's background draft, instead of checking and filing inside the request."""
+    from cases import tasks
+
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "IMPORT_INLINE_MAX_ROWS": 3}
+    lines = "".join(f"https://shopnow.example/item/B{n}\n" for n in range(6))
+
+    def upload(**options):
+        data = {**_filing(right), "listing_file": SimpleUploadedFile("rows.csv", f"url\n{lines}".encode()), **options}
+        return reporter_api.post("/api/v1/cases/import/", data, format="multipart")
+
+    with django_capture_on_commit_callbacks() as queued:
+        accepted = upload()
+    assert accepted.status_code == 202, accepted.content
+    body = accepted.json()
+    assert (body["state"], body["rows_total"], body["valid_count"], body["case"]) == ("checking", 6, None, None)
+    assert accepted["Location"] == body["url"] and body["url"].endswith(f"/api/v1/case-imports/{body['id']}/")
+    assert len(queued) == 1 and not Case.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.preview_case_draft(body["id"])  # what the queued message runs: check, then queue the filing
+        tasks.file_case_draft(body["id"])
+    status = reporter_api.get(body["url"]).json()
+    assert (status["state"], status["valid_count"], status["invalid_count"]) == ("filed", 6, 0)
+    case = Case.objects.get(pk=status["case"])
+    assert case.items.count() == 6 and case.channel == Channel.CSV
+
+
+def test_a_large_csv_dry_run_stops_at_the_checked_rows(
+    reporter_api, expedited, right, marketplace, settings, api_for, owner, brand
+):
+    from cases import tasks
+
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "IMPORT_INLINE_MAX_ROWS": 1}
+    data = {
+        **_filing(right),
+        "listing_file": SimpleUploadedFile("rows.csv", b"url\nhttps://shopnow.example/item/D1\nnot a url\n"),
+        "dry_run": True,
+    }
+    body = reporter_api.post("/api/v1/cases/import/", data, format="multipart").json()
+    tasks.preview_case_draft(body["id"])
+    status = reporter_api.get(body["url"]).json()
+    assert (status["state"], status["dry_run"], status["valid_count"], status["invalid_count"]) == ("ready", True, 1, 1)
+    assert [row["number"] for row in status["rows"] if row["status"] == "error"] == [3]
+    assert not Case.objects.exists()
+    # The brand's members read it like the brand's cases (tests/api/tenancy_cases.py: no other brand does).
+    assert api_for(owner, brand).get(body["url"]).json()["state"] == "ready"

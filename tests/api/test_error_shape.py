@@ -9,6 +9,7 @@ number (400), a body in a media type it does not take (415), a viewer's token on
 and a second request over a one-per-minute rate (429).
 """
 
+import uuid
 from typing import Any
 
 import jsonschema
@@ -37,11 +38,20 @@ def schema(client) -> dict[str, Any]:
 
 
 @pytest.fixture
-def objects(file_case, moderator, right) -> dict[str, int]:
+def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
     """The caller's objects, by the path segment that names them (an id must exist for a body check)."""
+    from tests.cases.test_filing_tasks import make_draft
+
     item = file_case(1).items.get()
     case_services.item_accept(item_id=item.pk, actor=moderator)
-    return {"cases": item.case_id, "items": item.pk, "case-items": item.pk, "ip-rights": right.pk}
+    draft = make_draft(brand=brand, reporter=owner, right=right, count=1)  # the owner's: the walk's brand client
+    return {
+        "cases": item.case_id,
+        "items": item.pk,
+        "case-items": item.pk,
+        "ip-rights": right.pk,
+        "case-imports": draft.pk,
+    }
 
 
 def _side(operation: dict[str, Any]) -> str | None:
@@ -51,13 +61,18 @@ def _side(operation: dict[str, Any]) -> str | None:
     return "brand" if "tokenAuth" in schemes else None
 
 
-def _url(path: str, values: dict[str, int], *, unknown: bool = False) -> str:
-    """The path with each parameter replaced by the id of the object its preceding segment names."""
+def _url(path: str, values: dict[str, Any], *, unknown: bool = False) -> str:
+    """The path with each parameter replaced by the id of the object its preceding segment names (a
+    number, or a UUID for background imports)."""
     parts = path.split("/")
     for i, part in enumerate(parts):
         if part.startswith("{"):
             assert parts[i - 1] in values, f"{path}: no test object for the segment {parts[i - 1]!r}; add one"
-            parts[i] = str(values[parts[i - 1]] + (10_000_000 if unknown else 0))
+            value = values[parts[i - 1]]
+            if isinstance(value, int):
+                parts[i] = str(value + (10_000_000 if unknown else 0))
+            else:
+                parts[i] = str(uuid.uuid4() if unknown else value)
     return "/".join(parts)
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from brands.choices import ApplicationStatus, Lane, MembershipStatus, Role
 from brands.models import ProgramApplication, ProgramMembership
-from brands.selectors import program_standing, track_records
+from brands.selectors import brand_lane, program_standing, track_records
 from brands.services import applications, program
 from brands.tasks import monitor_program_memberships
 from cases.choices import ItemStatus, RejectionCode
@@ -382,3 +382,19 @@ def test_the_nightly_task_runs_on_a_real_worker(member, record_of):
     assert member.status == MembershipStatus.WARNED
     assert member.checked_on == timezone.localdate()
     assert len(mail.outbox) == 1  # sent once the worker's transaction committed
+
+
+@pytest.mark.django_db
+def test_a_membership_past_its_renewal_date_gives_no_expedited_lane_before_the_nightly_check(brand):
+    """Issue 14.10: the lane is decided from the membership's dates when a case is filed."""
+    membership = factories.ProgramMembershipFactory(brand=brand)
+    assert brand_lane(brand) == Lane.EXPEDITED
+    membership.renews_on = timezone.localdate() - timedelta(days=1)
+    membership.save(update_fields=["renews_on"])  # still "active": the nightly check has not run
+    assert brand_lane(brand) == Lane.STANDARD
+    membership.renews_on = timezone.localdate()  # the renewal day itself still counts
+    membership.save(update_fields=["renews_on"])
+    assert brand_lane(brand) == Lane.EXPEDITED
+    membership.started_at = timezone.now() + timedelta(days=1)  # approved to start later
+    membership.save(update_fields=["started_at"])
+    assert brand_lane(brand) == Lane.STANDARD

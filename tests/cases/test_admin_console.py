@@ -370,7 +370,8 @@ def test_a_statement_the_transparency_database_would_refuse_is_refused(client_fo
 
     response = decide(client_for("moderator"), item, "accept", end_date_visibility_restriction=yesterday)
 
-    assert f"Item #{item.pk}: The restriction cannot end before it applies." in " ".join(messages_of(response))
+    # The form says so before any item is tried (issue 14.3), on the field.
+    assert "Restriction ends: The restriction cannot end before it applies." in " ".join(messages_of(response))
     assert refreshed(item).status == S.SUBMITTED
     assert refreshed(item).listing.status == ListingStatus.ACTIVE
 

@@ -463,3 +463,19 @@ def test_a_selection_beyond_the_bulk_limit_is_refused(client_for, item_in, monke
 
     assert any("Select at most 2 items for one decision" in m for m in messages_of(response))
     assert {refreshed(item).status for item in items} == {S.SUBMITTED}
+
+
+def test_the_sla_breached_filter_lists_only_items_still_waiting_for_a_decision(client_for, item_in):
+    """Issue 14.10: decided items keep their old `sla_due_at`; a breach is of an item not yet decided."""
+    past = NOW() - timedelta(hours=1)
+    waiting = set_item(item_in(S.SUBMITTED), sla_due_at=past)
+    reviewing = set_item(item_in(S.IN_REVIEW), sla_due_at=past)
+    accepted = set_item(item_in(S.ACCEPTED), sla_due_at=past)
+    rejected = set_item(item_in(S.REJECTED), sla_due_at=NOW() + timedelta(hours=1))
+    on_time = set_item(item_in(S.SUBMITTED), sla_due_at=NOW() + timedelta(hours=1))
+    client = client_for("moderator")
+
+    assert set(shown(client, sla="breached", status="all")) == {waiting.pk, reviewing.pk}
+    assert shown(client, sla="on_time", status="all") == [on_time.pk]
+    assert accepted.pk not in shown(client, sla="breached", status="accepted")
+    assert rejected.pk not in shown(client, sla="on_time", status="all")

@@ -63,6 +63,7 @@ def test_csv_rows_are_numbered_like_the_spreadsheet_with_the_header_as_row_1():
     )
     assert [(row.number, row.raw, row.note) for row in rows] == [
         (2, "https://shopnow.example/item/1", "Fake logo"),
+        (3, "", ""),  # the blank row, said to be skipped (issue 14.7)
         (4, "https://shopnow.example/item/2", ""),
     ]
 
@@ -161,11 +162,11 @@ def rows(*urls: str) -> list[PreviewRow]:
 @pytest.mark.django_db
 def test_each_row_is_resolved_to_its_canonical_url_and_marketplace(brand, marketplace):
     preview = preview_rows(
-        brand=brand, rows=rows("HTTP://www.ShopNow.example/item/1/", "https://shopnow.example/a?b=1")
+        brand=brand, rows=rows("HTTP://www.ShopNow.example/item/1/", "https://shopnow.example/item/2?b=1&utm_source=x")
     )
     assert [(row.url, row.marketplace, row.status) for row in preview.rows] == [
         ("https://www.shopnow.example/item/1", "ShopNow", "ok"),
-        ("https://shopnow.example/a?b=1", "ShopNow", "ok"),
+        ("https://shopnow.example/item/2?b=1", "ShopNow", "ok"),
     ]
 
 
@@ -257,3 +258,24 @@ def test_a_preview_survives_its_json_round_trip():
     again = importing.Preview.from_json(preview.to_json())
     assert again == preview
     assert (again.warning_count, again.invalid_count, len(again.problems)) == (1, 1, 2)
+
+
+def test_a_header_error_shows_control_characters_escaped_not_raw():
+    """Issue 14.7: a NUL byte from the file is never echoed into the page."""
+    with pytest.raises(ValidationError) as exc_info:
+        parse_csv(csv_bytes("link\x00,no\x07te", "https://shopnow.example/item/1"), name="list.csv")
+    message = problem(exc_info)
+    assert "\x00" not in message and "\x07" not in message
+    assert "it reads “link\\x00,no\\x07te”" in message
+
+
+def test_a_blank_row_between_listings_is_reported_as_skipped():
+    rows = parse_csv(
+        csv_bytes("url,note", "https://shopnow.example/item/1", ",", "https://shopnow.example/item/2", "", ""),
+        name="list.csv",
+    )
+    assert [(row.number, row.raw, row.errors) for row in rows] == [
+        (2, "https://shopnow.example/item/1", []),
+        (3, "", ["Blank row: skipped."]),
+        (4, "https://shopnow.example/item/2", []),
+    ]

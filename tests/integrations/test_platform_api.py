@@ -1,10 +1,12 @@
 """The platform endpoints, called as a marketplace system would: with a service token, over HTTP."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
 from django.urls import include, path, reverse
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
@@ -355,3 +357,29 @@ def test_the_platform_endpoints_have_a_valid_openapi_description():
     assert set(bulk["responses"]) == {"200", "400", "401", "409", "413", "415", "429"}
     error = {"$ref": "#/components/schemas/Error"}
     assert bulk["responses"]["400"]["content"]["application/json"]["schema"] == error
+
+
+def test_a_counter_notice_dated_before_the_decision_is_refused_and_changes_nothing(api, accepted_item):
+    """Issue 14.8: back-dated a month before the acceptance, the brand's answer window would have closed."""
+    accepted_item.refresh_from_db()
+    url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
+    before = (accepted_item.decided_at - timedelta(days=30)).isoformat()
+    response = api.post(url, {"reason": "genuine", "explanation": "Invoice.", "received_at": before}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["received_at"] == [
+        f"Cannot lie before the decision it answers ({timezone.localtime(accepted_item.decided_at):%Y-%m-%d %H:%M})."
+    ]
+    accepted_item.refresh_from_db()
+    assert accepted_item.status == ItemStatus.ACCEPTED
+    assert not CounterNotice.objects.filter(item=accepted_item).exists()
+
+
+def test_a_counter_notice_dated_at_the_decision_keeps_its_date(api, accepted_item):
+    accepted_item.refresh_from_db()
+    url = reverse("platform-api:item-counter-notice", kwargs={"item_id": accepted_item.pk})
+    received = accepted_item.decided_at  # the earliest allowed: the decision itself
+    response = api.post(
+        url, {"reason": "genuine", "explanation": "Invoice.", "received_at": received.isoformat()}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert CounterNotice.objects.get(item=accepted_item).received_at == received

@@ -102,6 +102,102 @@ def test_scrubbing_masks_contact_details():
     )
 
 
+#: Notices as Lumen's own serializers give them (lumendatabase app/serializers: `NoticeSerializer`, and
+#: `TrademarkSerializer` / `OtherSerializer`, which rename and replace its keys), with made-up values.
+LUMEN_SAMPLES = {
+    "Counterfeit": {
+        "id": 1,
+        "type": "Counterfeit",
+        "title": "Counterfeit notice",
+        "body": "Fake bags.",
+        "date_sent": "2026-01-02T10:00:00+00:00",
+        "date_received": "2026-01-02T10:00:00+00:00",
+        "date_submitted": "2026-01-02T10:00:00+00:00",
+        "topics": ["Counterfeit"],
+        "sender_name": "Acme",
+        "principal_name": "Acme",
+        "recipient_name": "ShopNow",
+        "works": [
+            {
+                "description": "Trademark ACME",
+                "infringing_urls": [{"url": "https://a.example/1"}],
+                "copyrighted_urls": [],
+            }
+        ],
+        "tags": ["counterfeit"],
+        "jurisdictions": ["IT"],
+        "action_taken": "Yes",
+        "language": "en",
+    },
+    "Trademark": {
+        "id": 1,
+        "type": "Trademark",
+        "title": "Trademark notice",
+        "body": "Logo misuse.",
+        "date_sent": "2026-01-02T10:00:00+00:00",
+        "date_received": "2026-01-02T10:00:00+00:00",
+        "date_submitted": "2026-01-02T10:00:00+00:00",
+        "topics": ["Trademark"],
+        "sender_name": "Acme",
+        "principal_name": "Acme",
+        "recipient_name": "ShopNow",
+        "marks": [{"description": "Trademark ACME", "infringing_urls": ["https://a.example/1"]}],
+        "mark_registration_number": "018000001",
+        "tags": ["trademark_title"],
+        "jurisdictions": ["IT"],
+        "action_taken": "Yes",
+        "language": "en",
+    },
+    "Other": {
+        "id": 1,
+        "type": "Other",
+        "title": "Design notice",
+        "explanation": "Copied design.",
+        "date_sent": "2026-01-02T10:00:00+00:00",
+        "date_received": "2026-01-02T10:00:00+00:00",
+        "date_submitted": "2026-01-02T10:00:00+00:00",
+        "topics": ["Design"],
+        "sender_name": "Acme",
+        "principal_name": "Acme",
+        "recipient_name": "ShopNow",
+        "works": [
+            {"complaint": "Design ACME", "problematic_urls": [{"url": "https://a.example/1"}], "original_work_urls": []}
+        ],
+        "tags": ["design"],
+        "jurisdictions": ["IT"],
+        "action_taken": "Yes",
+        "language": "en",
+    },
+}
+LUMEN_SAMPLES["DMCA"] = {**LUMEN_SAMPLES["Counterfeit"], "type": "DMCA", "topics": ["Copyright"]}
+
+
+def shape(value):
+    """The structure of a JSON value: the keys of objects (recursively), the type of anything else."""
+    if isinstance(value, dict):
+        return {key: shape(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+@pytest.mark.parametrize(
+    ("reason_code", "lumen_type"),
+    [("counterfeit", "Counterfeit"), ("trademark_title", "Trademark"), ("design", "Other"), ("copyright", "DMCA")],
+)
+def test_a_lumen_notice_is_shaped_like_lumens_own(file_case, moderator, marketplace, reason_code, lumen_type):
+    case = file_case(1, reason_code=reason_code)
+    case_services.item_accept(item_id=case.items.get().pk, actor=moderator)
+    notice = lumen_notice(case, marketplace=marketplace)
+    sample = LUMEN_SAMPLES[lumen_type]
+    # Empty lists in either take the other's element shape: compare keys and element shapes.
+    assert set(notice) == set(sample)
+    for key, value in sample.items():
+        if value and notice[key]:
+            assert shape(notice[key]) == shape(value), key
+    assert notice["type"] == lumen_type
+
+
 def test_a_case_as_a_lumen_notice(accepted, brand, marketplace, right):
     brand.legal_name, brand.country = "Acme Leather Ltd", "IT"
     brand.save()
@@ -109,12 +205,25 @@ def test_a_case_as_a_lumen_notice(accepted, brand, marketplace, right):
     assert notice["type"] == "Counterfeit" and notice["action_taken"] == "Yes"
     assert notice["sender_name"] == notice["principal_name"] == "Acme Leather Ltd"
     assert notice["recipient_name"] == marketplace.name and notice["jurisdictions"] == ["IT"]
+    assert notice["topics"] == ["Counterfeit", "Trademark"]
+    assert notice["date_submitted"] == accepted.submitted_at.isoformat()
     urls = {u["url"] for u in notice["works"][0]["infringing_urls"]}
-    assert urls == {item.listing.url for item in accepted.items.all()} and notice["url_count"] == 2
-    assert notice["marks"] == [
-        {"name": right.name, "registration_number": right.registration_number, "office": "EUIPO"}
-    ]
+    assert urls == {item.listing.url for item in accepted.items.all()}
+    assert notice["works"][0]["description"] == f"Trademark {right.name} ({right.office} {right.registration_number})"
     assert "Rita" not in json.dumps(notice)  # the signer's name stays in the portal
+
+
+def test_a_trademark_notice_lists_its_marks_like_lumen(file_case, moderator, marketplace, right):
+    case = file_case(2, reason_code="trademark_image")
+    notice = lumen_notice(case, marketplace=marketplace)
+    assert notice["marks"] == [
+        {
+            "description": f"Trademark {right.name} ({right.office} {right.registration_number})",
+            "infringing_urls": [item.listing.url for item in case.items.order_by("pk")],
+        }
+    ]
+    assert notice["mark_registration_number"] == right.registration_number
+    assert "works" not in notice
 
 
 def test_a_lumen_notice_has_one_recipient(file_case, marketplace, moderator):
@@ -128,7 +237,7 @@ def test_a_lumen_notice_has_one_recipient(file_case, marketplace, moderator):
         ["https://shopnow.example/item/A1"],
     ]
     assert notices[1] == lumen_notice(case, marketplace=marketplace)
-    assert lumen_notice(case, marketplace=other)["url_count"] == 1
+    assert len(lumen_notice(case, marketplace=other)["works"][0]["infringing_urls"]) == 1
 
 
 def test_lumen_action_taken():

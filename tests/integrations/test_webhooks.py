@@ -59,6 +59,74 @@ def test_private_loopback_and_metadata_addresses_are_refused(settings):
     check_webhook_url("https://93.184.215.14/hook")  # a public address passes (no DNS needed for a literal)
 
 
+#: Every special-purpose range a webhook must not reach, in each form an address may take (issue 14.4).
+REFUSED_ADDRESSES = (
+    "127.0.0.1",  # loopback
+    "10.1.2.3",  # private
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",  # shared address space (carrier-grade NAT)
+    "169.254.169.254",  # link-local: the cloud metadata address
+    "0.0.0.0",  # noqa: S104 - "this host"
+    "192.0.0.1",  # IETF protocol assignments
+    "192.0.2.1",  # documentation
+    "198.18.0.1",  # benchmarking
+    "224.0.0.1",  # multicast
+    "240.0.0.1",  # reserved
+    "255.255.255.255",  # broadcast
+    "::1",
+    "::",
+    "fe80::1",  # link-local
+    "fec0::1",  # site-local (deprecated, still not global)
+    "fc00::1",  # unique local
+    "ff02::1",  # multicast
+    "2001:db8::1",  # documentation
+    "::ffff:169.254.169.254",  # IPv4-mapped
+    "::ffff:10.0.0.1",
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254: the issue's case
+    "64:ff9b::5db8:d70e",  # NAT64 of a public address: the embedding itself is refused
+    "64:ff9b:1::a9fe:a9fe",  # local-use NAT64
+    "2002:a9fe:a9fe::1",  # 6to4 of the metadata address
+    "2002:5db8:d70e::1",  # 6to4 of a public address
+    "2001::1",  # Teredo
+)
+
+
+@pytest.mark.parametrize("address", REFUSED_ADDRESSES)
+def test_every_special_purpose_address_is_refused(settings, address):
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(UnsafeURL, match="private or reserved"):
+        check_webhook_url(f"https://{host}/hook")
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
+def test_public_addresses_pass(settings, address):
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    host = f"[{address}]" if ":" in address else address
+    check_webhook_url(f"https://{host}/hook")
+
+
+def test_private_addresses_are_refused_by_default_in_every_mode():
+    """The README's configuration table says so: only tests and local demos turn the setting on."""
+    from django.conf import settings as django_settings
+
+    assert django_settings.MARKETSAFE["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] is False
+
+
+@pytest.mark.django_db
+def test_a_delivery_refused_by_the_guard_is_given_up_at_once(brand_endpoint, receiver, file_case, settings):
+    file_case(1)
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    delivery = WebhookDelivery.objects.get(endpoint=brand_endpoint)
+    result = services.delivery_attempt(delivery_id=delivery.pk)
+    assert (result.state, result.retry_in) == (DeliveryState.FAILED, None)
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 1)
+    assert delivery.last_error.startswith("Refused: 127.0.0.1 resolves to a private or reserved address")
+    assert receiver.requests == []
+
+
 @pytest.mark.django_db
 def test_a_brand_cannot_register_a_private_address(brand, owner, settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}

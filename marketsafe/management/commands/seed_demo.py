@@ -386,7 +386,12 @@ def seed_marketplaces() -> dict[str, Marketplace]:
     for spec in MARKETPLACES:
         marketplaces[spec.slug], _ = Marketplace.objects.get_or_create(
             slug=spec.slug,
-            defaults={"name": spec.name, "hosts": [spec.host], "listing_id_pattern": spec.listing_id_pattern},
+            defaults={
+                "name": spec.name,
+                "hosts": [spec.host],
+                "listing_id_pattern": spec.listing_id_pattern,
+                "listing_url_example": f"https://{spec.host}{spec.listing_path}{spec.id_prefix}{spec.first_number}",
+            },
         )
     return marketplaces
 
