@@ -19,9 +19,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
-from brands.choices import MEMBERSHIP_CURRENT_STATUSES, Lane
+from brands.choices import MEMBERSHIP_CURRENT_STATUSES, IPRightStatus, Lane
 from brands.models import (
     ApplicationDocument,
     Brand,
@@ -34,7 +35,7 @@ from brands.models import (
     ProgramMembership,
 )
 from brands.selectors import program_standing, program_thresholds, track_records
-from brands.services import applications, program
+from brands.services import applications, program, verification
 from brands.views import right_standing
 from core.admin.mixins import (
     NoDeleteAdminMixin,
@@ -126,48 +127,6 @@ class InvitationAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
 class IPRightDocumentInline(StoredDocumentInline):
     model = IPRightDocument
     document_fields = ("kind",)
-
-
-@admin.register(IPRight)
-class IPRightAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "name",
-        "brand",
-        "kind",
-        "office",
-        "registration_number",
-        "status",
-        "valid_until",
-        "verified_at",
-        "retired_at",
-    )
-    list_select_related = ("brand",)
-    list_filter = ("status", "kind", "office", ("retired_at", admin.EmptyFieldListFilter))
-    search_fields = ("name", "registration_number", "owner_name", "brand__name")
-    ordering = ("brand__name", "name")
-    autocomplete_fields = ("brand",)
-    raw_id_fields = ("verified_by",)
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "brand",
-                    "kind",
-                    "name",
-                    "registration_number",
-                    "office",
-                    "classes",
-                    "owner_name",
-                    ("valid_from", "valid_until"),
-                )
-            },
-        ),
-        ("Verification", {"fields": ("status", "verified_at", "verified_by", "retired_at", "created_at")}),
-    )
-    readonly_fields = ("status", "verified_at", "verified_by", "retired_at", "created_at")
-    readonly_after_create = ("brand",)
-    inlines = (IPRightDocumentInline,)
 
 
 # --- the association's review -----------------------------------------------------------------------
@@ -325,6 +284,146 @@ MEMBERSHIP_ACTIONS = (
     ProgramAction("suspend", "Suspend", SuspendForm, program.MEMBERSHIP_ALLOWED_FROM["suspend"]),
     ProgramAction("reinstate", "Reinstate", ReinstateForm, program.MEMBERSHIP_ALLOWED_FROM["reinstate"]),
 )
+
+
+class VerifyRightForm(forms.Form):
+    note = forms.CharField(
+        label="Note for the record (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def apply(self, *, obj_id: int, actor: Any) -> str:
+        right = verification.ip_right_verify(right_id=obj_id, actor=actor, note=self.cleaned_data["note"])
+        return f"Verified: {right} can be cited in new notices; the brand's owners were told by e-mail."
+
+
+class RefuseRightForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason, shown to the brand", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+    def apply(self, *, obj_id: int, actor: Any) -> str:
+        right = verification.ip_right_refuse(right_id=obj_id, actor=actor, reason=self.cleaned_data["reason"])
+        return f"Refused: {right} cannot be cited; the brand's owners were told the reason by e-mail."
+
+
+#: Who may verify or refuse a right (the moderation leads, by migration `cases.0005`; superusers).
+VERIFY_RIGHTS_PERMISSION = "brands.verify_ipright"
+
+
+@admin.register(IPRight)
+class IPRightAdmin(ProgramActionsAdminMixin, NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """The registry, and the verification queue: pending rights, oldest first, each with its documents a click
+    away; a right's page offers verify and refuse (ProgramActionsAdminMixin) to who holds
+    VERIFY_RIGHTS_PERMISSION. The status, and who verified, are set by `brands.services.verification` only."""
+
+    list_display = (
+        "name",
+        "brand",
+        "kind",
+        "office",
+        "registration_number",
+        "status",
+        "valid_until",
+        "documents_links",
+        "created_at",
+        "verified_at",
+        "retired_at",
+    )
+    list_select_related = ("brand",)
+    list_filter = ("status", "kind", "office", ("retired_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "registration_number", "owner_name", "brand__name")
+    ordering = ("brand__name", "name")
+    autocomplete_fields = ("brand",)
+    raw_id_fields = ("verified_by",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "brand",
+                    "kind",
+                    "name",
+                    "registration_number",
+                    "office",
+                    "classes",
+                    "owner_name",
+                    ("valid_from", "valid_until"),
+                )
+            },
+        ),
+        (
+            "Verification",
+            {"fields": ("status", "decision_reason", "verified_at", "verified_by", "retired_at", "created_at")},
+        ),
+    )
+    readonly_fields = ("status", "decision_reason", "verified_at", "verified_by", "retired_at", "created_at")
+    readonly_after_create = ("brand",)
+    inlines = (IPRightDocumentInline,)
+    actions_on_page = (
+        ProgramAction("verify", "Verify", VerifyRightForm, verification.RIGHT_ALLOWED_FROM["verify"]),
+        ProgramAction("refuse", "Refuse", RefuseRightForm, verification.RIGHT_ALLOWED_FROM["refuse"]),
+    )
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(VERIFY_RIGHTS_PERMISSION)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[IPRight]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(models.Prefetch("documents", queryset=IPRightDocument.objects.order_by("pk")))
+        )
+
+    def get_ordering(self, request: HttpRequest) -> tuple[Any, ...]:
+        # The verification queue (pending rights): the oldest submission first.
+        if request.GET.get("status__exact") == IPRightStatus.PENDING:
+            return ("created_at", "pk")
+        return super().get_ordering(request)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("queue/", wrap(self.queue_view), name=self._url_name("queue")),
+            path(
+                "<int:object_id>/documents/<int:document_id>/",
+                wrap(self.document_view),
+                name=self._url_name("document"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        """The verification queue: the changelist of pending, unretired rights, oldest first."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        url = reverse(f"{self.admin_site.name}:{self._url_name('changelist')}")
+        return redirect(f"{url}?status__exact={IPRightStatus.PENDING}&retired_at__isempty=1")
+
+    def document_view(self, request: HttpRequest, object_id: int, document_id: int) -> FileResponse:
+        """A right's document, as a download, for staff who may view rights' documents."""
+        if not request.user.has_perm("brands.view_iprightdocument"):
+            raise PermissionDenied
+        return get_object_or_404(IPRightDocument, pk=document_id, right_id=object_id).as_attachment()
+
+    @admin.display(description="documents")
+    def documents_links(self, obj: IPRight) -> str:
+        links = [
+            (reverse(f"{self.admin_site.name}:{self._url_name('document')}", args=[obj.pk, d.pk]), d.original_name)
+            for d in obj.documents.all()
+        ]
+        if not links:
+            return "none"
+        return format_html_join(", ", '<a href="{}">{}</a>', links)
+
+    def page_context(self, request: HttpRequest, obj: IPRight) -> dict[str, Any]:
+        return {
+            "action_forms": self.action_forms(request, obj),
+            "standing": right_standing(obj, timezone.localdate()),
+            "documents": list(obj.documents.order_by("pk")),
+            "document_url_prefix": reverse(
+                f"{self.admin_site.name}:{self._url_name('document')}", args=[obj.pk, 0]
+            ).removesuffix("0/"),
+        }
 
 
 class InformationRequestInline(ReadOnlyAdminMixin, admin.TabularInline):

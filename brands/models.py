@@ -152,6 +152,9 @@ class IPRight(models.Model):
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    decision_reason = models.TextField(
+        blank=True, help_text="Why marketplace staff refused to verify the right, as the brand reads it."
+    )
     retired_at = models.DateTimeField(null=True, blank=True, help_text="The brand no longer relies on this right.")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
@@ -160,6 +163,7 @@ class IPRight(models.Model):
     class Meta:
         verbose_name = "IP right"
         ordering = ["brand", "name"]
+        permissions = [("verify_ipright", "Can verify or refuse IP rights")]
         constraints = [
             models.UniqueConstraint(
                 fields=["brand", "office", "registration_number"], name="ipright_unique_registration"

@@ -423,12 +423,15 @@ class RightMixin:
         return redirect("brands:right_detail", brand_slug=self.brand.slug, pk=right.pk)
 
 
-#: How the right's history reads; an action not listed (e.g. a staff verification) shows its code.
+#: How the right's history reads; an action not listed shows its code.
 HISTORY_VERBS = {
     "ip_right.create": "added the right",
     "ip_right.update": "changed",
     "ip_right.retire": "retired it",
     "ip_right.add_document": "added a document",
+    "ip_right.verify": "verified it",
+    "ip_right.refuse": "refused to verify it",
+    "ip_right.resubmit": "sent it for verification again",
 }
 
 

@@ -13,10 +13,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cases.choices import EvidenceKind
+from cases.choices import AppellantSide, EvidenceKind
 from cases.forms import MultipleFileField
 from cases.models import CaseItem
-from cases.services import ALLOWED_FROM, EvidenceInput
+from cases.services import ALLOWED_FROM, EvidenceInput, appeal_refusal
 from core.uploads import CheckedUpload, check_upload
 
 
@@ -121,7 +121,12 @@ def available_actions(item: CaseItem, *, now: datetime) -> list[ItemAction]:
         allowed.append(ACTIONS["answer"])
     if item.status in ALLOWED_FROM["resubmit"]:
         allowed.append(ACTIONS["resubmit"])
-    if item.status in ALLOWED_FROM["appeal"] and item.appeal_until and now <= item.appeal_until:
+    if (
+        item.status in ALLOWED_FROM["appeal"]
+        and item.appeal_until
+        and now <= item.appeal_until
+        and not appeal_refusal(item, AppellantSide.BRAND)
+    ):
         allowed.append(ACTIONS["appeal"])
     if item.status in ALLOWED_FROM["withdraw"]:
         allowed.append(ACTIONS["withdraw"])

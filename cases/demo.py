@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cases import services
 from cases.choices import AppellantSide, CounterNoticeReason, EvidenceKind, ItemStatus, RejectionCode
@@ -33,8 +34,14 @@ def _counter_notice(item: CaseItem, **_: Any) -> None:
 
 
 def _finalise(item: CaseItem, **_: Any) -> None:
+    """Make the removal final now: the acceptance is moved back so that its counter-notice window closed a
+    minute ago (finalising at the window's end, in the future, would date the seller's strike there)."""
     item.refresh_from_db()
-    services.item_finalise(item_id=item.pk, now=item.counter_notice_due_at + timedelta(seconds=1))
+    now = timezone.now()
+    closed = now - timedelta(minutes=1)
+    window = item.counter_notice_due_at - item.decided_at
+    CaseItem.objects.filter(pk=item.pk).update(decided_at=closed - window, counter_notice_due_at=closed)
+    services.item_finalise(item_id=item.pk, now=now)
 
 
 #: The steps from "submitted" to each status. Each step is (service call, who acts).

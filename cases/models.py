@@ -380,3 +380,40 @@ class CaseDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft case {self.pk} ({self.get_state_display().lower()})"
+
+
+class BulkDecisionState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Deciding"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BulkDecision(models.Model):
+    """A moderator's decision on many reported listings, applied in the background with progress
+    (`cases.services.bulk.bulk_decision_run`): the request that takes it answers at once.
+
+    The id is a UUID because it travels in the progress page's URL; only its moderator (or a superuser)
+    sees that page. `arguments` are the decision's service arguments as JSON.
+    """
+
+    State = BulkDecisionState
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16)
+    item_ids = models.JSONField(default=list)
+    arguments = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=BulkDecisionState, default=BulkDecisionState.QUEUED)
+    items_done = models.PositiveIntegerField(default=0, help_text="Items decided or refused so far.")
+    done_ids = models.JSONField(default=list, blank=True)
+    refused = models.JSONField(default=dict, blank=True, help_text="Item id → why it was not decided.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.decision} of {len(self.item_ids)} items ({self.get_state_display()})"

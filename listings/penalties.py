@@ -90,13 +90,18 @@ def _move_seller(seller: Seller, action: str, status: str, now, **audit: Any) ->
 
 
 @transaction.atomic
-def penalty_evaluate(*, seller_id: int, actor: Any = None, automated: bool = True) -> list[SellerPenalty]:
+def penalty_evaluate(*, seller_id: int, trigger: str = "") -> list[SellerPenalty]:
     """Apply what the active policy calls for at the seller's active strike count; returns the new penalties.
 
     Under a row lock on the seller (two strikes recorded at once are evaluated one after the other), the
     harshest action whose threshold is reached is applied unless it, or a harsher one, is in force
     already; evaluating again therefore applies nothing more. A suspension or termination is preceded by
-    a warning when none is in force. `actor` is None when the system made the strike final.
+    a warning when none is in force.
+
+    The policy acts, not a person: whoever made the strike final (a brand user rejecting a counter-notice,
+    a moderator) decided that case, not the penalty. Every penalty, its audit event and its delisting job
+    are recorded as automated, with no person as their actor (the job names `system_user()`, since a job
+    needs one), and their reason names the policy and `trigger`, the event that set them off.
     """
     seller = Seller.objects.select_for_update().get(pk=seller_id)
     policy = PenaltyPolicy.objects.filter(is_active=True).prefetch_related("thresholds").first()
@@ -121,34 +126,41 @@ def penalty_evaluate(*, seller_id: int, actor: Any = None, automated: bool = Tru
 
     now = timezone.now()
     applied = []
+    reason = f"Policy “{policy.name}”: {strikes} active strike(s)" + (f", after {trigger}." if trigger else ".")
     for action in to_apply:
         penalty = SellerPenalty.objects.create(
             seller=seller,
             action=action,
             active_strikes=strikes,
-            reason=f"{strikes} active strike(s) under the policy “{policy.name}”.",
+            reason=reason,
             applied_at=now,
-            applied_by=actor,
-            automated=automated,
+            applied_by=None,
+            automated=True,
         )
         _move_seller(
             seller,
             "apply",
             PENALTY_SELLER_STATUS[action],
             now,
-            actor=actor,
-            automated=automated,
+            actor=None,
+            automated=True,
             reason=penalty.reason,
-            data={"penalty_id": penalty.pk, "penalty_action": action.value, "active_strikes": strikes},
+            data={
+                "penalty_id": penalty.pk,
+                "penalty_action": action.value,
+                "active_strikes": strikes,
+                "policy_id": policy.pk,
+                "trigger": trigger,
+            },
         )
         if action in DELISTING_ACTIONS:
             penalty.delist_job = delisting.delist_job_create(
                 selection_kind=DelistSelectionKind.SELLER,
                 selection={"seller_id": seller.pk},
-                actor=actor if actor is not None else system_user(),
+                actor=system_user(),
                 reason=f"{action.label} of seller #{seller.pk} (penalty #{penalty.pk}): {penalty.reason}",
                 idempotency_key=f"penalty-{penalty.pk}",
-                automated=automated,
+                automated=True,
             )
             penalty.save(update_fields=["delist_job"])
         applied.append(penalty)
@@ -237,3 +249,22 @@ def penalty_policy_save(*, policy: PenaltyPolicy, ladder: Mapping[str, int] | No
         },
     )
     return policy
+
+
+#: The policy `penalty_policy_install_default` ships (README, "The repeat-infringer policy"): a strike lasts
+#: a year; the first active strike warns the seller, the second restricts its listings, the third suspends
+#: it (all its live listings delisted). Termination is left to a person.
+DEFAULT_POLICY_NAME = "Standard repeat-infringer policy"
+DEFAULT_STRIKE_LIFETIME_DAYS = 365
+DEFAULT_LADDER = {PenaltyAction.WARN: 1, PenaltyAction.RESTRICT: 2, PenaltyAction.SUSPEND: 3}
+
+
+def penalty_policy_install_default(*, actor: Any) -> PenaltyPolicy | None:
+    """Install the default policy when no policy is active; returns it, or None when one is active already."""
+    if PenaltyPolicy.objects.filter(is_active=True).exists():
+        return None
+    return penalty_policy_save(
+        policy=PenaltyPolicy(name=DEFAULT_POLICY_NAME, strike_lifetime_days=DEFAULT_STRIKE_LIFETIME_DAYS),
+        ladder=DEFAULT_LADDER,
+        actor=actor,
+    )

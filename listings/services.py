@@ -248,7 +248,11 @@ def strike_record(
         # Here, not at the top: penalties imports delisting, which imports this module.
         from listings.penalties import penalty_evaluate
 
-        penalty_evaluate(seller_id=seller_id, actor=actor, automated=automated)
+        made_final = f", made final by {actor}" if actor is not None else ""
+        penalty_evaluate(
+            seller_id=seller_id,
+            trigger=f"strike #{strike.pk} for the final removal of case item #{source_item_id}{made_final}",
+        )
     return strike
 
 

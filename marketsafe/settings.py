@@ -106,6 +106,10 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A backend whose client vanished (a worker killed mid-statement) notices within 2 s even while it waits
+# for a lock, and ends: its locks, among them a delisting chunk's claim lock, are released with it.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = f"{_db_options.get('options', '')} -c client_connection_check_interval=2000".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
@@ -303,7 +307,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# False: a broker restart must not kill the running chunk. It finishes (its acknowledgement may be lost,
+# and the message redelivered later finds its chunk closed); cancelling it instead left it claimed.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
@@ -317,8 +323,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 300.0},
     # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
-    # Re-queues delisting chunks whose worker died or whose message was lost.
-    "reap-delist-chunks": {"task": "listings.tasks.reap_delist_chunks", "schedule": 60.0},
+    # Re-queues delisting chunks whose worker died or whose message was lost: every few seconds, since a
+    # dead claim is told from a live one at once (a cheap query when nothing is wrong).
+    "reap-delist-chunks": {
+        "task": "listings.tasks.reap_delist_chunks",
+        "schedule": float(env.int("DELIST_REAP_SECONDS", default=5)),
+    },
     # MarketSafe members' rolling accuracy (warn, suspend), renewal reminders and lapses; once a night.
     "monitor-program-memberships": {
         "task": "brands.tasks.monitor_program_memberships",
@@ -346,10 +356,16 @@ MARKETSAFE = {
     # is leased (past the task time limit), and when a pending chunk's message counts as lost.
     # Admin bulk accepts above this many items remove their listings through one delisting job.
     "ADMIN_DIRECT_ACCEPT_MAX": env.int("ADMIN_DIRECT_ACCEPT_MAX", default=50),
+    # Admin decisions on more items than this run in Celery with a progress page (cases.admin.bulk_background).
+    "ADMIN_BACKGROUND_DECISION_MIN": env.int("ADMIN_BACKGROUND_DECISION_MIN", default=40),
     "DELIST_CHUNK_SIZE": env.int("DELIST_CHUNK_SIZE", default=5000),
     "DELIST_MAX_ATTEMPTS": env.int("DELIST_MAX_ATTEMPTS", default=5),
+    # A dead claim (its worker's database session ended) is taken over by the reaper within
+    # DELIST_REAP_SECONDS, re-sent again every DELIST_DEAD_RESEND_SECONDS while still dead; the lease is
+    # only the deadline shown to people (listings.delisting.chunks).
     "DELIST_LEASE_SECONDS": 660,
-    "DELIST_REQUEUE_AFTER_SECONDS": 600,
+    "DELIST_REQUEUE_AFTER_SECONDS": env.int("DELIST_REQUEUE_AFTER_SECONDS", default=30),
+    "DELIST_DEAD_RESEND_SECONDS": env.int("DELIST_DEAD_RESEND_SECONDS", default=10),
     # The MarketSafe program (README, "The MarketSafe program"). Members keep the expedited lane while their
     # rolling accuracy, overall and for each reason code, meets both thresholds; within the margin of one
     # they are warned; below one for the warning period they are suspended. Figures over fewer decisions

@@ -5,11 +5,13 @@ engine's lock checks, off or isolated per test."""
 from collections.abc import Callable
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from brands.choices import Role
 from cases import services as case_services
 from cases.models import Case
 from listings import delisting
+from listings.delisting import chunks
 from tests import factories, workers
 
 
@@ -32,6 +34,24 @@ def lock_checks(monkeypatch) -> list:
     checks = list(delisting._lock_checks)
     monkeypatch.setattr(delisting, "_lock_checks", checks)
     return checks
+
+
+@pytest.fixture
+def claimant():
+    """claimant(chunk_id) → a database session holding a delisting chunk's claim lock, as a live worker
+    does; `.close()` it to end the session as a dead worker's ends. All are closed after the test."""
+    sessions = []
+
+    def hold(chunk_id: int):
+        session = connections.create_connection(DEFAULT_DB_ALIAS)
+        sessions.append(session)
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [chunks.claim_key(chunk_id)])
+        return session
+
+    yield hold
+    for session in sessions:
+        session.close()
 
 
 @pytest.fixture

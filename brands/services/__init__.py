@@ -4,6 +4,7 @@
 - `invitations`: inviting someone to a brand's team, and the invitee accepting (or signing up);
 - `team`: the members' roles and removals (a brand always keeps an active owner);
 - `rights`: the IP rights registry (registration details, retirement, documents);
+- `verification`: marketplace staff verifying or refusing a right, and a refused right resubmitted;
 - `program`: the MarketSafe program's state machines, its memberships (suspend, reinstate) and the
   e-mails the brand receives about its place in the program;
 - `applications`: applying to the program and the association's review (start, ask, approve, reject);

@@ -2,7 +2,8 @@
 its registration details, retiring it, and storing its documents.
 
 Changing the registration details of a right that was verified (or rejected, or expired) sends it back to
-pending verification: the marketplace verified the old details, not the new ones. A retired right stays
+pending verification: the marketplace verified the old details, not the new ones. Adding a document to a
+refused right sends it back too (`verification`: staff verify or refuse rights). A retired right stays
 in the registry for the cases that cite it; it is no longer edited and takes no new documents.
 """
 
@@ -16,7 +17,8 @@ from django.utils import timezone
 
 from brands.choices import DocumentKind, IPRightKind, IPRightStatus
 from brands.models import Brand, IPRight, IPRightDocument
-from brands.services.common import day, stored_document
+from brands.services import verification
+from brands.services.common import day, display_name, stored_document
 from core.accounts.models import User
 from core.audit.services import audit_record
 from core.uploads import CheckedUpload
@@ -180,6 +182,11 @@ def ip_right_add_document(
         raise ValidationError({"kind": f"{kind!r} is not a kind of document."})
     if right.retired_at is not None:
         raise ValidationError(f"{right} is retired; it takes no new documents.")
+    if right.status == IPRightStatus.REJECTED:
+        # The document staff asked for: the right goes back to them (under its lock, as a verification takes).
+        right = verification.RIGHTS.lock(right.pk)
+        if right.status == IPRightStatus.REJECTED:
+            verification.ip_right_resubmit(right=right, actor=actor, why=f"Document added: {display_name(upload)}")
     document = IPRightDocument.objects.create(right=right, kind=kind, **stored_document(upload, uploaded_by=actor))
     audit_record(
         action="ip_right.add_document",

@@ -33,13 +33,15 @@ from django.views.decorators.http import require_POST
 
 from brands.models import IPRightDocument
 from cases import selectors, services
+from cases.admin.bulk_background import BulkDecisionViews, start_in_background
 from cases.admin.console import DECIDE_PERMISSION, VIEW_EVIDENCE_PERMISSION, ConsoleAdminMixin
 from cases.admin.filters import AgeFilter, AssignedFilter, BrandFilter, QueueStatusFilter, SellerFilter, SlaFilter
-from cases.admin.forms import ACCEPT, CLARIFY, DECISIONS, REJECT, Decision
+from cases.admin.forms import ACCEPT, CLARIFY, DECISIONS, REJECT, Decision, DecisionForm
 from cases.models import CaseItem
 from cases.services import BulkOutcome
 from cases.templatetags.cases_extras import sla_short
 from core.admin.mixins import PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin
+from core.kept_forms import keep_typed, typed_data
 from listings.models import Listing, Seller
 from listings.services import normalise_listing_url
 
@@ -210,12 +212,20 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
             "assign_url": self._url("assign", item.pk),
             "release_url": self._url("release", item.pk),
             "decision_forms": [
-                (decision, decision.form_class(prefix=decision.name), self._url("decide", item.pk, decision.name))
+                (decision, self._decision_form(request, item.pk, decision), self._url("decide", item.pk, decision.name))
                 for decision in DECISIONS.values()
             ]
             if can_decide and decidable
             else [],
         }
+
+    def _decision_form(self, request: HttpRequest, item_id: int, decision: Decision) -> DecisionForm:
+        """The decision's form, with what the moderator typed and its errors after a refusal (`core.kept_forms`)."""
+        typed = typed_data(request, f"item-decision:{item_id}:{decision.name}")
+        form = decision.form_class(typed, prefix=decision.name)
+        if typed is not None:
+            form.is_valid()
+        return form
 
     # --- views ---
 
@@ -223,6 +233,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         # Ahead of the stock URLs, whose "<path:object_id>/" pattern would swallow these.
         wrap = self.admin_site.admin_view
         return [
+            *BulkDecisionViews(self).urls(),
             path("<int:object_id>/assign/", wrap(self.assign_view), name=self._url_name("assign")),
             path("<int:object_id>/release/", wrap(self.release_view), name=self._url_name("release")),
             path("<int:object_id>/decide/<str:decision>/", wrap(self.decide_view), name=self._url_name("decide")),
@@ -269,9 +280,14 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
             raise Http404(f"No decision {decision!r}.")
         form = chosen.form_class(request.POST, prefix=chosen.name)
         if form.is_valid():
-            self._report(request, form.apply(item_ids=[item.pk], actor=request.user), past=chosen.past)
+            outcome = form.apply(item_ids=[item.pk], actor=request.user)
+            self._report(request, outcome, past=chosen.past)
+            refused = bool(outcome.refused)
         else:
             self._report_form_errors(request, form, chosen)
+            refused = True
+        if refused:  # the form comes back with what the moderator typed
+            keep_typed(request, f"item-decision:{item.pk}:{chosen.name}", form)
         return self._back_to_item(item.pk)
 
     def right_document_view(self, request: HttpRequest, object_id: int, document_id: int) -> FileResponse:
@@ -347,6 +363,8 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         if "apply" in request.POST:
             form = decision.form_class(request.POST, prefix=decision.name)
             if form.is_valid():
+                if len(item_ids) > services.background_decision_min():
+                    return start_in_background(self, request, decision, form, item_ids)
                 self._report(request, form.apply(item_ids=item_ids, actor=request.user), past=decision.past)
                 return None
         else:

@@ -79,15 +79,20 @@ def _create_missing_permissions(apps, using):
     """Permissions are normally created after `migrate` (post_migrate); on a fresh database they do not
     exist yet when this runs, so create them now from the migration state (idempotent)."""
     for label in sorted({app_label for perms in GROUP_PERMISSIONS.values() for app_label, _ in perms}):
-        app_config = apps.get_app_config(label)
-        # The migration state's app configs have no models module, which create_permissions reads as
-        # "this app has no models".
-        models_module = getattr(app_config, "models_module", None)
-        app_config.models_module = models_module or True
-        try:
-            create_permissions(app_config, apps=apps, verbosity=0, using=using)
-        finally:
-            app_config.models_module = models_module
+        create_app_permissions(apps, label, using)
+
+
+def create_app_permissions(apps, label, using):
+    """Create the permissions of app `label` from the migration state (idempotent); 0005 uses it too."""
+    app_config = apps.get_app_config(label)
+    # The migration state's app configs have no models module, which create_permissions reads as
+    # "this app has no models".
+    models_module = getattr(app_config, "models_module", None)
+    app_config.models_module = models_module or True
+    try:
+        create_permissions(app_config, apps=apps, verbosity=0, using=using)
+    finally:
+        app_config.models_module = models_module
 
 
 def create_groups(apps, schema_editor):

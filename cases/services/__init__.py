@@ -20,10 +20,20 @@ removal exists without the statement the seller is owed.
 """
 
 from cases.services.assignment import ASSIGNABLE_STATUSES, item_assign, item_release  # noqa: F401
-from cases.services.bulk import BulkOutcome, direct_accept_max, items_accept, items_each  # noqa: F401
+from cases.services.bulk import (  # noqa: F401
+    BulkOutcome,
+    background_decision_min,
+    bulk_decision_fail,
+    bulk_decision_run,
+    bulk_decision_start,
+    direct_accept_max,
+    items_accept,
+    items_each,
+)
 from cases.services.deadlines import DEADLINE_RULES, items_apply_deadlines  # noqa: F401
 from cases.services.decisions import (  # noqa: F401
     appeal_decide,
+    appeal_refusal,
     item_accept,
     item_appeal,
     item_brand_answer,

@@ -1,17 +1,20 @@
-"""Many items at once: one service per item with per-item outcomes (`items_each`), and bulk acceptance that
-hands large selections to one delisting job."""
+"""Many items at once: one service per item with per-item outcomes (`items_each`), bulk acceptance that
+hands large selections to one delisting job, and decisions on more items than a request should hold
+(`background_decision_min`) applied in the background with progress (`bulk_decision_start` / `_run`)."""
 
 import hashlib
+import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cases.delisting import CASE_ITEMS
-from cases.models import CaseItem
-from cases.services.decisions import item_accept
+from cases.models import BulkDecision, CaseItem
+from cases.services.decisions import item_accept, item_reject, item_request_clarification
 from cases.services.statements import StatementInput
 from cases.services.transitions import _rules
 from core.errors import DomainError
@@ -104,4 +107,114 @@ def _delist_accepted(item_ids: list[int], *, actor: Any) -> DelistJob:
         reason=f"Reports accepted by a moderator ({len(done)} case items, listed in the job's selection).",
         # The same accepted items can only be accepted once, so their ids name the job.
         idempotency_key=f"accept-items:{digest}",
+    )
+
+
+# --- many items in the background -------------------------------------------------------------------
+
+#: Items decided between two progress updates of a background decision.
+BULK_BATCH = 25
+
+
+def background_decision_min() -> int:
+    """Above this many items, a moderator's decision runs in the background with a progress page."""
+    return int(_rules().get("ADMIN_BACKGROUND_DECISION_MIN", 40))
+
+
+def _json_statement(statement: StatementInput | None) -> dict[str, Any] | None:
+    if statement is None:
+        return None
+    return {
+        key: value.isoformat() if isinstance(value, date) else list(value) if isinstance(value, tuple) else value
+        for key, value in asdict(statement).items()
+    }
+
+
+def _statement_from_json(data: dict[str, Any] | None) -> StatementInput | None:
+    if data is None:
+        return None
+    dates = {"end_date_visibility_restriction", "application_date"}
+    return StatementInput(
+        **{key: date.fromisoformat(value) if key in dates and value else value for key, value in data.items()}
+    )
+
+
+def _one_item_service(bulk: BulkDecision) -> Callable[[int], object]:
+    """The one-item service a background decision applies, from its stored arguments."""
+    args, actor = bulk.arguments, bulk.actor
+    take_over = bool(args.get("take_over"))
+    if bulk.decision == "accept":
+        statement = _statement_from_json(args.get("statement"))
+        return lambda item_id: item_accept(
+            item_id=item_id, actor=actor, message=args.get("message", ""), statement=statement, take_over=take_over
+        )
+    if bulk.decision == "reject":
+        return lambda item_id: item_reject(
+            item_id=item_id, actor=actor, code=args["code"], message=args.get("message", ""), take_over=take_over
+        )
+    if bulk.decision == "clarify":
+        return lambda item_id: item_request_clarification(
+            item_id=item_id, actor=actor, message=args["message"], take_over=take_over
+        )
+    raise ValueError(f"Unknown decision {bulk.decision!r}")
+
+
+def bulk_decision_start(
+    *,
+    actor: Any,
+    decision: str,
+    item_ids: Sequence[int],
+    message: str = "",
+    code: str = "",
+    statement: StatementInput | None = None,
+    take_over: bool = False,
+) -> BulkDecision:
+    """Record a decision on many items and run it in the background once the caller's transaction commits."""
+    if decision not in ("accept", "reject", "clarify"):
+        raise ValueError(f"Unknown decision {decision!r}")
+    from cases.tasks import run_bulk_decision  # tasks import the services
+
+    bulk = BulkDecision.objects.create(
+        actor=actor,
+        decision=decision,
+        item_ids=list(dict.fromkeys(int(pk) for pk in item_ids)),
+        arguments={"message": message, "code": code, "take_over": take_over, "statement": _json_statement(statement)},
+    )
+    run_bulk_decision.delay_on_commit(str(bulk.pk))
+    return bulk
+
+
+def bulk_decision_run(*, bulk_id: str) -> BulkDecision | None:
+    """Apply a queued background decision, item by item as `items_each` does (each acceptance removes its
+    listing itself: there is no request to hold), saving the progress every BULK_BATCH items.
+
+    Claimed under a row lock from "queued" only, so a message delivered twice does nothing the second time.
+    """
+    with transaction.atomic():
+        bulk = BulkDecision.objects.select_for_update().select_related("actor").filter(pk=bulk_id).first()
+        if bulk is None or bulk.state != BulkDecision.State.QUEUED:
+            return None
+        bulk.state = BulkDecision.State.RUNNING
+        bulk.save(update_fields=["state", "updated_at"])
+    apply = _one_item_service(bulk)
+    existing = set(CaseItem.objects.filter(pk__in=bulk.item_ids).values_list("pk", flat=True))
+    ordered = sorted(existing)
+    missing = [pk for pk in bulk.item_ids if pk not in existing]
+    for batch in itertools.batched(ordered, BULK_BATCH):
+        outcome = items_each(item_ids=batch, apply=apply)
+        bulk.done_ids += outcome.done
+        bulk.refused |= {str(pk): why for pk, why in outcome.refused.items()}
+        bulk.items_done += len(batch)
+        bulk.save(update_fields=["done_ids", "refused", "items_done", "updated_at"])
+    bulk.refused |= {str(pk): f"No case item #{pk}." for pk in missing}
+    bulk.items_done = len(bulk.item_ids)
+    bulk.state = BulkDecision.State.DONE
+    bulk.save(update_fields=["refused", "items_done", "state", "updated_at"])
+    return bulk
+
+
+def bulk_decision_fail(*, bulk_id: str, error: str) -> None:
+    """Mark a background decision that crashed (the items decided before the crash stay decided)."""
+    BulkDecision.objects.filter(pk=bulk_id).exclude(state=BulkDecision.State.DONE).update(
+        state=BulkDecision.State.FAILED, error=error
     )

@@ -344,15 +344,45 @@ def item_finalise(*, item_id: int, now: datetime | None = None) -> CaseItem:
     return item
 
 
+#: Decisions the seller lost: the listing is removed.
+SELLER_LOST = frozenset({S.ACCEPTED, S.UPHELD, S.FINAL})
+
+
+def appeal_refusal(item: CaseItem, appellant: str) -> str:
+    """Why `appellant` may not appeal the item's decision ("" when it may): only the side that lost appeals.
+
+    The brand lost a rejection, and a reinstatement it did not choose (a moderator's decision, a lapsed
+    answer, an appeal the seller won); it did not lose an acceptance, nor a reinstatement after it accepted
+    the counter-notice itself. The seller lost a removal. Reads `item.counter_notices` (prefetch it for lists).
+    """
+    if appellant == AppellantSide.SELLER:
+        if item.status in SELLER_LOST:
+            return ""
+        return f"Item #{item.pk} was not decided against the seller: only the brand may appeal it."
+    if item.status == S.REJECTED:
+        return ""
+    if item.status == S.REINSTATED:
+        if any(notice.answer == CounterNoticeAnswer.ACCEPTED for notice in item.counter_notices.all()):
+            return (
+                f"The brand accepted the counter-notice on item #{item.pk} and so reinstated the listing itself:"
+                " there is no decision against it to appeal."
+            )
+        return ""
+    return f"Item #{item.pk} was decided in the brand's favour: only the seller may appeal it."
+
+
 @transaction.atomic
 def item_appeal(*, item_id: int, appellant: str, grounds: str, actor: Any = None) -> Appeal:
-    """Either side contests a decision within the appeal window."""
+    """The side that lost a decision contests it within the appeal window (`appeal_refusal`)."""
     if appellant not in AppellantSide.values:
         raise ValidationError({"appellant": f"Unknown side {appellant!r}."})
     if not grounds.strip():
         raise ValidationError({"grounds": "Give the grounds of the appeal."})
     item = _lock(item_id)
     _guard(item, "appeal")
+    refusal = appeal_refusal(item, appellant)
+    if refusal:
+        raise TransitionNotAllowed(refusal)
     if item.appeal_until is None or timezone.now() > item.appeal_until:
         raise TransitionNotAllowed(f"The appeal window of item #{item.pk} has closed.")
     appeal = Appeal.objects.create(

@@ -30,6 +30,7 @@ from cases.choices import AppellantSide
 from cases.models import Case, CaseItem, Evidence
 from core.audit.models import AuditEvent
 from core.errors import DomainError
+from core.kept_forms import keep_typed, typed_data
 from core.views import SERVICE_ERRORS, refusal_text
 
 #: Items shown per page of a case (a case holds up to MAX_ITEMS_PER_CASE).
@@ -41,6 +42,12 @@ class BoundAction:
     action: ItemAction
     url: str
     form: Form
+    #: The form comes back with what the user typed (and its errors) after a refusal: shown open.
+    kept: bool = False
+
+
+def _kept_key(item: CaseItem, action: ItemAction) -> str:
+    return f"case-item:{item.pk}:{action.name}"
 
 
 @dataclass(frozen=True)
@@ -84,15 +91,17 @@ class CaseDetailView(BrandAccessMixin, DetailView):
         return context
 
     def _bound_actions(self, item: CaseItem, *, now: datetime) -> list[BoundAction]:
-        return [
-            BoundAction(
-                action=action,
-                url=reverse(action.url_name, kwargs={"brand_slug": self.brand.slug, "pk": item.pk}),
-                # Ids unique per item and action: the page holds one form per action of every item.
-                form=action.form_class(auto_id=f"item{item.pk}-{action.name}-%s"),
-            )
-            for action in available_actions(item, now=now)
-        ]
+        bound = []
+        for action in available_actions(item, now=now):
+            # Ids unique per item and action: the page holds one form per action of every item.
+            auto_id = f"item{item.pk}-{action.name}-%s"
+            typed = typed_data(self.request, _kept_key(item, action))
+            form = action.form_class(typed, auto_id=auto_id)
+            if typed is not None:
+                form.is_valid()  # what was typed comes back with its errors next to the fields
+            url = reverse(action.url_name, kwargs={"brand_slug": self.brand.slug, "pk": item.pk})
+            bound.append(BoundAction(action=action, url=url, form=form, kept=typed is not None))
+        return bound
 
 
 class ItemActionView(BrandAccessMixin, View):
@@ -116,6 +125,7 @@ class ItemActionView(BrandAccessMixin, View):
             for name, errors in form.errors.items():
                 label = form.fields[name].label if name in form.fields else ""
                 messages.error(request, f"Item #{item.pk}: {f'{label}: ' if label else ''}{' '.join(errors)}")
+            keep_typed(request, _kept_key(item, self.action), form)
         else:
             try:
                 self.perform(item, form)
@@ -123,6 +133,7 @@ class ItemActionView(BrandAccessMixin, View):
                 # A refusal names its item; invalid input does not, so it is prefixed like the form's errors.
                 text = refusal_text(error)
                 messages.error(request, text if isinstance(error, DomainError) else f"Item #{item.pk}: {text}")
+                keep_typed(request, _kept_key(item, self.action), form)
             else:
                 messages.success(request, self.success_message.format(pk=item.pk))
         return redirect(self._item_url(item))

@@ -10,6 +10,7 @@ services cannot disagree. Jobs, targets and chunks are otherwise view-only.
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,7 +21,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
@@ -35,9 +38,11 @@ from core.admin.mixins import (
 )
 from core.views import SERVICE_ERRORS, refusal_text
 from listings import delisting
+from listings.admin.delisting_start import DelistStartViews
 from listings.admin.filters import DelistOutcomeFilter, DelistTargetJobFilter
 from listings.choices import (
     DELIST_JOB_FINISHED,
+    DelistChunkState,
     DelistJobStatus,
     DelistOutcome,
     DelistSelectionKind,
@@ -156,6 +161,10 @@ class JobProgressPanel:
     failed: str
     rate: str
     time_left: str
+    chunk_states: str
+    warnings: tuple[str, ...]
+    started_at: str
+    finished_at: str
     removed_listings_url: str
     failures_url: str
     buttons: tuple[JobButton, ...]
@@ -176,9 +185,61 @@ def _time_left(progress: dict[str, Any]) -> str:
         return "None: the job is finished"
     if progress["status"] == DelistJobStatus.PAUSED:
         return "None while paused"  # the rate since the start keeps falling while nothing runs
+    if progress["stalled_since"]:
+        return "Not known while the job is stalled"
     if progress["seconds_left"] is None:
         return "Not known until the first chunk is done"
     return _duration(progress["seconds_left"])
+
+
+def _chunks(n: int) -> str:
+    return f"{n:,} chunk" if n == 1 else f"{n:,} chunks"
+
+
+def _when(moment: datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "—"
+
+
+def _status(job: DelistJob, progress: dict[str, Any]) -> str:
+    """The status as people should read it: a paused job whose claimed chunks still run is pausing."""
+    if job.status == DelistJobStatus.PAUSED and progress["chunks_running"]:
+        return f"Pausing: waiting for {_chunks(progress['chunks_running'])} in flight to finish"
+    return DelistJobStatus(progress["status"]).label
+
+
+def _chunk_states(progress: dict[str, Any]) -> str:
+    parts = [f"{progress['chunks_running']:,} running", f"{progress['chunks_waiting']:,} waiting for a worker"]
+    if progress["chunks_retrying"]:
+        parts.append(f"{progress['chunks_retrying']:,} of them retrying after an error")
+    return ", ".join(parts)
+
+
+def _warnings(job: DelistJob, progress: dict[str, Any]) -> tuple[str, ...]:
+    """What is wrong right now, said plainly (each costs a query only when there is something to check)."""
+    warnings = []
+    if progress["stalled_since"]:
+        since = progress["stalled_since"]
+        quiet = _duration(int((timezone.now() - since).total_seconds()))
+        warnings.append(
+            f"Stalled since {_when(since)} ({quiet} without a finished chunk): no worker is taking its chunks "
+            "(workers stopped, or the queue unreachable). The reaper re-sends them every few seconds."
+        )
+    running = job.status not in DELIST_JOB_FINISHED and progress["chunks_running"]
+    if running and (dead := len(delisting.job_dead_claims(job.pk))):
+        warnings.append(
+            f"{_chunks(dead)} lost {'its' if dead == 1 else 'their'} worker; another worker takes "
+            f"{'it' if dead == 1 else 'them'} over within seconds."
+        )
+    if progress["chunks_retrying"]:
+        error = (
+            job.chunks.filter(state=DelistChunkState.PENDING)
+            .exclude(last_error="")
+            .order_by("-pk")
+            .values_list("last_error", flat=True)
+            .first()
+        )
+        warnings.append(f"{_chunks(progress['chunks_retrying'])} retrying after an error: {error}")
+    return tuple(warnings)
 
 
 def _jobs(n: int) -> str:
@@ -313,7 +374,7 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
                 if job.status in operation.allowed_from
             )
         return JobProgressPanel(
-            status=DelistJobStatus(progress["status"]).label,
+            status=_status(job, progress),
             finished=finished,
             planning=job.status == DelistJobStatus.PLANNING,
             bar_value=processed,
@@ -328,6 +389,10 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
             failed=f"{progress['failed']:,}",
             rate=f"{progress['rate']:,.1f} targets/s",
             time_left=_time_left(progress),
+            chunk_states=_chunk_states(progress),
+            warnings=_warnings(job, progress),
+            started_at=_when(job.started_at),
+            finished_at=_when(job.finished_at),
             removed_listings_url=changelist_url(Listing, delist_job=job.pk),
             failures_url=changelist_url(DelistTarget, job__id__exact=job.pk, outcome=DelistOutcomeFilter.FAILED),
             buttons=buttons,
@@ -345,6 +410,7 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
         # Ahead of the stock URLs, whose "<path:object_id>/" pattern would swallow these.
         wrap = self.admin_site.admin_view
         return [
+            *DelistStartViews(self).urls(),
             path("<int:object_id>/progress/", wrap(self.progress_view), name=self._url_name("progress")),
             *(
                 path(

@@ -162,7 +162,7 @@ class SellerPenaltyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
         "action",
         "active_strikes",
         "applied_at",
-        "applied_by",
+        "applied_by_display",
         "automated",
         "lifted_at",
         "delist_job",
@@ -176,10 +176,17 @@ class SellerPenaltyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("seller", "applied_by", "lifted_by", "delist_job")
     fieldsets = (
         (None, {"fields": ("seller", "action", "active_strikes", "reason", "delist_job")}),
-        ("Applied", {"fields": ("applied_at", "applied_by", "automated")}),
+        ("Applied", {"fields": ("applied_at", "applied_by_display", "automated")}),
         ("Lifted", {"fields": ("lifted_at", "lifted_by", "lift_reason")}),
     )
     actions = ("lift_penalties",)
+
+    @admin.display(description="applied by")
+    def applied_by_display(self, obj: SellerPenalty) -> str:
+        """The policy for an automatic penalty (its reason names the policy and the event that set it off)."""
+        if obj.automated:
+            return "Repeat-infringer policy (automated)"
+        return str(obj.applied_by) if obj.applied_by_id else "-"
 
     def has_lift_permission(self, request: HttpRequest) -> bool:
         """May lift penalties (the `lift` permission of the changelist action)."""

@@ -33,7 +33,7 @@ from here, and it keeps the registry of lock checks. The tasks in `listings.task
 from collections.abc import Callable, Collection, Sequence
 
 from listings.choices import register_delist_selection
-from listings.delisting.chunks import ChunkRun, LockCheck, delist_chunk_process
+from listings.delisting.chunks import ChunkRun, LockCheck, delist_chunk_process, job_dead_claims
 from listings.delisting.common import DEFAULT_CHUNK_SIZE, FAILED_OUTCOMES, MAX_BIGINT
 from listings.delisting.jobs import (
     JOB_MOVES,
@@ -68,6 +68,7 @@ __all__ = [
     "delist_job_progress",
     "delist_job_resume",
     "delist_reap",
+    "job_dead_claims",
     "register_delist_selection",
     "register_lock_check",
 ]

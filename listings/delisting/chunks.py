@@ -4,6 +4,12 @@
   another worker holds instead of queueing behind its lock. The claim (attempt count, lease) is committed
   before the work, so a worker that dies mid-chunk still used up an attempt: a chunk that kills its worker
   every time is failed after DELIST_MAX_ATTEMPTS instead of being redelivered forever.
+- A claim dies with its worker: the claimant holds a session-level advisory lock on the chunk (the claim
+  lock, `claim_key`) from its claim to the end of its work. PostgreSQL drops it when the claimant's session
+  ends (a killed worker process, a lost connection, a vanished host), so a running chunk whose claim lock
+  is free has no live worker: a redelivered message, or the reaper a few seconds later, takes it over at
+  once instead of waiting for the lease. The lease stays as the deadline shown to people, not as the test
+  of liveness. A worker that is alive keeps its lock, so a duplicate message still finds the chunk busy.
 - The work is one set-based statement in one transaction (`_run_chunk`): it locks and removes the chunk's
   listings that are still live, inserts their audit events, writes a target row for each listing it did
   not remove and closes the chunk with the removed ids and its counters. A chunk takes effect whole or not
@@ -21,7 +27,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 import listings.delisting as engine
@@ -106,17 +112,81 @@ def _chunk_fail(chunk: DelistChunk, error: str) -> None:
     chunk.save(update_fields=["state", "failed", "last_error", "lease_until", "finished_at"])
 
 
+def claim_key(chunk_id: int) -> int:
+    """The chunk's claim lock (a session-level advisory lock). Negative, so it never meets a `core.locks`
+    key, which is a crc32 and never negative."""
+    return -chunk_id
+
+
+def claim_lock_take(chunk_id: int) -> bool:
+    """Take the chunk's claim lock for this session; False when a live session holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [claim_key(chunk_id)])
+        return bool(cursor.fetchone()[0])
+
+
+def claim_lock_release(chunk_id: int) -> None:
+    """Release the chunk's claim lock. A session that is gone has lost it already, hence no error."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [claim_key(chunk_id)])
+    except DatabaseError:
+        pass  # the connection broke: PostgreSQL released the lock with the session
+
+
+def dead_claims(chunk_ids: Sequence[int]) -> list[int]:
+    """Those of the running chunks `chunk_ids` whose claim lock nobody holds: their worker is gone.
+
+    Each lock is taken and given back at once; a claimant holds its lock from before its claim commits to
+    after its chunk closes, so a free lock on a chunk still running means the claimant's session ended.
+    """
+    if not chunk_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) AS id WHERE pg_try_advisory_lock(-id) ORDER BY id", [list(chunk_ids)]
+        )
+        free = [chunk_id for (chunk_id,) in cursor.fetchall()]
+        cursor.execute("SELECT pg_advisory_unlock(-id) FROM unnest(%s::bigint[]) AS id", [free])
+    return free
+
+
+def job_dead_claims(job_id: int) -> list[int]:
+    """The job's running chunks whose worker is gone (their claim lock is free): the reaper's to take over."""
+    running = DelistChunk.objects.filter(job_id=job_id, state=DelistChunkState.RUNNING).values_list("pk", flat=True)
+    return dead_claims(list(running))
+
+
 def _chunk_claim(chunk_id: int) -> tuple[DelistChunk | None, ChunkRun | None]:
-    """Claim the chunk for one attempt, committed before the work: (chunk, None), or (chunk?, why not)."""
+    """Claim the chunk for one attempt, committed before the work: (chunk, None), or (chunk?, why not).
+
+    On (chunk, None) this session holds the chunk's claim lock; the caller releases it after the work.
+    Otherwise the lock is released here, after the transaction (an unlock in a failed one would fail).
+    """
+    held = [False]
+    try:
+        chunk, outcome = _chunk_claim_locked(chunk_id, held)
+    except BaseException:
+        if held[0]:
+            claim_lock_release(chunk_id)
+        raise
+    if outcome is not None and held[0]:
+        claim_lock_release(chunk_id)
+    return chunk, outcome
+
+
+def _chunk_claim_locked(chunk_id: int, held: list[bool]) -> tuple[DelistChunk | None, ChunkRun | None]:
     with transaction.atomic():
         chunk = _locked_chunk(chunk_id, skip_locked=True)
         if chunk is None:
             return None, ChunkRun.BUSY
         if chunk.state not in OPEN_CHUNK_STATES:
             return chunk, ChunkRun.CLOSED
-        now = timezone.now()
-        if chunk.state == DelistChunkState.RUNNING and chunk.lease_until and chunk.lease_until > now:
-            return chunk, ChunkRun.BUSY  # claimed by a worker that is still within its lease
+        # Taken before the claim commits: from then on the chunk is never running without a held lock
+        # while its worker lives. A running chunk whose lock we get was claimed by a worker now dead.
+        if not claim_lock_take(chunk.pk):
+            return chunk, ChunkRun.BUSY
+        held[0] = True
         if refused := _job_gate(chunk):
             return chunk, refused
         if chunk.attempts >= common.setting("DELIST_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS):
@@ -125,7 +195,8 @@ def _chunk_claim(chunk_id: int) -> tuple[DelistChunk | None, ChunkRun | None]:
             return chunk, ChunkRun.FAILED
         chunk.attempts += 1
         chunk.state = DelistChunkState.RUNNING
-        chunk.lease_until = now + timedelta(seconds=common.setting("DELIST_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        lease = common.setting("DELIST_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+        chunk.lease_until = timezone.now() + timedelta(seconds=lease)
         chunk.save(update_fields=["attempts", "state", "lease_until"])
         return chunk, None
 
@@ -272,7 +343,11 @@ def delist_chunk_process(*, chunk_id: int) -> ChunkRun:
             with transaction.atomic():
                 outcome = _chunk_work(chunk_id, chunk.attempts)
         except Exception as exc:  # any error costs an attempt; the attempt cap stops a poison chunk
+            # With the database gone this raises too (OperationalError): the task then retries with back-off
+            # and takes over its own dead claim once the database answers.
             outcome = _chunk_record_error(chunk_id, chunk.attempts, f"{type(exc).__name__}: {exc}")
+        finally:
+            claim_lock_release(chunk_id)
     if outcome in (ChunkRun.DONE, ChunkRun.FAILED, ChunkRun.CANCELLED):
         # Its own transaction, after the chunk's: never wait for the job row while holding a chunk lock.
         jobs.delist_job_close_if_done(job_id=chunk.job_id)

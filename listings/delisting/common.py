@@ -10,9 +10,14 @@ from listings.choices import DelistChunkState, DelistOutcome
 #: Defaults of the settings.MARKETSAFE keys that tune the engine.
 DEFAULT_CHUNK_SIZE = 5000
 DEFAULT_MAX_ATTEMPTS = 5
-#: Past the chunk task's hard time limit (600 s): a lease only lapses once its worker is surely gone.
+#: Past the chunk task's hard time limit (600 s): the time by which a live worker has surely finished. Only
+#: shown to people: whether a claim's worker lives is told by its claim lock (`chunks.claim_key`).
 DEFAULT_LEASE_SECONDS = 660
-DEFAULT_REQUEUE_AFTER_SECONDS = 600
+#: A pending chunk of a job that finished no chunk for this long had its message lost (a Redis restart
+#: without the message on disk, a worker dropping reserved messages on connection loss): it is re-sent.
+DEFAULT_REQUEUE_AFTER_SECONDS = 30
+#: A dead claim is re-sent at once, and again after this long if it is still dead.
+DEFAULT_DEAD_RESEND_SECONDS = 10
 
 MAX_BIGINT = 2**63 - 1
 

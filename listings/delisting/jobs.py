@@ -8,12 +8,13 @@ maps like any other refusal. Chunk rows are not moved one by one: the chunk SQL 
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -194,23 +195,40 @@ def delist_job_progress(job: DelistJob) -> dict[str, Any]:
     """The job's progress from one aggregate query over its chunks (a few rows, where targets are millions).
 
     `rate` is targets processed per second since the job started; `seconds_left` is None while no rate is
-    known yet, and 0 once the job is finished.
+    known yet (or while the job is stalled), and 0 once the job is finished. `chunks_running` are claimed,
+    `chunks_waiting` wait for a worker, `chunks_retrying` of those wait after a failed attempt (`last_error`
+    says why). `stalled_since` is when the last chunk finished (or the job started) if that is longer ago
+    than DELIST_REQUEUE_AFTER_SECONDS while chunks are still open and the job runs, else None.
     """
     tally = job.chunks.aggregate(
         chunks=Count("pk"),
         chunks_done=Count("pk", filter=~Q(state__in=OPEN_CHUNK_STATES)),
+        chunks_running=Count("pk", filter=Q(state=DelistChunkState.RUNNING)),
+        chunks_waiting=Count("pk", filter=Q(state=DelistChunkState.PENDING)),
+        chunks_retrying=Count("pk", filter=Q(state=DelistChunkState.PENDING) & ~Q(last_error="")),
+        last_progress_at=Max("finished_at"),
         removed=Coalesce(Sum("removed"), 0),
         skipped=Coalesce(Sum("skipped"), 0),
         failed=Coalesce(Sum("failed"), 0),
     )
+    now = timezone.now()
+    quiet_since = tally["last_progress_at"] or job.started_at
+    patience = timedelta(seconds=common.setting("DELIST_REQUEUE_AFTER_SECONDS", common.DEFAULT_REQUEUE_AFTER_SECONDS))
+    stalled = (
+        job.status == S.RUNNING
+        and quiet_since is not None
+        and tally["chunks_running"] + tally["chunks_waiting"] > 0
+        and now - quiet_since > patience
+    )
+    tally["stalled_since"] = quiet_since if stalled else None
     # Input that named no listing was settled at planning, outside any chunk.
     tally["failed"] += job.unresolved
     processed = tally["removed"] + tally["skipped"] + tally["failed"]
-    elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds() if job.started_at else 0.0
+    elapsed = ((job.finished_at or now) - job.started_at).total_seconds() if job.started_at else 0.0
     rate = processed / elapsed if elapsed > 0 else 0.0
     if job.status in DELIST_JOB_FINISHED:
         seconds_left: int | None = 0
-    elif rate:
+    elif rate and not stalled:
         seconds_left = round((job.total - processed) / rate)
     else:
         seconds_left = None

@@ -55,6 +55,8 @@ def test_the_progress_bar_advances_live_and_stops_polling_when_done(login, live_
     page = login("root")
     page.on("request", lambda request: request.url.endswith(f"/{job.pk}/progress/") and polls.append(request.url))
     page.goto(live_server.url + reverse("admin:listings_delistjob_change", args=[job.pk]))
+    record = page.locator("#delistjob_form")
+    expect(record.locator(".field-finished_at .readonly")).to_have_text("-")
     bar = page.get_by_label("0 of 9 targets processed (0%)")
     expect(bar).to_have_attribute("value", "0")
     panel = page.get_by_role("region", name="Progress")
@@ -67,6 +69,7 @@ def test_the_progress_bar_advances_live_and_stops_polling_when_done(login, live_
     expect(panel.get_by_role("row", name="Status")).to_contain_text("Paused")
     page.get_by_role("button", name="Resume").click()
     expect(panel.get_by_role("row", name="Status")).to_contain_text("Running")
+    page.evaluate("window.loadedOnce = true")  # the last navigation: gone if the page reloads from here on
 
     process_chunk(job, 2)
     expect(page.get_by_label("6 of 9 targets processed (66%)")).to_have_attribute("value", "6", timeout=10_000)
@@ -75,6 +78,11 @@ def test_the_progress_bar_advances_live_and_stops_polling_when_done(login, live_
     expect(page.get_by_label("9 of 9 targets processed (100%)")).to_have_attribute("value", "9")
     expect(panel.get_by_role("button")).to_have_count(0)
     expect(panel.get_by_role("link", name="Listings removed by this job")).to_be_visible()
+    # The record under the panel follows without a reload: its chunk table and "Finished at".
+    expect(record.locator("td.field-state")).to_have_text(["Done", "Done", "Done"], timeout=10_000)
+    expect(record.locator(".field-finished_at .readonly")).not_to_have_text("-")
+    expect(panel.get_by_role("row", name="Finished at")).not_to_contain_text("—")
+    assert page.evaluate("window.loadedOnce") is True
 
     seen = len(polls)
     page.wait_for_timeout(4_500)  # more than two polling intervals

@@ -364,6 +364,32 @@ def test_accepting_with_a_territory_outside_the_eea_is_refused(client_for, item_
     assert not StatementOfReasons.objects.filter(item=item).exists()
 
 
+def test_the_accept_form_keeps_what_the_moderator_typed_after_a_refusal(client_for, item_in):
+    """Issue 13 point 7: a bad territorial scope sends the moderator back to the item's page with the form
+    open, the message and the explanation as typed, and the error next to the field."""
+    item = item_in(S.SUBMITTED)
+    typed = "The seller's photos show the registered crest on bags the holder never made."
+    response = decide(
+        client_for("moderator"),
+        item,
+        "accept",
+        message="Counterfeit crest on the bag.",
+        explanation=typed,
+        territorial_scope="DE US",
+    )
+    [(_, form, _)] = [entry for entry in response.context["decision_forms"] if entry[0].name == "accept"]
+    assert form["message"].value() == "Counterfeit crest on the bag."
+    assert form["explanation"].value() == typed
+    assert form["territorial_scope"].value() == "DE US"
+    assert form.errors["territorial_scope"] == ["Not EU or EEA country codes: US."]
+    html = response.content.decode()
+    assert typed.replace("'", "&#x27;") in html
+    # Shown once: the next visit starts from an empty form.
+    again = client_for("moderator").get(reverse("admin:cases_caseitem_change", args=[item.pk]))
+    [(_, fresh, _)] = [entry for entry in again.context["decision_forms"] if entry[0].name == "accept"]
+    assert not fresh.is_bound
+
+
 def test_a_statement_the_transparency_database_would_refuse_is_refused(client_for, item_in):
     item = item_in(S.SUBMITTED)
     yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()

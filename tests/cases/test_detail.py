@@ -101,7 +101,10 @@ def test_the_statement_of_reasons_is_summarised(client, item_in, moderator):
         (S.CLARIFICATION_REQUESTED, ["resubmit", "withdraw"]),
         (S.COUNTER_NOTICED, ["answer", "withdraw"]),
         (S.REJECTED, ["appeal"]),
-        (S.UPHELD, ["appeal", "withdraw"]),
+        # The brand won these (issue 13 point 9): no appeal offered.
+        (S.UPHELD, ["withdraw"]),
+        (S.ACCEPTED, ["withdraw"]),
+        (S.REINSTATED, []),
         (S.APPEALED, []),
         (S.WITHDRAWN, []),
     ],
@@ -196,6 +199,20 @@ def test_rejecting_a_counter_notice_needs_evidence(client, item_in):
     assert item.status == S.COUNTER_NOTICED
 
 
+def test_the_answer_form_keeps_what_the_brand_typed_when_evidence_is_missing(client, item_in):
+    """Issue 13 point 7: the answer and the note come back as typed, with the error next to the evidence."""
+    item = item_in(S.COUNTER_NOTICED)
+    note = "Our test purchase of 3 March shows a fake serial number."
+    response = act(client, item, "answer", {"answer": "reject", "note": note, "evidence_kind": "test_purchase"})
+    [row] = [row for row in response.context["rows"] if row.item.pk == item.pk]
+    [answer] = [bound for bound in row.actions if bound.action.name == "answer"]
+    assert answer.kept
+    assert answer.form["note"].value() == note
+    assert answer.form["answer"].value() == "reject"
+    assert answer.form.errors["evidence"] == ["Attach evidence to reject the counter-notice."]
+    assert note in response.content.decode()
+
+
 def test_rejecting_a_counter_notice_with_evidence_upholds_the_removal(client, item_in):
     item = item_in(S.COUNTER_NOTICED)
     files = [SimpleUploadedFile("purchase.png", PNG), SimpleUploadedFile("report.png", PNG)]
@@ -228,6 +245,25 @@ def test_no_answer_after_the_deadline(client, item_in):
     response = act(client, item, "answer", {"answer": "accept", "evidence_kind": "other"})
     # … and a stale form is refused by the service.
     assert messages_of(response) == [f"The deadline to answer the counter-notice on item #{item.pk} has passed."]
+
+
+def test_the_brand_cannot_appeal_a_decision_it_won_or_a_reinstatement_it_chose(client, item_in):
+    for status in (S.ACCEPTED, S.REINSTATED):
+        item = item_in(status)
+        response = act(client, item, "appeal", {"grounds": "Why not."})
+        [message] = messages_of(response)
+        assert "only the seller may appeal" in message or "reinstated the listing itself" in message
+        item.refresh_from_db()
+        assert item.status == status
+        assert not Appeal.objects.filter(item=item).exists()
+
+
+def test_a_reinstatement_the_brand_did_not_choose_can_be_appealed(client, item_in):
+    item = item_in(S.REINSTATED)
+    item.counter_notices.update(answer="lapsed")  # the brand did not answer: the rule reinstated the listing
+    assert f"/items/{item.pk}/appeal/" in client.get(case_url(item)).content.decode()
+    act(client, item, "appeal", {"grounds": "We were on holiday; here is the test purchase."})
+    assert Appeal.objects.get(item=item).contested_status == S.REINSTATED
 
 
 def test_appeal_within_the_window(client, item_in):

@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from brands.choices import Lane, Role
 from brands.models import Brand, BrandMembership, IPRight, ProgramApplication, ProgramMembership
@@ -17,7 +18,8 @@ from core.accounts.models import User
 from core.audit.models import AuditEvent
 from integrations.models import ServiceToken
 from integrations.services import service_token_authenticate
-from listings.models import Listing, Marketplace, Seller, Strike
+from listings import penalties
+from listings.models import Listing, Marketplace, PenaltyPolicy, Seller, SellerPenalty, Strike
 from marketsafe.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 
 COUNTED = (
@@ -91,9 +93,28 @@ def test_rights_of_every_status_and_strikes_from_final_removals():
 
     acme_statuses = set(IPRight.objects.filter(brand__slug="acme").values_list("status", flat=True))
 
-    assert acme_statuses == {"verified", "pending", "expired"}
+    assert acme_statuses == {"verified", "pending", "expired", "rejected"}
+    refused = IPRight.objects.get(brand__slug="acme", status="rejected")
+    assert refused.decision_reason  # the portal shows the brand why (issue 13 point 1)
     assert IPRight.objects.filter(brand__slug="globex", status="verified").count() >= 2
     assert Strike.objects.exists()
+    # Issue 13 point 8: every strike is dated in the past, and the removals that gave them were final by now.
+    now = timezone.now()
+    assert not Strike.objects.filter(issued_at__gt=now).exists()
+    assert not CaseItem.objects.filter(status=ItemStatus.FINAL, counter_notice_due_at__gt=now).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_ships_the_default_penalty_policy_which_acts_on_its_strikes():
+    """Issue 13 points 2 and 3: the ladder the README documents, and its penalties recorded as automated."""
+    seed()
+
+    policy = PenaltyPolicy.objects.get(is_active=True)
+    assert (policy.name, policy.strike_lifetime_days) == (penalties.DEFAULT_POLICY_NAME, 365)
+    assert dict(policy.thresholds.values_list("action", "strikes")) == {"warn": 1, "restrict": 2, "suspend": 3}
+    applied = SellerPenalty.objects.all()
+    assert applied.exists()
+    assert all(p.automated and p.applied_by is None and "Policy “" in p.reason for p in applied)
 
 
 @pytest.mark.django_db

@@ -19,12 +19,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 GROUPS_MIGRATION = ("cases", "0004_staff_groups")
 #: Grants the association reviewers the program report's permission.
 REPORT_MIGRATION = ("brands", "0003_program_monitoring")
+#: Grants the moderation leads rights verification and adding a penalty policy (issue 13).
+WORKFLOW_MIGRATION = ("cases", "0005_workflow_permissions")
 
 
 @cache
-def _groups_migration_apps() -> StateApps:
-    """The models as the groups migration sees them (computed once: rendering the state is slow)."""
-    return MigrationLoader(None, ignore_no_migrations=True).project_state(GROUPS_MIGRATION).apps
+def _migration_apps(target: tuple[str, str] = GROUPS_MIGRATION) -> StateApps:
+    """The models as a migration sees them (computed once each: rendering the state is slow)."""
+    return MigrationLoader(None, ignore_no_migrations=True).project_state(target).apps
 
 
 @pytest.fixture
@@ -37,9 +39,11 @@ def staff_groups(db) -> None:
     """
     migration = import_module(f"{GROUPS_MIGRATION[0]}.migrations.{GROUPS_MIGRATION[1]}")
     report = import_module(f"{REPORT_MIGRATION[0]}.migrations.{REPORT_MIGRATION[1]}")
+    workflow = import_module(f"{WORKFLOW_MIGRATION[0]}.migrations.{WORKFLOW_MIGRATION[1]}")
     with connection.schema_editor() as schema_editor:
-        migration.create_groups(_groups_migration_apps(), schema_editor)
-        report.grant_report_permission(_groups_migration_apps(), schema_editor)
+        migration.create_groups(_migration_apps(), schema_editor)
+        report.grant_report_permission(_migration_apps(), schema_editor)
+        workflow.grant(_migration_apps(WORKFLOW_MIGRATION), schema_editor)
 
 
 CASES = ("case", "caseitem", "evidence", "declaration", "counternotice", "appeal", "statementofreasons", "casedraft")
@@ -75,6 +79,8 @@ LEAD = MODERATOR | {
     "listings.delete_penaltythreshold",
     "listings.change_penaltypolicy",
     "listings.change_sellerpenalty",
+    "listings.add_penaltypolicy",
+    "brands.verify_ipright",
 }
 REVIEWER = {
     *(f"brands.{action}_{m}" for m in PROGRAM for action in ("view", "change")),

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from cases import services
-from cases.choices import AppellantSide, CounterNoticeReason, ItemStatus, RejectionCode
+from cases.choices import AppellantSide, CounterNoticeAnswer, CounterNoticeReason, ItemStatus, RejectionCode
 from cases.demo import drive_item_to
 from cases.services import ALLOWED_FROM, TransitionNotAllowed
 from core.audit.models import AuditEvent
@@ -24,6 +24,17 @@ def _finalise(item, **_):
     item.refresh_from_db()
     due = item.counter_notice_due_at or item.submitted_at
     return services.item_finalise(item_id=item.pk, now=due + timedelta(seconds=1))
+
+
+def _appeal(item, moderator, lead, user):
+    """The side that lost the decision appeals it (issue 13 point 9). The demo reaches "reinstated" by the
+    brand accepting the counter-notice, which nobody may appeal; here the answer lapsed instead (the rule
+    reinstated the listing against the brand), so the move itself is what is tested."""
+    item.refresh_from_db()
+    if item.status == S.REINSTATED:
+        item.counter_notices.update(answer=CounterNoticeAnswer.LAPSED)
+    appellant = AppellantSide.BRAND if item.status in (S.REJECTED, S.REINSTATED) else AppellantSide.SELLER
+    return services.item_appeal(item_id=item.pk, appellant=appellant, grounds="Genuine goods.")
 
 
 ATTEMPTS = {
@@ -47,9 +58,7 @@ ATTEMPTS = {
     ),
     "lapse": _lapse,
     "finalise": _finalise,
-    "appeal": lambda item, moderator, lead, user: services.item_appeal(
-        item_id=item.pk, appellant=AppellantSide.SELLER, grounds="Genuine goods."
-    ),
+    "appeal": _appeal,
     "decide_appeal": lambda item, moderator, lead, user: services.item_decide_appeal(
         item_id=item.pk, actor=lead, overturn=False, note="The decision stands."
     ),

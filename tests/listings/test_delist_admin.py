@@ -7,16 +7,19 @@ Enqueued tasks never leave the test's transaction, so no message reaches Redis.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from core.audit.models import AuditEvent
 from listings import delisting
 from listings.admin import JOB_OPERATIONS
-from listings.choices import DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
+from listings.choices import DelistChunkState, DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
 from listings.models import DelistJob, DelistTarget, Listing
 from tests import factories
 
@@ -168,8 +171,70 @@ def test_the_progress_partial_follows_the_chunks_and_says_when_it_is_finished(ro
     assert (figure(done, "Skipped (already removed)"), figure(done, "Failed")) == ("1", "1")
     assert figure(done, "Status") == "Completed with errors"
     assert figure(done, "Time left") == "None: the job is finished"
+    assert figure(before, "Finished at") == "—"
+    job.refresh_from_db()
+    assert figure(done, "Finished at") == date_format(timezone.localtime(job.finished_at), "DATETIME_FORMAT")
     assertContains(done, 'data-finished="true"')
     assert offered(done, job) == set()
+
+
+def warnings_of(response) -> list[str]:
+    return re.findall(r'<li class="warning">([^<]*)</li>', response.content.decode())
+
+
+def test_the_panel_says_which_chunks_run_wait_retry_or_lost_their_worker(
+    root_client, planned_job, make_listings, claimant
+):
+    job = planned_job([x.pk for x in make_listings(12)])
+    dead, live, retrying, _waiting = job.chunks.order_by("seq").values_list("pk", flat=True)
+    job.chunks.filter(pk__in=(dead, live)).update(
+        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=10)
+    )
+    claimant(live)  # its worker is alive; dead's claim lock is free, within its lease all the same
+    job.chunks.filter(pk=retrying).update(attempts=1, last_error="OperationalError: the database is starting up")
+
+    response = root_client.get(progress_url(job))
+
+    assert figure(response, "Chunks open") == "2 running, 2 waiting for a worker, 1 of them retrying after an error"
+    assert warnings_of(response) == [
+        "1 chunk lost its worker; another worker takes it over within seconds.",
+        "1 chunk retrying after an error: OperationalError: the database is starting up",
+    ]
+    assert figure(response, "Status") == "Running"
+
+
+def test_a_job_without_progress_says_since_when_it_is_stalled(root_client, planned_job, make_listings):
+    job = planned_job([x.pk for x in make_listings(6)])
+    process(job, chunks=1)
+    quiet_since = timezone.now() - timedelta(minutes=5)
+    job.chunks.filter(state=DelistChunkState.DONE).update(finished_at=quiet_since)
+
+    response = root_client.get(progress_url(job))
+
+    [warning] = warnings_of(response)
+    assert warning.startswith(
+        f"Stalled since {date_format(timezone.localtime(quiet_since), 'DATETIME_FORMAT')} (5 min 0"
+    ), warning
+    assert figure(response, "Time left") == "Not known while the job is stalled"
+    process(job)  # progress again: no warning
+    assert warnings_of(root_client.get(progress_url(job))) == []
+
+
+def test_a_paused_job_is_pausing_until_its_claimed_chunks_finish(
+    root_client, planned_job, make_listings, moderator, claimant
+):
+    job = planned_job([x.pk for x in make_listings(6)])
+    first, _ = job.chunks.order_by("seq").values_list("pk", flat=True)
+    job.chunks.filter(pk=first).update(state=DelistChunkState.RUNNING, attempts=1)
+    claimant(first)  # a worker is at work on it
+    delisting.delist_job_pause(job_id=job.pk, actor=moderator)
+
+    pausing = root_client.get(progress_url(job))
+    job.chunks.filter(pk=first).update(state=DelistChunkState.PENDING)  # its worker saw the pause and let go
+    paused = root_client.get(progress_url(job))
+
+    assert figure(pausing, "Status") == "Pausing: waiting for 1 chunk in flight to finish"
+    assert figure(paused, "Status") == "Paused"
 
 
 def test_a_job_still_planning_shows_an_indeterminate_bar(root_client, moderator):

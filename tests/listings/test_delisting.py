@@ -591,14 +591,20 @@ def test_a_failing_chunk_is_retried_then_failed_at_the_attempt_cap(create_job, m
     assert [e.target_id for e in removals()] == [listings[3].pk]
 
 
+def claimed(*chunk_ids: int, attempts: int = 1, lease_left: timedelta, **fields) -> None:
+    """Mark the chunks running as a claim left them, their lease ending `lease_left` from now (negative:
+    lapsed). Whether the claimant lives is told by the claim lock alone (the `claimant` fixture)."""
+    DelistChunk.objects.filter(pk__in=chunk_ids).update(
+        state=DelistChunkState.RUNNING, attempts=attempts, lease_until=timezone.now() + lease_left, **fields
+    )
+
+
 def test_a_chunk_whose_worker_keeps_dying_is_failed_instead_of_looping(create_job, make_listings):
     job = create_job(listings=make_listings(2))
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
     # Three claims that never reported back, the last lease lapsed.
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=3, lease_until=timezone.now() - timedelta(seconds=1)
-    )
+    claimed(chunk_id, attempts=3, lease_left=timedelta(seconds=-1))
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.FAILED
 
@@ -609,17 +615,36 @@ def test_a_chunk_whose_worker_keeps_dying_is_failed_instead_of_looping(create_jo
     assert job.status == DelistJobStatus.COMPLETED_WITH_ERRORS
 
 
-def test_a_chunk_within_its_lease_is_left_to_its_worker(create_job, make_listings):
+def test_a_chunk_whose_claimant_lives_is_left_to_it(create_job, make_listings, claimant):
     job = create_job(listings=make_listings(2))
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=5)
-    )
+    # Even with its lease lapsed: the claim lock says the worker is alive (a slow chunk, not a dead one).
+    claimed(chunk_id, lease_left=timedelta(seconds=-1))
+    claimant(chunk_id)
 
     assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.BUSY
     assert DelistChunk.objects.get(pk=chunk_id).attempts == 1
     assert removals() == []
+
+
+def test_a_dead_claim_is_taken_over_at_once_within_its_lease(create_job, make_listings, claimant):
+    listings = make_listings(2)
+    job = create_job(listings=listings)
+    delisting.delist_job_plan(job_id=job.pk)
+    [chunk_id] = chunk_ids(job)
+    claimed(chunk_id, lease_left=timedelta(minutes=10))
+    claimant(chunk_id).close()  # the worker's session ends: PostgreSQL drops its claim lock
+
+    assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.DONE
+
+    chunk = DelistChunk.objects.get(pk=chunk_id)
+    assert (chunk.state, chunk.attempts, chunk.removed) == ("done", 2, 2)
+    assert statuses(listings) == ["removed", "removed"]
+    assert [e.target_id for e in removals()] == [x.pk for x in listings]
+    # The claim lock was given back: a later duplicate finds the chunk closed, not busy.
+    assert delisting.delist_chunk_process(chunk_id=chunk_id) == ChunkRun.CLOSED
+    assert chunks.dead_claims([chunk_id]) == [chunk_id]
 
 
 # --- cancel, pause, resume ---------------------------------------------------------------------------
@@ -660,9 +685,7 @@ def test_a_chunk_claimed_before_the_cancel_is_closed_when_it_comes_back(create_j
     job = create_job(listings=listings)
     delisting.delist_job_plan(job_id=job.pk)
     [chunk_id] = chunk_ids(job)
-    DelistChunk.objects.filter(pk=chunk_id).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
-    )
+    claimed(chunk_id, lease_left=timedelta(seconds=-1))
     delisting.delist_job_cancel(job_id=job.pk, actor=moderator)
     assert DelistChunk.objects.get(pk=chunk_id).state == DelistChunkState.RUNNING  # its worker may be alive
 
@@ -749,20 +772,23 @@ def planned(create_job, make_listings):
     return plan
 
 
-def test_the_reaper_resends_lapsed_and_lost_chunks_but_not_fresh_ones(planned, django_capture_on_commit_callbacks):
-    job = planned(9)
-    lapsed, lost, fresh = chunk_ids(job)
+def test_the_reaper_resends_dead_claims_and_lost_chunks_but_not_live_or_fresh_ones(
+    planned, claimant, django_capture_on_commit_callbacks
+):
+    job = planned(12)
+    lapsed, lost, fresh, live = chunk_ids(job)
     now = timezone.now()
     long_ago = now - timedelta(minutes=11)
-    DelistChunk.objects.filter(pk=lapsed).update(
-        state=DelistChunkState.RUNNING, attempts=1, lease_until=now - timedelta(seconds=1), enqueued_at=long_ago
-    )
+    # Dead: running, its claim lock free, its lease still valid. Live: the same with its lock held.
+    claimed(lapsed, live, lease_left=timedelta(minutes=5), enqueued_at=long_ago)
+    claimant(live)
     DelistChunk.objects.filter(pk=lost).update(enqueued_at=long_ago)
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert reap_delist_chunks.run() == {"chunks": 2, "plans": 0, "closed": 0}
 
     assert enqueued(callbacks) == [(CHUNK, (lapsed,)), (CHUNK, (lost,))]
+    assert DelistChunk.objects.get(pk=lapsed).enqueued_at > now
     assert DelistChunk.objects.get(pk=lost).enqueued_at > now
     # Just re-sent: not again on the next tick. A chunk never sent at all is sent at once.
     DelistChunk.objects.filter(pk=fresh).update(enqueued_at=None)

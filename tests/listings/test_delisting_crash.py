@@ -20,22 +20,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import psutil
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Sum
-from django.utils import timezone
 
 from core.audit.models import AuditEvent
 from devtools import devenv
 from listings import delisting
 from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistSelectionKind
-from listings.models import DelistChunk, DelistJob, Listing
+from listings.models import DelistJob, Listing
 from listings.tasks import plan_delist_job, process_delist_chunk
 from marketsafe.celery import app
 from tests import factories
@@ -47,37 +47,12 @@ LISTINGS = 3000
 CHUNK_SIZE = 200
 #: The chunk (1-based) whose transaction the worker is caught in when the crash comes.
 HELD_CHUNK = 3
-#: The reaper's "no progress for this long" and "not re-sent for this long", instead of ten minutes.
+#: The reaper's "no progress for this long" and "not re-sent for this long", instead of thirty seconds.
 REQUEUE_AFTER_SECONDS = 2
-REAP_EVERY = 1.0  # seconds between the test's reaper runs (beat's is a minute)
+REAP_EVERY = 1.0  # seconds between the test's reaper runs (beat's is DELIST_REAP_SECONDS)
 WAIT = 60  # seconds, for any one step to happen
 FINISH_WITHIN = 120  # seconds, for the job to complete once the fault is over
 STOP_TIMEOUT = 20  # seconds a worker gets for its warm shutdown before it is killed
-
-
-class Broker:
-    """A private redis-server with an append-only file, which can crash and come back on its port."""
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir()
-        self.directory = directory
-        self.port = devenv.free_port()
-        self.process = devenv.start_redis(self.port, directory)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def crash(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def restart(self) -> None:
-        """Start again on the same port and directory; returns once the append-only file is loaded."""
-        self.process = devenv.start_redis(self.port, self.directory)
-
-    def stop(self) -> None:
-        devenv.stop_redis(self.process.pid, self.process)
 
 
 class Worker:
@@ -114,8 +89,17 @@ class Worker:
                 self.process.wait(STOP_TIMEOUT)
         self.kill()
 
+    def kill_child(self) -> None:
+        """SIGKILL the pool process (the main process lives on, reports the loss and starts a new one)."""
+        [child] = psutil.Process(self.process.pid).children()
+        child.kill()
+        child.wait(STOP_TIMEOUT)
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+    def logged(self, text: str) -> int:
+        return self.log.read_text(errors="replace").count(text)
 
 
 def worker_database_url() -> str:
@@ -134,9 +118,9 @@ def _use_broker(url: str) -> None:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
+def broker(tmp_path: Path) -> Iterator[devenv.RedisServer]:
     """A private Redis for one test, also receiving what the test process publishes; always stopped."""
-    server = Broker(tmp_path / "redis")
+    server = devenv.RedisServer(tmp_path / "redis")
     previous = app.conf.broker_url
     try:
         _use_broker(server.url)
@@ -147,7 +131,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture
-def start_worker(broker: Broker, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
+def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
     """start_worker() → a new worker subprocess on the test database and the private Redis; all are stopped."""
     # Read by the reaper, which runs here; the worker reads its own settings from env.
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS}
@@ -251,25 +235,10 @@ def caught_in_held_chunk(job: DelistJob, held: HeldListing) -> None:
     wait_until(held_chunk_blocked, f"the worker to block in chunk {HELD_CHUNK}", timeout=WAIT, interval=0.05)
 
 
-def expire_abandoned_leases(job: DelistJob) -> None:
-    """Let the leases of running chunks that nobody is working on lapse now, instead of in 660 s.
-
-    The lease (DELIST_LEASE_SECONDS) is a constant past the task's 600 s hard time limit, and the worker
-    subprocess cannot be given a shorter one. A worker at work holds its chunk's row lock for the whole
-    chunk transaction, so the running chunks SKIP LOCKED lets us lock are exactly those whose worker is
-    gone (or has claimed but not yet started: a re-send of such a chunk is a duplicate the engine skips).
-    """
-    with transaction.atomic():
-        abandoned = list(
-            DelistChunk.objects.select_for_update(skip_locked=True)
-            .filter(job=job, state=DelistChunkState.RUNNING, lease_until__gt=timezone.now())
-            .values_list("pk", flat=True)
-        )
-        DelistChunk.objects.filter(pk__in=abandoned).update(lease_until=timezone.now() - timedelta(seconds=1))
-
-
 def drive_to_completion(job: DelistJob, workers: list[Worker]) -> None:
-    """Play beat (the reaper, every REAP_EVERY seconds) until the job is finished."""
+    """Play beat (the reaper, every REAP_EVERY seconds) until the job is finished.
+
+    No lease is shortened or expired: a dead claim is told from a live one by its claim lock alone."""
     deadline = time.monotonic() + FINISH_WITHIN
     next_reap = 0.0
     while DelistJob.objects.get(pk=job.pk).status not in DELIST_JOB_FINISHED:
@@ -278,7 +247,6 @@ def drive_to_completion(job: DelistJob, workers: list[Worker]) -> None:
             logs = "\n".join(f"--- {worker.log.name}\n{worker.tail()}" for worker in workers)
             pytest.fail(f"the job did not finish within {FINISH_WITHIN}s; chunks {chunks}\n{logs}")
         if time.monotonic() >= next_reap:
-            expire_abandoned_leases(job)
             delisting.delist_reap()
             next_reap = time.monotonic() + REAP_EVERY
         time.sleep(0.1)
@@ -299,25 +267,51 @@ def assert_each_listing_removed_once(job: DelistJob, listing_ids: list[int]) -> 
     assert totals == {"removed": LISTINGS, "skipped": 0, "failed": 0}
 
 
+def crashed_mid_chunk(
+    seller_id: int, listing_ids: list[int], actor: Any, crash: Callable[[], None]
+) -> tuple[DelistJob, datetime]:
+    """A job whose worker `crash()` hits while it is inside the held chunk's transaction, and the lease of
+    the claim that died."""
+    with HeldListing(in_held_chunk(listing_ids)) as held:
+        job = submit_job(seller_id, actor)
+        caught_in_held_chunk(job, held)
+        dead_lease = job.chunks.get(seq=HELD_CHUNK).lease_until
+        crash()
+        # The killed process's backend still waits for our lock (or has noticed its client is gone and
+        # ended); either way it rolls back. Nothing of the crashed attempt can commit.
+        held.release()
+    return job, dead_lease
+
+
+def assert_taken_over_before_its_lease(job: DelistJob, dead_lease: datetime) -> None:
+    """The held chunk's killed attempt counted and one more did the work, long before the killed claim's
+    lease (DELIST_LEASE_SECONDS after its claim) lapsed: a dead claim, taken over as such."""
+    assert job.chunks.get(seq=HELD_CHUNK).attempts == 2
+    assert job.finished_at < dead_lease
+
+
 def test_a_worker_killed_mid_chunk_is_replaced_and_the_job_completes_exactly_once(
     start_worker, seller_listings, moderator
 ):
-    seller_id, listing_ids = seller_listings
     first = start_worker()
-    with HeldListing(in_held_chunk(listing_ids)) as held:
-        job = submit_job(seller_id, moderator)
-        caught_in_held_chunk(job, held)
-        first.kill()
-        # The killed worker's backend still waits for our lock; once it gets it, it finds its client gone
-        # and rolls back. Nothing of the crashed attempt can commit.
-        held.release()
+    job, dead_lease = crashed_mid_chunk(*seller_listings, moderator, first.kill)
 
     second = start_worker()
     drive_to_completion(job, [first, second])
 
-    assert_each_listing_removed_once(job, listing_ids)
-    held = job.chunks.get(seq=HELD_CHUNK)
-    assert held.attempts == 2  # the killed attempt counted, and one more did the work
+    assert_each_listing_removed_once(job, seller_listings[1])
+    assert_taken_over_before_its_lease(job, dead_lease)
+
+
+def test_a_pool_process_killed_mid_chunk_has_its_claim_taken_over(start_worker, seller_listings, moderator):
+    worker = start_worker()
+    job, dead_lease = crashed_mid_chunk(*seller_listings, moderator, worker.kill_child)
+
+    drive_to_completion(job, [worker])
+
+    assert_each_listing_removed_once(job, seller_listings[1])
+    assert_taken_over_before_its_lease(job, dead_lease)
+    assert worker.process.poll() is None
 
 
 def test_a_redis_restart_mid_job_loses_nothing_and_duplicates_nothing(broker, start_worker, seller_listings, moderator):
@@ -326,12 +320,62 @@ def test_a_redis_restart_mid_job_loses_nothing_and_duplicates_nothing(broker, st
     with HeldListing(in_held_chunk(listing_ids)) as held:
         job = submit_job(seller_id, moderator)
         caught_in_held_chunk(job, held)
-        broker.crash()
-        time.sleep(1)  # an outage the worker notices: its next read fails, it drops the running task
-        broker.restart()
+        broker.kill()
+        time.sleep(1)  # an outage the worker notices: its next read fails
+        broker.start()
         held.release()
 
     drive_to_completion(job, [worker])
 
     assert_each_listing_removed_once(job, listing_ids)
     assert worker.process.poll() is None, "the worker should have reconnected, not exited"
+    # The broker outage did not cancel the running chunk: its one attempt finished it.
+    assert job.chunks.get(seq=HELD_CHUNK).attempts == 1
+
+
+class DatabaseOutage:
+    """The test database refusing every connection but the test's own, as a stopped server would.
+
+    The server itself cannot stop under the test process, so the outage is played inside it: new
+    connections are refused (ALLOW_CONNECTIONS false) and every other session on the database is ended.
+    The worker sees what it would see if PostgreSQL went away: broken connections, then refused ones.
+    Run from the maintenance database (a database cannot refuse connections while one asks it to).
+    """
+
+    def _run(self, allow: bool) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            ours = cursor.fetchone()[0]
+        name = connection.settings_dict["NAME"]
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allow).lower()}')
+            if not allow:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                    [name, ours],
+                )
+
+    def __enter__(self) -> "DatabaseOutage":
+        self._run(allow=False)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._run(allow=True)
+
+
+def test_a_database_outage_makes_chunk_tasks_retry_instead_of_failing(start_worker, seller_listings, moderator):
+    seller_id, listing_ids = seller_listings
+    worker = start_worker()
+    with HeldListing(in_held_chunk(listing_ids)) as held:
+        job = submit_job(seller_id, moderator)
+        caught_in_held_chunk(job, held)
+        with DatabaseOutage():
+            # Queued chunk messages are consumed during the outage: each fails to reach the database and
+            # is retried with back-off, none is acknowledged as failed.
+            wait_until(lambda: worker.logged("Retry in") >= 3, "chunk tasks to retry", timeout=WAIT)
+
+    drive_to_completion(job, [worker])
+
+    assert_each_listing_removed_once(job, listing_ids)
+    assert worker.logged("OperationalError")
+    assert worker.logged("raised unexpected") == 0, worker.tail()

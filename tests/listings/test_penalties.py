@@ -114,13 +114,27 @@ def test_strikes_walk_the_seller_up_the_ladder(ladder, seller, strike, marketpla
     assert all(e.automated and e.actor is None for e in applied)
 
 
-def test_a_person_who_made_the_strike_final_is_the_actor(ladder, seller, strike, moderator):
+def test_the_policy_acts_when_a_person_made_the_strike_final(ladder, seller, strike, moderator):
+    """Issue 13 point 3: a brand user (or moderator) made the removal final; the penalties and the job are the
+    policy's, recorded as automated, and name the strike that triggered them and who made it final."""
     make_policy({A.SUSPEND: 1}, name="Strict", is_active=False)  # inactive: not used
     for _ in range(3):
-        strike(actor=moderator, automated=False)
+        last = strike(actor=moderator, automated=False)
     suspension = SellerPenalty.objects.get(seller=seller, action=A.SUSPEND)
-    assert suspension.applied_by == moderator and not suspension.automated
-    assert suspension.delist_job.actor == moderator and not suspension.delist_job.automated
+    assert suspension.applied_by is None and suspension.automated
+    assert suspension.reason == (
+        f"Policy “Standard”: 3 active strike(s), after strike #{last.pk} for the final removal of case item"
+        f" #{last.source_item_id}, made final by {moderator}."
+    )
+    job = suspension.delist_job
+    assert job.actor.username == penalties.SYSTEM_USERNAME and job.automated
+    assert f"strike #{last.pk}" in job.reason
+    event = AuditEvent.objects.get(action="penalty.apply", target_id=seller.pk, to_state=SellerStatus.SUSPENDED)
+    assert (event.actor, event.automated, event.data["trigger"]) == (
+        None,
+        True,
+        f"strike #{last.pk} for the final removal of case item #{last.source_item_id}, made final by {moderator}",
+    )
 
 
 def test_reaching_a_suspension_directly_records_a_warning_first(seller, strike):
@@ -168,7 +182,6 @@ def test_evaluating_again_applies_nothing_more(ladder, seller, strike):
         strike()
     before = (actions_of(seller), DelistJob.objects.count(), AuditEvent.objects.count())
     assert penalties.penalty_evaluate(seller_id=seller.pk) == []
-    assert penalties.penalty_evaluate(seller_id=seller.pk, automated=False) == []
     assert (actions_of(seller), DelistJob.objects.count(), AuditEvent.objects.count()) == before
 
 

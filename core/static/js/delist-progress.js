@@ -28,11 +28,29 @@
         // Logged out or no longer allowed: stop; reloading the page shows why.
         if (!response.ok) return;
         return response.text().then(function (html) {
+          var wasFinished = finished();
           panel.innerHTML = html;
+          if (finished() && !wasFinished) refreshRecord();
           schedule();
         });
       })
       .catch(schedule); // a network blip: try again at the next tick
+  }
+
+  // Once the job finishes, the record below the panel (its status, "Finished at", the chunk table) is
+  // re-read once from the page itself and swapped in, so nobody has to reload to see the final state.
+  function refreshRecord() {
+    var record = document.getElementById("delistjob_form");
+    if (!record) return;
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) return;
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("delistjob_form");
+          if (fresh) record.replaceWith(document.importNode(fresh, true));
+        });
+      })
+      .catch(function () {}); // the panel already shows the final figures
   }
 
   // Cancelling cannot be undone: ask first. Submit events bubble, so this survives the panel's refreshes.

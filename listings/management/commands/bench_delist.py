@@ -190,16 +190,7 @@ class Command(BaseCommand):
         self.stdout.write(f"ratio={engine_rate / sql_rate:.2f}")
 
     def _seed(self, count: int) -> tuple[Marketplace, int]:
-        """A new marketplace with one seller owning `count` new listings: the run's own, whatever ran before."""
-        tag = uuid.uuid4().hex[:12]
-        marketplace = Marketplace.objects.create(
-            name=f"Benchmark {tag}", slug=f"bench-{tag}", hosts=[f"bench-{tag}.example"], listing_id_pattern=""
-        )
-        self.stdout.write(f"seeding {count:,} listings")
-        started = time.monotonic()
-        generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=self.stdout)
-        self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
-        return marketplace, Seller.objects.get(marketplace=marketplace).pk
+        return seed_seller(count, self.stdout)
 
     def _engine(
         self, marketplace: Marketplace, seller_id: int, actor: Any, database_url: str, chunk_size: int, workers: int
@@ -264,6 +255,19 @@ class Command(BaseCommand):
         return rows, time.monotonic() - started
 
 
+def seed_seller(count: int, stdout: Any) -> tuple[Marketplace, int]:
+    """A new marketplace with one seller owning `count` new listings: the run's own, whatever ran before."""
+    tag = uuid.uuid4().hex[:12]
+    marketplace = Marketplace.objects.create(
+        name=f"Benchmark {tag}", slug=f"bench-{tag}", hosts=[f"bench-{tag}.example"], listing_id_pattern=""
+    )
+    stdout.write(f"seeding {count:,} listings")
+    started = time.monotonic()
+    generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=stdout)
+    stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
+    return marketplace, Seller.objects.get(marketplace=marketplace).pk
+
+
 def _use_scratch_database(url: str | None) -> str:
     """Switch to the database of url (if given) and return its URL; refuse any not named *_bench."""
     if url:
@@ -318,14 +322,9 @@ def _use_broker(url: str) -> None:
 
 
 @contextmanager
-def _worker(log: Path, *, concurrency: int, env: dict[str, str]) -> Iterator[psutil.Process]:
-    """A `celery worker` subprocess on the delisting queues, ready when yielded, always stopped."""
-    app = current_app._get_current_object()
-    queues = sorted(
-        {app.amqp.router.route({}, task.name)["queue"].name for task in (plan_delist_job, process_delist_chunk)}
-    )
-    command = [sys.executable, "-m", "celery", "-A", "marketsafe", "worker", "--pool", "prefork"]
-    command += ["--concurrency", str(concurrency), "-Q", ",".join(queues), "-l", "info"]
+def process_group(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` (a `celery` process) in a session of its own, its output appended to log; on exit a warm
+    shutdown (SIGTERM), then SIGKILL to whatever of its group is left."""
     with log.open("ab") as output:
         process = subprocess.Popen(  # noqa: S603 (our own fixed command)
             command,
@@ -337,13 +336,7 @@ def _worker(log: Path, *, concurrency: int, env: dict[str, str]) -> Iterator[psu
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise CommandError("the worker did not start")
-        yield psutil.Process(process.pid)
-    except CommandError as error:
-        raise CommandError(f"{error}; the worker's log ends with:\n{_tail(log)}") from error
+        yield process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -354,6 +347,26 @@ def _worker(log: Path, *, concurrency: int, env: dict[str, str]) -> Iterator[psu
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@contextmanager
+def _worker(log: Path, *, concurrency: int, env: dict[str, str]) -> Iterator[psutil.Process]:
+    """A `celery worker` subprocess on the delisting queues, ready when yielded, always stopped."""
+    app = current_app._get_current_object()
+    queues = sorted(
+        {app.amqp.router.route({}, task.name)["queue"].name for task in (plan_delist_job, process_delist_chunk)}
+    )
+    command = [sys.executable, "-m", "celery", "-A", "marketsafe", "worker", "--pool", "prefork"]
+    command += ["--concurrency", str(concurrency), "-Q", ",".join(queues), "-l", "info"]
+    with process_group(command, log, env) as process:
+        try:
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not app.control.ping(timeout=0.5):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise CommandError("the worker did not start")
+            yield psutil.Process(process.pid)
+        except CommandError as error:
+            raise CommandError(f"{error}; the worker's log ends with:\n{_tail(log)}") from error
 
 
 def _tail(log: Path) -> str:

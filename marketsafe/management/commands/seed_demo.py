@@ -36,6 +36,7 @@ from cases.services import FilingRequest, ListingRow, case_submit, evidence_stag
 from core.accounts.models import User
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
+from listings import penalties
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
 from listings.models import Listing, Marketplace, Seller, Strike
@@ -133,6 +134,7 @@ RIGHTS: dict[str, tuple[RightSpec, ...]] = {
         (IPRightKind.TRADEMARK, "ACME (figurative, crest logo)", "USPTO", "6100101", [18], IPRightStatus.VERIFIED),
         (IPRightKind.TRADEMARK, "ACME TRAVELLER", "EUIPO", "018000102", [18], IPRightStatus.PENDING),
         (IPRightKind.TRADEMARK, "ACME MILANO", "UKIPO", "UK00003000101", [18], IPRightStatus.EXPIRED),
+        (IPRightKind.TRADEMARK, "ACME SPORT", "EUIPO", "018000103", [25], IPRightStatus.REJECTED),
     ),
     "globex": (
         (IPRightKind.TRADEMARK, "GLOBEX", "WIPO", "1500201", [14], IPRightStatus.VERIFIED),
@@ -140,6 +142,9 @@ RIGHTS: dict[str, tuple[RightSpec, ...]] = {
         (IPRightKind.TRADEMARK, "GLOBEX MERIDIAN", "USPTO", "6100201", [14], IPRightStatus.PENDING),
     ),
 }
+
+#: Why the demo's refused right was refused, as the brand reads it.
+REFUSAL_REASON = "The certificate uploaded is for class 18, not class 25. Upload the class 25 registration certificate."
 
 SELLER_NAMES = (
     ("LuxuryDeals88", "CN", SellerAccountType.BUSINESS),
@@ -317,6 +322,8 @@ class Command(BaseCommand):
             marketplaces = seed_marketplaces()
             seed_service_tokens(marketplaces, password=options["password"], actor=users["admin"])
             brands = seed_brands(users)
+            # Before the cases: the demo's final removals give strikes the ladder acts on.
+            penalties.penalty_policy_install_default(actor=users["admin"])
             seed_listings(marketplaces)
             new_cases = seed_cases(brands, users)
         self.stdout.write(f"Demo data loaded ({new_cases} new cases).")
@@ -455,6 +462,7 @@ def seed_rights(brand: Brand, rights: tuple[RightSpec, ...], *, verifier: User) 
                 "status": status,
                 "verified_at": now - timedelta(days=200) if verified else None,
                 "verified_by": verifier if verified else None,
+                "decision_reason": REFUSAL_REASON if status == IPRightStatus.REJECTED else "",
             },
         )
 
