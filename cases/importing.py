@@ -300,8 +300,8 @@ class RowChecker:
             host = urlsplit(row.url).hostname or ""
             try:
                 marketplace = marketplace_for_host(host, self.marketplaces)
-            except UnknownMarketplace:
-                row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {host}.")
+            except UnknownMarketplace as exc:
+                row.errors.append(f"Unknown marketplace: no marketplace in the portal hosts {exc}.")
                 continue
             row.marketplace = marketplace.name
             try:

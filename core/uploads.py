@@ -24,6 +24,19 @@ DOCUMENT_TYPES: dict[str, frozenset[str]] = {
 }
 
 
+#: What each accepted type is called in a message ("this file is not a PDF").
+TYPE_NAMES: dict[str, str] = {
+    "application/pdf": "a PDF",
+    "image/png": "a PNG image",
+    "image/jpeg": "a JPEG image",
+    "image/webp": "a WebP image",
+}
+
+
+def _type_name(content_type: str) -> str:
+    return TYPE_NAMES.get(content_type, content_type)
+
+
 @dataclass(frozen=True)
 class CheckedUpload:
     file: UploadedFile
@@ -48,14 +61,26 @@ def check_upload(
     file.seek(0)
     detected = {match.mime_type for match in puremagic.magic_string(head)} if head else set()
     content_type = next((mime for mime in allowed if mime in detected), None)
-    accepted = ", ".join(sorted({ext for exts in allowed.values() for ext in exts}))
+    suffix = PurePath(name).suffix.lower()
+    # The type the name claims, when it claims an accepted one: the message then says the file is not that.
+    claimed = next((mime for mime, extensions in allowed.items() if suffix in extensions), None)
     if content_type is None:
+        if claimed is not None:
+            raise ValidationError(
+                f"{name} is not {_type_name(claimed)}, though its name ends in {suffix}: upload the real document "
+                "(export or scan it again).",
+                code="type",
+            )
+        accepted = ", ".join(sorted({ext for exts in allowed.values() for ext in exts}))
         raise ValidationError(f"{name} is not a file type we accept ({accepted}).", code="type")
-    if PurePath(name).suffix.lower() not in allowed[content_type]:
-        raise ValidationError(
-            f"{name}'s name does not match its content ({content_type}); rename it or upload the right file.",
-            code="extension",
-        )
+    if suffix not in allowed[content_type]:
+        actual = _type_name(content_type)
+        if claimed is not None:
+            message = f"{name} is not {_type_name(claimed)}: its content is {actual}."
+        else:
+            message = f"{name}'s name does not match its content ({actual})."
+        proper = sorted(allowed[content_type])[0]
+        raise ValidationError(f"{message} Rename it to end in {proper}, or upload the right file.", code="extension")
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)

@@ -19,7 +19,19 @@ DEFAULT_STRIKE_LIFETIME = timedelta(days=365)
 
 
 class UnknownMarketplace(ValueError):
-    """The URL's host belongs to no marketplace in the portal."""
+    """The URL's host belongs to no marketplace in the portal; its text is the host as `host_shown` writes it."""
+
+
+def host_shown(host: str) -> str:
+    """A host as an error message shows it: a host with letters outside ASCII (`shopnow.example` written
+    with a Cyrillic "o") in its punycode form, which shows the user why it is not the marketplace it looks like."""
+    if host.isascii():
+        return host
+    try:
+        ascii_form = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_form = host.encode("ascii", "backslashreplace").decode("ascii")
+    return f"{ascii_form} (shown as {host}, but written with look-alike letters that are not plain Latin ones)"
 
 
 #: Query parameters that say where a visitor came from, never which listing: dropped from listing URLs.
@@ -64,7 +76,7 @@ def marketplace_for_host(host: str, marketplaces: Iterable[Marketplace] | None =
     for marketplace in candidates:
         if host in {h.lower().removeprefix("www.") for h in marketplace.hosts}:
             return marketplace
-    raise UnknownMarketplace(host)
+    raise UnknownMarketplace(host_shown(host))
 
 
 class NotAListingUrl(ValueError):

@@ -149,6 +149,9 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates as "4 Dec 2026, 18:29 UTC" (marketsafe/formats/en/formats.py), not "Dec. 4, 2026, 6:29 p.m.", whose
+# abbreviation dots read as "p.m.." at the end of a sentence.
+FORMAT_MODULE_PATH = ["marketsafe.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -42,3 +42,6 @@ urlpatterns = [
     path("b/<slug:brand_slug>/webhooks/", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A refused page is a page of the portal or of the admin console, with its navigation and a way back.
+handler403 = "marketsafe.error_views.permission_denied"

@@ -39,7 +39,7 @@ from cases.admin.filters import AgeFilter, AssignedFilter, BrandFilter, QueueSta
 from cases.admin.forms import ACCEPT, CLARIFY, DECISIONS, REJECT, Decision, DecisionForm
 from cases.models import CaseItem
 from cases.services import BulkOutcome
-from cases.templatetags.cases_extras import time_left
+from cases.templatetags.cases_extras import sla_short
 from core.admin.mixins import PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin
 from core.kept_forms import keep_typed, typed_data
 from listings.models import Listing, Seller
@@ -69,7 +69,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         "brand",
         "listing_column",
         "seller_column",
-        "reason_code",
+        "reason_column",
         "status",
         "assigned_to",
     )
@@ -153,30 +153,48 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     def lane_column(self, obj: CaseItem) -> str:
         return format_html('<span class="console-lane console-lane-{}">{}</span>', obj.lane, obj.get_lane_display())
 
-    @admin.display(description="SLA due")
+    # Every column holds one line (long texts are clipped, whole in their tooltip), so that a laptop screen
+    # shows 20+ rows of the queue (admin-console.css, tests/browser/test_console_pages.py).
+
+    @admin.display(description="SLA")
     def sla_column(self, obj: CaseItem) -> SafeString | str:
         if obj.status not in services.ASSIGNABLE_STATUSES:
             return self.get_empty_value_display()
-        return time_left(obj.sla_due_at)
+        return sla_short(obj.sla_due_at)
 
     @admin.display(description="listing")
     def listing_column(self, obj: CaseItem) -> str:
         # The title (or, until the marketplace reports it, the URL without its scheme) opens the listing.
         listing = obj.listing
         return format_html(
-            '<a href="{}" title="{}" rel="noopener noreferrer nofollow">{}</a><br><small>{}</small>',
+            '<span class="console-clip"><small>{}</small> <a href="{}" title="{}" rel="noopener noreferrer nofollow">'
+            "{}</a></span>",
+            listing.marketplace.name,
             listing.url,
             listing.url,
             listing.title or listing.url.removeprefix("https://"),
-            listing.marketplace.name,
         )
 
     @admin.display(description="seller")
     def seller_column(self, obj: CaseItem) -> str:
         seller = obj.listing.seller
         if seller is None:
-            return "Not known yet"
-        return format_html("{} <small>({})</small>", seller.name, seller.external_id)
+            return format_html('<span class="console-quiet">{}</span>', "Not known yet")
+        label = f"{seller.name} ({seller.external_id})"
+        return format_html('<span class="console-clip" title="{}">{}</span>', label, label)
+
+    @admin.display(description="reason")
+    def reason_column(self, obj: CaseItem) -> str:
+        label = obj.get_reason_code_display()
+        return format_html('<span class="console-clip console-clip-short" title="{}">{}</span>', label, label)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The queue under its own name, without the admin's navigation sidebar, whose width the queue's
+        columns need on a laptop screen (the breadcrumbs and the site header still lead everywhere)."""
+        status = request.GET.get(QueueStatusFilter.parameter_name, QueueStatusFilter.TO_DECIDE)
+        title = "Review queue" if status in QueueStatusFilter.QUEUE_VALUES else "Reported listings"
+        context = {"title": title, "subtitle": None, "is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
 
     # --- the item page ---
 

@@ -23,16 +23,23 @@ S = ItemStatus
 _UNITS = (("minute", 60, 60), ("hour", 3600, 48), ("day", 86400, 60), ("month", 30 * 86400, None))
 
 
-def time_left_text(due: datetime, now: datetime) -> str:
-    """ "in 3 days", "2 hours ago": whole units, rounded down, so the time left is never overstated."""
+def _relative(due: datetime, now: datetime, units: tuple, *, under_a_minute: str, plural: str) -> str:
+    """ "in <phrase>" or "<phrase> ago" in the largest fitting unit, whole units rounded down, so the time
+    left is never overstated; `plural` is appended to a unit counted more than once."""
     seconds = (due - now).total_seconds()
     amount = abs(seconds)
     if amount < 60:
-        return "in less than a minute" if seconds >= 0 else "less than a minute ago"
-    unit, size = next((unit, size) for unit, size, limit in _UNITS if limit is None or amount // size < limit)
-    count = int(amount // size)
-    phrase = f"{count} {unit}{'' if count == 1 else 's'}"
+        phrase = under_a_minute
+    else:
+        unit, size = next((unit, size) for unit, size, limit in units if limit is None or amount // size < limit)
+        count = int(amount // size)
+        phrase = f"{count} {unit}{'' if count == 1 else plural}"
     return f"in {phrase}" if seconds >= 0 else f"{phrase} ago"
+
+
+def time_left_text(due: datetime, now: datetime) -> str:
+    """ "in 3 days", "2 hours ago"."""
+    return _relative(due, now, _UNITS, under_a_minute="less than a minute", plural="s")
 
 
 @register.filter
@@ -52,6 +59,36 @@ def time_left(due: datetime | None) -> SafeString | str:
         )
     return format_html(
         '<time datetime="{}">{}</time> <span class="time-left">({})</span>', due.isoformat(), absolute, text
+    )
+
+
+#: (abbreviation, seconds, up to how many of it before the next larger unit is used), for the queue's column.
+_SHORT_UNITS = (("min", 60, 60), ("h", 3600, 48), ("d", 86400, None))
+
+
+def time_left_short(due: datetime, now: datetime) -> str:
+    """ "in 3 h", "5 h ago", "in 2 d": the time left in one short line, for the queue's column."""
+    return _relative(due, now, _SHORT_UNITS, under_a_minute="< 1 min", plural="")
+
+
+@register.filter
+def sla_short(due: datetime | None) -> SafeString | str:
+    """The time left as "in 3 h" (the date in its tooltip); a breached deadline in red, and said so in words
+    to a screen reader and in the tooltip, since colour alone does not say it."""
+    if due is None:
+        return ""
+    now = timezone.now()
+    absolute = date_format(timezone.localtime(due), "DATETIME_FORMAT")
+    if due < now:
+        return format_html(
+            '<time class="sla sla-breached" datetime="{}" title="Breached: was due {}">{}'
+            '<span class="visually-hidden">, breached</span></time>',
+            due.isoformat(),
+            absolute,
+            time_left_short(due, now),
+        )
+    return format_html(
+        '<time class="sla" datetime="{}" title="Due {}">{}</time>', due.isoformat(), absolute, time_left_short(due, now)
     )
 
 

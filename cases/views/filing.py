@@ -189,8 +189,21 @@ class CaseDraftFileView(CaseDraftAccessMixin, View):
         return redirect(self.next_url(draft))
 
 
+#: (polls, delay in ms): how soon the progress page asks again after its n-th poll. A check or filing of
+#: 1,000 rows takes the worker about half a second, so the first polls come quickly (a result is seen within
+#: ~0.1 s of being ready), and a long run falls back to one request a second (docs/performance.md).
+POLL_SCHEDULE = ((20, 100), (40, 250))
+POLL_SLOW_MS = 1000
+
+
+def poll_delay_ms(polls: int) -> int:
+    """The delay before the next poll, after `polls` polls."""
+    return next((delay for limit, delay in POLL_SCHEDULE if polls < limit), POLL_SLOW_MS)
+
+
 class CaseDraftProgressView(CaseDraftAccessMixin, TemplateView):
-    """The progress of a draft checked or filed in Celery; htmx polls it and is redirected when done."""
+    """The progress of a draft checked or filed in Celery; htmx polls it (quickly at first: `poll_delay_ms`)
+    and is redirected when done. Each answer schedules the next poll and carries its number."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.draft = self.find_draft(kwargs["draft_id"])
@@ -203,7 +216,11 @@ class CaseDraftProgressView(CaseDraftAccessMixin, TemplateView):
         return ["cases/filing/_progress.html" if self.request.htmx else "cases/filing/progress.html"]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(draft=self.draft, **kwargs)
+        polls = self.request.GET.get("poll", "")
+        polls = min(int(polls), 10_000) if polls.isdigit() else 0
+        return super().get_context_data(
+            draft=self.draft, next_poll=polls + 1, poll_delay_ms=poll_delay_ms(polls), **kwargs
+        )
 
 
 class CsvTemplateView(CaseDraftAccessMixin, View):

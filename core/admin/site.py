@@ -60,6 +60,10 @@ class StaffAdminSite(OTPAdminSite):
     It also serves the staff pages other apps register (`register_page`).
     """
 
+    site_header = "MarketSafe moderation"
+    site_title = "MarketSafe moderation"
+    index_title = "Moderation console"
+
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._pages: list[tuple[str, Any, str]] = []

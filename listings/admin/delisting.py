@@ -40,12 +40,20 @@ from core.views import SERVICE_ERRORS, refusal_text
 from listings import delisting
 from listings.admin.delisting_start import DelistStartViews
 from listings.admin.filters import DelistOutcomeFilter, DelistTargetJobFilter
-from listings.choices import DELIST_JOB_FINISHED, DelistChunkState, DelistJobStatus, DelistOutcome
+from listings.choices import (
+    DELIST_JOB_FINISHED,
+    DelistChunkState,
+    DelistJobStatus,
+    DelistOutcome,
+    DelistSelectionKind,
+    delist_selection_choices,
+)
 from listings.models import (
     DelistChunk,
     DelistJob,
     DelistTarget,
     Listing,
+    Seller,
 )
 
 
@@ -263,11 +271,11 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
     # The progress panel above the fields shows the status and counters live; the fieldsets keep what does
     # not change while the page is open (a status here would contradict the panel once the job moves on).
     fieldsets = (
-        (None, {"fields": ("selection_kind", "selection", "selection_file", "reason", "idempotency_key")}),
+        (None, {"fields": ("selection_sentence", "selection_file", "reason", "idempotency_key")}),
         ("Targets", {"fields": ("targets", "outcomes")}),
         ("Run", {"fields": ("actor", "automated", "created_at", "started_at", "finished_at")}),
     )
-    readonly_fields = ("targets", "outcomes")
+    readonly_fields = ("selection_sentence", "targets", "outcomes")
     inlines = (DelistChunkInline,)
     actions = ("pause_jobs", "resume_jobs", "cancel_jobs")
     progress_template = "admin/listings/delistjob/progress.html"
@@ -275,6 +283,7 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
     class Media:
         # Deferred: it looks for the panel, which comes after the <head> the admin puts media in.
         js = (Script("js/delist-progress.js", defer=True),)
+        css = {"all": ("css/admin-console.css",)}  # the progress bar's width
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[DelistJob]:
         # The chunks keep the running totals: a few rows per job, where the targets are millions.
@@ -298,6 +307,30 @@ class DelistJobAdmin(ServiceAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin,
     @admin.display(description="progress")
     def progress(self, obj: DelistJob) -> str:
         return f"{obj.removed + obj.skipped + obj.failed:,} / {obj.total:,}"
+
+    @admin.display(description="selection")
+    def selection_sentence(self, obj: DelistJob) -> str:
+        """What the job removes, in words ("All live listings of seller ShopNow #7 on ShopNow") rather than
+        the selection's JSON; an unknown shape falls back to the kind's label and the JSON."""
+        selection, kind = obj.selection or {}, obj.selection_kind
+        if kind == DelistSelectionKind.SELLER and "seller_id" in selection:
+            seller = Seller.objects.select_related("marketplace").filter(pk=selection["seller_id"]).first()
+            if seller is None:
+                return f"All live listings of seller #{selection['seller_id']} (no longer in the portal)"
+            return f"All live listings of seller {seller.name} #{seller.external_id} on {seller.marketplace.name}"
+        if kind == DelistSelectionKind.LISTING_IDS:
+            return f"{obj.total:,} listings given by their ids"
+        if kind == DelistSelectionKind.FILE:
+            name = obj.selection_file.name.rsplit("/", 1)[-1] if obj.selection_file else "an uploaded file"
+            return f"{obj.total:,} listings named in the file {name}"
+        if "item_ids" in selection:
+            ids = selection["item_ids"]
+            shown = ", ".join(f"#{pk}" for pk in ids[:10]) + (f" and {len(ids) - 10:,} more" if len(ids) > 10 else "")
+            return f"The listings of {len(ids):,} reported item{'s' if len(ids) != 1 else ''}: {shown}"
+        if "case_id" in selection:
+            return f"The listings of case #{selection['case_id']}"
+        label = dict(delist_selection_choices()).get(kind, kind)
+        return f"{label}: {selection}" if selection else label
 
     @admin.display(description="selected")
     def targets(self, obj: DelistJob) -> int:

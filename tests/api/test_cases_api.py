@@ -100,7 +100,7 @@ def test_filing_with_evidence_as_multipart(reporter_api, right, marketplace):
     response = reporter_api.post(CASES_URL, bad, format="multipart")
     assert response.status_code == 400
     assert response.json()["errors"]["evidence"] == [
-        "x.pdf is not a file type we accept (.jpeg, .jpg, .pdf, .png, .webp)."
+        "x.pdf is not a PDF, though its name ends in .pdf: upload the real document (export or scan it again)."
     ]
 
 

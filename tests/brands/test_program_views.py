@@ -27,7 +27,7 @@ def test_a_mistyped_document_is_refused_by_name_and_nothing_is_saved(owner_clien
     data = {**DETAILS, "rights": [right.pk], "save": "1", "document": SimpleUploadedFile("proof.pdf", b"GIF89a....")}
     response = owner_client.post(apply_url(brand), data)
     assert response.status_code == 200
-    assert "proof.pdf is not a file type we accept" in response.content.decode()
+    assert "proof.pdf is not a PDF, though its name ends in .pdf" in response.content.decode()
     assert not ProgramApplication.objects.exists()
 
 

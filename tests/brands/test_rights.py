@@ -376,18 +376,20 @@ def test_validity_dates_are_checked_on_the_form(client, brand, owner):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (pdf("certificate.pdf", b"Just some text pretending to be a PDF.\n" * 10), "is not a file type we accept"),
-        (pdf("certificate.pdf", PNG), "does not match its content (image/png)"),
+        (pdf("certificate.pdf", b"Just some text pretending to be a PDF.\n" * 10), "is not a PDF, though"),
+        (pdf("certificate.pdf", PNG), "is not a PDF: its content is a PNG image. Rename it to end in .png"),
         (pdf("certificate.pdf", b""), "certificate.pdf is empty."),
+        (pdf("certificate.docx", PNG), "certificate.docx's name does not match its content (a PNG image)."),
+        (pdf("certificate.zip", b"PK\x03\x04" + bytes(64)), "is not a file type we accept (.jpeg, .jpg, .pdf"),
     ],
-    ids=["text-named-pdf", "png-named-pdf", "empty"],
+    ids=["text-named-pdf", "png-named-pdf", "empty", "png-named-docx", "zip"],
 )
 def test_uploads_are_refused_by_their_content(client, brand, owner, upload, message):
     client.force_login(owner)
     response = client.post(url("right_create", brand), form_data(document=upload))
     assert response.status_code == 200
     [error] = response.context["form"].errors["document"]
-    assert error.startswith("certificate.pdf") and message in error
+    assert error.startswith("certificate.") and message in error
     assert not IPRight.objects.exists() and not IPRightDocument.objects.exists()
 
 

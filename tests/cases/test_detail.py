@@ -13,7 +13,7 @@ from brands.choices import Role
 from cases.choices import REJECTION_FIX_GUIDANCE, AppellantSide, DecisionGround, ItemStatus, RejectionCode
 from cases.demo import drive_item_to
 from cases.models import Appeal, CaseItem, Evidence, StatementOfReasons
-from cases.templatetags.cases_extras import time_left, time_left_text
+from cases.templatetags.cases_extras import sla_short, time_left, time_left_short, time_left_text
 from tests.cases.test_lists import page_queries
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +137,18 @@ def test_time_left_reads_as_words_and_marks_what_is_overdue():
     assert time_left(None) == ""
 
 
+def test_the_queue_s_short_time_left_is_one_line_and_says_a_breach():
+    now = timezone.now()
+    assert time_left_short(now + timedelta(hours=3, minutes=20), now) == "in 3 h"
+    assert time_left_short(now + timedelta(minutes=45, seconds=5), now) == "in 45 min"
+    assert time_left_short(now + timedelta(days=3, hours=5), now) == "in 3 d"
+    assert time_left_short(now - timedelta(hours=5, minutes=1), now) == "5 h ago"
+    assert time_left_short(now + timedelta(seconds=20), now) == "in < 1 min"
+    assert "sla-breached" in sla_short(now - timedelta(hours=2))
+    assert "breached" not in sla_short(now + timedelta(hours=2))
+    assert sla_short(None) == ""
+
+
 # --- actions --------------------------------------------------------------------------------------
 
 
@@ -221,7 +233,7 @@ def test_evidence_is_checked_by_content(client, item_in):
     fake = SimpleUploadedFile("proof.pdf", b"<script>alert(1)</script>")
     response = act(client, item, "answer", {"answer": "reject", "evidence": [fake], "evidence_kind": "other"})
     (message,) = messages_of(response)
-    assert message.startswith(f"Item #{item.pk}: Evidence: proof.pdf is not a file type we accept")
+    assert message.startswith(f"Item #{item.pk}: Evidence: proof.pdf is not a PDF, though its name ends in .pdf")
     assert not Evidence.objects.filter(item=item).exists()
 
 

@@ -153,7 +153,8 @@ def test_each_evidence_file_is_checked_by_its_content(client, create_url, form_d
     fake = SimpleUploadedFile("photo.png", b"MZ\x90\x00 not an image", content_type="image/png")
     response = client.post(create_url, form_data(evidence=[png(), fake]))
     assert response.context["form"].errors["evidence"] == [
-        "photo.png is not a file type we accept (.jpeg, .jpg, .pdf, .png, .webp)."
+        "photo.png is not a PNG image, though its name ends in .png: "
+        "upload the real document (export or scan it again)."
     ]
 
 
@@ -366,11 +367,17 @@ def test_a_large_filing_is_checked_and_filed_in_the_background_with_progress(
     page = client.get(progress_url).content.decode()
     assert "Checking your listings" in page
     assert '<progress id="draft-progress-bar" value="0" max="5">' in page
-    assert 'hx-trigger="every 1s"' in page
+    # Quick polls at first (a 1,000-row check takes the worker about half a second), then one a second.
+    assert 'hx-trigger="load delay:100ms"' in page
+    assert f'hx-get="{progress_url}?poll=1"' in page
     assert "htmx-2.min.js" in page
-    partial = client.get(progress_url, headers={"HX-Request": "true"})
+    partial = client.get(progress_url, {"poll": "1"}, headers={"HX-Request": "true"})
     assert "<h1>" not in partial.content.decode()
     assert "0 of 5 rows checked" in partial.content.decode()
+    assert f'hx-get="{progress_url}?poll=2"' in partial.content.decode()
+    for polls, delay in (("19", 100), ("20", 250), ("39", 250), ("40", 1000), ("99999999", 1000), ("x", 100)):
+        answer = client.get(progress_url, {"poll": polls}, headers={"HX-Request": "true"}).content.decode()
+        assert f'hx-trigger="load delay:{delay}ms"' in answer, polls
 
     assert tasks.preview_case_draft(str(draft.pk)) == CaseDraft.State.READY
     done = client.get(progress_url, headers={"HX-Request": "true"})

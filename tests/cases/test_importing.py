@@ -193,6 +193,16 @@ def test_bad_urls_and_unknown_marketplaces_are_errors_of_their_rows(brand, marke
 
 
 @pytest.mark.django_db
+def test_a_look_alike_host_is_shown_in_punycode_so_the_difference_shows(brand, marketplace):
+    # "shopnow.example" with a Cyrillic "o" (U+043E): it reads as ShopNow's host, but is not.
+    preview = preview_rows(brand=brand, rows=rows("https://shopn\u043ew.example/item/1"))
+    assert preview.rows[0].errors == [
+        "Unknown marketplace: no marketplace in the portal hosts xn--shopnw-0qf.example (shown as "
+        "shopn\u043ew.example, but written with look-alike letters that are not plain Latin ones)."
+    ]
+
+
+@pytest.mark.django_db
 def test_later_occurrences_of_the_same_listing_are_duplicates_of_the_first(brand, marketplace):
     preview = preview_rows(
         brand=brand,

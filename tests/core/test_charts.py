@@ -1,11 +1,12 @@
 """The server-rendered SVG bar chart: geometry, accessibility and the CSP (no scripts, no inline styles)."""
 
+import itertools
 import re
 
 import pytest
 from django.template.loader import render_to_string
 
-from core.templatetags.charts import HEIGHT, TOP, WIDTH, Series, bar_chart, nice_step
+from core.templatetags.charts import CHAR_WIDTH, HEIGHT, TOP, WIDTH, Series, bar_chart, nice_step
 
 
 @pytest.mark.parametrize(
@@ -13,6 +14,47 @@ from core.templatetags.charts import HEIGHT, TOP, WIDTH, Series, bar_chart, nice
 )
 def test_the_step_is_a_round_number_covering_the_largest_value_in_four_steps(largest, step):
     assert nice_step(largest) == pytest.approx(step)
+
+
+@pytest.mark.parametrize(("largest", "step"), [(0, 1), (2, 1), (3, 1), (1, 1), (7, 2)])
+def test_counts_step_by_whole_numbers(largest, step):
+    assert nice_step(largest, integer=True) == step
+
+
+def test_a_chart_of_counts_has_no_half_ticks():
+    context = chart(series=[Series("Applications", [1, 2, 0])])
+    assert [tick["label"] for tick in context["ticks"]] == ["0", "1", "2"]
+
+
+def test_a_chart_of_measures_keeps_fractional_ticks():
+    context = chart(series=[Series("Hours", [0.5, 1.5, 2.0])])
+    assert [tick["label"] for tick in context["ticks"]] == ["0", "0.5", "1", "1.5", "2"]
+
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def test_month_labels_are_written_on_two_lines_without_overlapping():
+    labels = [f"{month} 2025" for month in MONTHS[6:]] + [f"{month} 2026" for month in MONTHS[:6]]
+    context = chart(labels=labels, series=[Series("Filed", list(range(12)))])
+    x_labels = context["x_labels"]
+    assert [(label["first"], label["second"]) for label in x_labels] == [
+        ("Jul", "2025"),
+        *[(month, "") for month in MONTHS[7:]],
+        ("Jan", "2026"),
+        *[(month, "") for month in MONTHS[1:6]],
+    ]
+    spacing = min(b["x"] - a["x"] for a, b in itertools.pairwise(x_labels))
+    assert spacing > 3 * CHAR_WIDTH
+
+
+def test_too_many_labels_are_thinned_out_so_that_none_overlap():
+    labels = [f"{day} Mar" for day in range(1, 32)] + [f"{day} Apr" for day in range(1, 31)]
+    x_labels = chart(labels=labels, series=[Series("Filed", [1] * 61)])["x_labels"]
+    assert len(x_labels) < 61
+    assert x_labels[0]["first"] == "1" and x_labels[0]["second"] == "Mar"
+    spacing = min(b["x"] - a["x"] for a, b in itertools.pairwise(x_labels))
+    assert spacing >= 2 * CHAR_WIDTH
 
 
 def chart(**overrides) -> dict:
