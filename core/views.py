@@ -6,8 +6,6 @@ field it names, otherwise at the top; `ServiceFormMixin` does it for a form view
 to one service (`perform`); `refusal_text` is the sentence the admin's messages show.
 """
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpResponse
@@ -48,5 +46,3 @@ class ServiceFormMixin:
 
     def perform(self, form: Form) -> HttpResponse:
         raise NotImplementedError
-
-    form_invalid: Any

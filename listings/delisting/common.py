@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from core.queue import send_on_commit
 from listings.choices import DelistChunkState, DelistOutcome
 
 #: Defaults of the settings.MARKETSAFE keys that tune the engine.
@@ -30,11 +31,16 @@ def setting(name: str, default: int) -> int:
     return int(settings.MARKETSAFE.get(name, default))
 
 
+# Both go through `core.queue.send_on_commit`: with the broker down the job and its chunks are committed
+# all the same, and the reaper re-sends the planning of jobs stuck in planning and chunks whose message
+# was lost, so a request that creates a job never fails on the broker.
+
+
 def enqueue_plan(job_id: int) -> None:
     """Plan the job once the caller's transaction commits."""
     from listings.tasks import plan_delist_job  # here, not at the top: the tasks module imports the engine
 
-    plan_delist_job.delay_on_commit(job_id)
+    send_on_commit(plan_delist_job, job_id)
 
 
 def enqueue_chunks(chunk_ids: Iterable[int]) -> None:
@@ -42,4 +48,4 @@ def enqueue_chunks(chunk_ids: Iterable[int]) -> None:
     from listings.tasks import process_delist_chunk  # here, not at the top: the tasks module imports the engine
 
     for chunk_id in chunk_ids:
-        process_delist_chunk.delay_on_commit(chunk_id)
+        send_on_commit(process_delist_chunk, chunk_id)

@@ -76,8 +76,9 @@ def create_job(moderator):
 
 
 def enqueued(callbacks) -> list[tuple[str, tuple]]:
-    """(task name, args) of each `task.delay` that the captured on-commit callbacks would call."""
-    return [(callback.func.__self__.name, callback.args) for callback in callbacks]
+    """(task name, args) of each message the captured on-commit callbacks would send
+    (`core.queue.send_on_commit` registers `send(task, *args)`)."""
+    return [(callback.args[0].name, callback.args[1:]) for callback in callbacks]
 
 
 def chunk_ids(job: DelistJob) -> list[int]:
