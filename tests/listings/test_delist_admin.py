@@ -18,12 +18,13 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from core import queue
 from core.audit.models import AuditEvent
+from devtools.devenv import free_port
 from listings import delisting
 from listings.admin import JOB_OPERATIONS
 from listings.choices import DelistChunkState, DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
 from listings.models import DelistJob, DelistTarget, Listing
 from tests import factories
-from tests.outages import broker_at, closed_port
+from tests.outages import broker_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
@@ -271,7 +272,7 @@ def test_the_answer_about_the_queue_is_kept_a_few_seconds(own_redis):
         assert queue.broker_reachable()
         own_redis.stop()
         assert queue.broker_reachable()  # the answer of a moment ago: a polled page costs no connection each time
-    with broker_at(f"redis://127.0.0.1:{closed_port()}/0"):
+    with broker_at(f"redis://127.0.0.1:{free_port()}/0"):
         assert not queue.broker_reachable()  # another broker: asked at once
 
 
