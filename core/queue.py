@@ -100,8 +100,8 @@ def broker_reachable() -> bool:
         with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_TIMEOUT)
         reachable = True
-    except Exception:  # whatever the transport raises, the answer is the same: not reachable now
-        logger.warning("Broker unreachable (checked for a page)", exc_info=True)
+    except Exception as exc:  # whatever the transport raises, the answer is the same: not reachable now
+        logger.warning("Broker unreachable (checked for a page): %s", exc)
         reachable = False
     _broker_checks[url] = (time.monotonic(), reachable)
     return reachable

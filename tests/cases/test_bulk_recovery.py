@@ -18,6 +18,7 @@ from cases import tasks as case_tasks
 from cases.admin.forms import AcceptForm
 from cases.choices import ItemStatus
 from cases.models import BulkDecision
+from core import queue
 from core.audit.models import AuditEvent
 from core.locks import lock_key
 from listings.choices import ListingStatus
@@ -41,6 +42,9 @@ def few(settings):
     settings.MARKETSAFE = {**settings.MARKETSAFE, "ADMIN_BACKGROUND_DECISION_MIN": 2}
 
 
+UNREACHABLE = "The queue (the Celery broker) is unreachable"
+
+
 def decision_events(items) -> int:
     return AuditEvent.objects.filter(action__startswith="item.", target_id__in=[item.pk for item in items]).count()
 
@@ -53,8 +57,9 @@ def age(bulk: BulkDecision) -> None:
 
 
 def test_a_background_decision_taken_while_the_broker_is_down_answers_and_the_sweep_sends_it_once(
-    few, own_redis, client_for, item_in, broker_warnings
+    few, own_redis, client_for, item_in, broker_warnings, monkeypatch
 ):
+    monkeypatch.setattr(queue, "BROKER_CHECK_SECONDS", 0)  # each page asks the broker again
     items = [item_in(S.SUBMITTED) for _ in range(3)]
     client = client_for("moderator")
 
@@ -64,11 +69,13 @@ def test_a_background_decision_taken_while_the_broker_is_down_answers_and_the_sw
 
         bulk = BulkDecision.objects.get()
         assert response.status_code == 200 and "0 of 3 items processed" in response.content.decode()
+        assert UNREACHABLE in response.content.decode()  # the progress page says why nothing moves
         assert bulk.state == BulkDecision.State.QUEUED
-        [warning] = broker_warnings()
+        [warning] = [warning for warning in broker_warnings() if "not sent" in warning]
         assert "cases.tasks.run_bulk_decision" in warning
 
         own_redis.start()
+        assert UNREACHABLE not in client.get(response.redirect_chain[-1][0]).content.decode()
         assert case_tasks.sweep_bulk_decisions() == 0  # too early to call it lost
         age(bulk)
         assert case_tasks.sweep_bulk_decisions() == 1
