@@ -14,14 +14,12 @@ from django.core import mail
 from django.urls import reverse
 
 from brands.choices import Role
-from brands.models import Invitation
 from core import tasks
 from devtools.devenv import free_port
+from tests import factories
 from tests.workers import running_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-LINK = re.compile(r"/invitations/(?P<token>[\w-]+)/")
 
 
 @pytest.fixture
@@ -49,18 +47,31 @@ def mail_retries():
     task_retry.disconnect(record)
 
 
-def test_an_invitation_made_while_smtp_is_down_answers_and_is_mailed_once_smtp_works(
-    smtp_down, mail_retries, client, owner, brand
-):
+def invite(client, owner, brand):
     client.force_login(owner)
+    return client.post(
+        reverse("brands:team_invite", kwargs={"brand_slug": brand.slug}),
+        {"email": "rita@example.test", "role": Role.REPORTER},
+    )
+
+
+def reset_password(client, owner, brand):
+    factories.UserFactory(username="rita", email="rita@example.test")
+    return client.post(reverse("password_reset"), {"email": "rita@example.test"})
+
+
+@pytest.mark.parametrize(
+    ("request_mail", "link"),
+    [(invite, r"/invitations/[\w-]+/"), (reset_password, r"/accounts/password/reset/\w+/[\w-]+/")],
+    ids=["invitation", "password reset"],
+)
+def test_a_request_made_while_smtp_is_down_answers_and_its_mail_is_sent_once_smtp_works(
+    smtp_down, mail_retries, client, owner, brand, request_mail, link
+):
     with running_worker():
-        response = client.post(
-            reverse("brands:team_invite", kwargs={"brand_slug": brand.slug}),
-            {"email": "rita@example.test", "role": Role.REPORTER},
-        )
+        response = request_mail(client, owner, brand)
 
         assert response.status_code == 302, response.content[:500]
-        assert Invitation.objects.filter(brand=brand, email="rita@example.test").exists()
         wait_until(lambda: mail_retries, "the worker to retry the e-mail after SMTP refused it")
         assert isinstance(mail_retries[0], OSError)  # connection refused, not a bug
         assert mail.outbox == []
@@ -70,4 +81,4 @@ def test_an_invitation_made_while_smtp_is_down_answers_and_is_mailed_once_smtp_w
 
     [message] = mail.outbox  # the worker has stopped: sent once, not once per attempt
     assert message.to == ["rita@example.test"]
-    assert LINK.search(message.body)
+    assert re.search(link, message.body)
