@@ -5,7 +5,6 @@ The suite's shared Redis keeps running; the test points the Celery broker (`brok
 nothing stands in for Redis.
 """
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,10 +36,3 @@ def broker_at(url: str) -> Iterator[None]:
     finally:
         app.conf.broker_url = previous
         drop_pooled_connections()
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on (bound, then let go): connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
