@@ -328,6 +328,8 @@ CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},
+    # Re-sends moderators' background decisions never started (broker down) or whose worker died.
+    "sweep-bulk-decisions": {"task": "cases.tasks.sweep_bulk_decisions", "schedule": 60.0},
     # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
     # Re-queues delisting chunks whose worker died or whose message was lost: every few seconds, since a

@@ -10,6 +10,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from brands.choices import Role
 from cases import services as case_services
 from cases.models import Case
+from core.tasks import send_email
 from listings import delisting
 from listings.delisting import chunks
 from tests import factories, workers
@@ -22,6 +23,15 @@ pytest_plugins = ["tests.outages"]
 def _integration_marker(request, monkeypatch):
     """Lets `tests.workers.running_worker` refuse to start in a test not marked `integration`."""
     monkeypatch.setattr(workers, "integration_test", request.node.get_closest_marker("integration") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _mail_sent_in_process(request, monkeypatch):
+    """Outside integration tests, an e-mail handed to the worker (`core.mail.mail_on_commit`) is sent in this
+    process when it is published, so a test reads it in `mail.outbox` without a worker. Integration tests
+    publish it to the real broker for a real worker (tests/core/test_mail.py)."""
+    if request.node.get_closest_marker("integration") is None:
+        monkeypatch.setattr(send_email, "apply_async", lambda args=(), kwargs=None, **_: send_email.apply(args, kwargs))
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from cases.services.bulk import (  # noqa: F401
     bulk_decision_fail,
     bulk_decision_run,
     bulk_decision_start,
+    bulk_decisions_sweep,
     direct_accept_max,
     items_accept,
     items_each,

@@ -9,6 +9,13 @@ from drf_spectacular.utils import OpenApiResponse
 
 from core.api.serializers import ErrorSerializer
 
+#: The statuses that come with a `Retry-After` header (`core.api.exceptions`; DRF's throttles).
+RETRY_AFTER_STATUSES = ("429", "503")
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before sending the request again.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
 
 def error_response(description: str) -> OpenApiResponse:
     """An error response in the API's one error shape, for a view's `extend_schema(responses=...)`."""
@@ -22,7 +29,10 @@ class ApiAutoSchema(AutoSchema):
     - 400 where the operation takes a body or parameters (invalid input, a body that is not JSON);
     - 401 where it needs credentials; 403 where a role (or a session's CSRF token) can refuse;
     - 404 where the path names an object (another tenant's ids answer 404 too);
-    - 413 and 415 where it takes a body; 429 where it is throttled.
+    - 413 and 415 where it takes a body; 429 where it is throttled;
+    - 503 on every operation: a dependency (PostgreSQL, the Redis cache, the broker) is down.
+
+    429 and 503 also document their `Retry-After` header (seconds to wait before sending the request again).
 
     The API's views set it as their `schema` (the platform's and the brand's bases, the token endpoint).
     """
@@ -35,6 +45,8 @@ class ApiAutoSchema(AutoSchema):
         for code, description in self._error_statuses(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(error_response(description), code)
+            if code in RETRY_AFTER_STATUSES:
+                responses[code].setdefault("headers", {})["Retry-After"] = RETRY_AFTER_HEADER
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
@@ -54,3 +66,11 @@ class ApiAutoSchema(AutoSchema):
             yield "415", "The body's media type is not one this operation accepts."
         if self.view.get_throttles():
             yield "429", "Too many requests: retry after the seconds in the `Retry-After` header."
+        yield (
+            "503",
+            (
+                "A service the portal depends on (its database, cache or queue) is unavailable, code "
+                "`service_unavailable`: nothing was saved; send the request again unchanged after the seconds in "
+                "the `Retry-After` header."
+            ),
+        )
