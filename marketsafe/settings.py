@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core",  # shared template tags (charts) and static files
     "core.accounts",
     "core.audit",
+    "core.mail",
     "brands.api",  # API tokens (app label `api`)
     "listings",
     "brands",
@@ -343,6 +344,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "brands.tasks.monitor_program_memberships",
         "schedule": crontab(hour=env.int("PROGRAM_MONITOR_HOUR", default=2), minute=15),
     },
+    # Re-sends outbox e-mails whose message was lost (core.mail), deletes those sent a day ago.
+    "sweep-outgoing-email": {"task": "core.tasks.sweep_outgoing_email", "schedule": 60.0},
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }

@@ -29,7 +29,7 @@ REAL_WORK = [
     monitor_program_memberships,
     deliver_webhook,
 ]
-SWEEPS = ["sweep-case-drafts", "sweep-bulk-decisions", "sweep-webhook-deliveries"]
+SWEEPS = ["sweep-case-drafts", "sweep-bulk-decisions", "sweep-webhook-deliveries", "sweep-outgoing-email"]
 
 
 @pytest.mark.parametrize("task", REAL_WORK, ids=lambda task: task.name)
