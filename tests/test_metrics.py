@@ -1,8 +1,17 @@
 """Prometheus metrics (core/metrics.py, marketsafe/metrics.py): who reaches `/metrics`, and that its figures
 follow real requests, filings, decisions, webhook attempts and the real broker's queues."""
 
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from celery import current_app
+from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -201,3 +210,67 @@ def test_an_unreachable_broker_is_reported_not_raised(client):
         current_app.conf.changes.pop("broker_write_url", None)
     assert value(samples, "marketsafe_broker_up") == 0
     assert not any(name == "marketsafe_queue_depth" for name, _labels in samples)
+
+
+# --- several gunicorn workers ----------------------------------------------------------------------
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (our own server on loopback)
+        return response.status
+
+
+def test_gunicorn_workers_add_up_their_counts_in_multiprocess_mode(tmp_path):
+    """A real gunicorn with deploy/gunicorn.conf.py and two workers: whichever worker answers a scrape, it
+    reports the requests every worker answered."""
+    port = free_port()
+    database = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "WEB_ACCESS_LOG": str(tmp_path / "access.log"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8",
+        # The test database: it has the tables the business figures read.
+        "DATABASE_URL": database._replace(path="/" + connection.settings_dict["NAME"]).geturl(),
+    }
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "marketsafe.wsgi"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115 (closed with the process)
+    )
+    try:
+        for _attempt in range(300):
+            try:
+                _get(f"{base}/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        # Concurrent requests until both workers have answered some (each writes its own file).
+        sent = 1
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for _round in range(20):
+                sent += sum(status == 200 for status in pool.map(_get, [f"{base}/healthz"] * 40))
+                if len(list((tmp_path / "prometheus").glob("counter_*.db"))) >= 2:
+                    break
+        assert len(list((tmp_path / "prometheus").glob("counter_*.db"))) >= 2, "both workers answered"
+
+        counts = set()
+        for _scrape in range(6):
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310
+                families = text_string_to_metric_families(response.read().decode())
+            counts.add(
+                next(
+                    sample.value
+                    for family in families
+                    for sample in family.samples
+                    if sample.name == "marketsafe_http_requests_total" and sample.labels.get("view") == "healthz"
+                )
+            )
+        assert counts == {sent}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
