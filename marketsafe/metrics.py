@@ -5,9 +5,11 @@ database sees all of it, so a scrape asks the database instead of summing per-pr
 workers could not expose. Each figure is one cheap query, bounded whatever the tables hold
 (docs/deployment.md, "Metrics", has the EXPLAIN of each):
 
-- "recent" figures cover the last `METRICS_WINDOW_SECONDS` and read at most the newest
-  `METRICS_SCAN_ROWS` rows of their table, walking the primary key backwards (`ORDER BY id DESC LIMIT n`),
-  never the whole table; with more rows than that in the window they undercount, which
+- "recent" figures cover the last `METRICS_WINDOW_SECONDS`. Rows arrive in id order, so a first query
+  walks each table's primary key backwards (`ORDER BY id DESC LIMIT n`) to the newest row older than
+  the window, reading at most `METRICS_SCAN_ROWS` rows, and the figures then read only the ids above it
+  (an index range scan over the window's rows, with the ids as literal parameters so the planner sees
+  how few they are). With more rows than that in the window they undercount, which
   `marketsafe_metrics_window_saturated` says;
 - "now" figures read a partial index whose rows are exactly what they count (the review queue, open
   delisting chunks, due webhook deliveries), capped at `METRICS_SCAN_ROWS` as well.
@@ -50,29 +52,48 @@ TABLES = {
     "deliveries": WebhookDelivery._meta.db_table,
 }
 
-#: One query per figure, by name. Parameters: now, since, scan (rows), chunks, queued, decisions (query_parameters).
+
+#: The id of the newest row older than the window among the newest `scan` rows (NULL when there is none):
+#: a backward walk of the primary key that stops at the first such row.
+_WINDOW_START = """(SELECT id FROM (SELECT id, {column} FROM {table} ORDER BY id DESC LIMIT %(scan)s) r
+                   WHERE {column} < %(since)s LIMIT 1)"""
+#: When none was found: all the newest `scan` rows count, and the figure is saturated if there were `scan`.
+_WINDOW_FALLBACK = """SELECT coalesce(min(id) - 1, 0), count(*) >= %(scan)s
+                      FROM (SELECT id FROM {table} ORDER BY id DESC LIMIT %(scan)s) r"""
+#: The id-ordered tables of the recent figures and their time columns (parameters items_from, ...).
+BOUNDED = {"items": "submitted_at", "events": "occurred_at", "attempts": "attempted_at"}
+
+
+def _sql(template: str, **names: str) -> str:
+    """A template with table and column names put in (never values: those are query parameters)."""
+    return template.format(**names)
+
+
+BOUNDS = "SELECT " + ", ".join(
+    _sql(_WINDOW_START, table=TABLES[table], column=column) for table, column in BOUNDED.items()
+)
+
+
+#: One query per figure, by name. Parameters: those of query_parameters and the *_from ids of BOUNDS.
 _TEMPLATES: dict[str, str] = {
-    # Items filed in the window, by lane: the newest items by id.
+    # Items filed in the window, by lane.
     "filed": """
-        SELECT lane, count(*) FROM (
-            SELECT lane, submitted_at FROM {items} ORDER BY id DESC LIMIT %(scan)s
-        ) recent WHERE submitted_at >= %(since)s GROUP BY lane""",
+        SELECT lane, count(*) FROM {items}
+        WHERE id > %(items_from)s AND submitted_at >= %(since)s GROUP BY lane""",
     # Moderators' decisions in the window, by outcome and lane, and how many came after the SLA was due.
     "decisions": """
         SELECT item.lane, event.to_status, count(*), count(*) FILTER (WHERE item.decided_at > item.sla_due_at)
-        FROM (
-            SELECT item_id, from_status, to_status, occurred_at FROM {events} ORDER BY id DESC LIMIT %(scan)s
-        ) event
-        JOIN {items} item ON item.id = event.item_id
-        WHERE event.occurred_at >= %(since)s AND event.to_status = ANY(%(decisions)s)
-          AND event.from_status = ANY(%(queued)s)
+        FROM {events} event JOIN {items} item ON item.id = event.item_id
+        WHERE event.id > %(events_from)s AND event.occurred_at >= %(since)s
+          AND event.to_status = ANY(%(decisions)s) AND event.from_status = ANY(%(queued)s)
         GROUP BY 1, 2""",
     # The review queue now, by lane: waiting, and waiting past the SLA (the review-queue partial index).
     "queue": """
         SELECT lane, count(*), count(*) FILTER (WHERE sla_due_at < %(now)s) FROM (
             SELECT lane, sla_due_at FROM {items} WHERE status = ANY(%(queued)s) LIMIT %(scan)s
         ) queued GROUP BY lane""",
-    # Listings processed by delisting chunks that finished in the window.
+    # Listings handled by delisting chunks that finished in the window (chunks finish out of id order:
+    # the newest RECENT_CHUNKS are read).
     "delisting": """
         SELECT coalesce(sum(removed), 0), coalesce(sum(removed + skipped + failed), 0) FROM (
             SELECT removed, skipped, failed, finished_at FROM {chunks} ORDER BY id DESC LIMIT %(chunks)s
@@ -84,22 +105,13 @@ _TEMPLATES: dict[str, str] = {
         ) open GROUP BY state""",
     # Webhook delivery attempts in the window, and how many failed (no 2xx answer).
     "attempts": """
-        SELECT count(*), count(*) FILTER (WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299) FROM (
-            SELECT status_code, attempted_at FROM {attempts} ORDER BY id DESC LIMIT %(scan)s
-        ) recent WHERE attempted_at >= %(since)s""",
+        SELECT count(*), count(*) FILTER (WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299)
+        FROM {attempts} WHERE id > %(attempts_from)s AND attempted_at >= %(since)s""",
     # Webhook deliveries due now and not yet made (the due-deliveries partial index).
     "webhook_backlog": """
         SELECT count(*) FROM (
             SELECT 1 FROM {deliveries} WHERE state = 'pending' AND next_attempt_at <= %(now)s LIMIT %(scan)s
         ) due""",
-    # Whether the newest rows read above reach back to the window's start (else figures undercount).
-    "saturated": """
-        SELECT (SELECT min(submitted_at) >= %(since)s AND count(*) >= %(scan)s FROM (
-                    SELECT submitted_at FROM {items} ORDER BY id DESC LIMIT %(scan)s) r),
-               (SELECT min(occurred_at) >= %(since)s AND count(*) >= %(scan)s FROM (
-                    SELECT occurred_at FROM {events} ORDER BY id DESC LIMIT %(scan)s) r),
-               (SELECT min(attempted_at) >= %(since)s AND count(*) >= %(scan)s FROM (
-                    SELECT attempted_at FROM {attempts} ORDER BY id DESC LIMIT %(scan)s) r)""",
 }
 QUERIES = {name: template.format(**TABLES) for name, template in _TEMPLATES.items()}
 
@@ -116,10 +128,24 @@ def query_parameters() -> dict:
     }
 
 
-def run_queries() -> dict[str, list[tuple]]:
+def bounded_parameters(cursor) -> tuple[dict, dict[str, bool]]:
+    """query_parameters with where each window starts, and which scans stopped short of it."""
     parameters = query_parameters()
-    results = {}
+    cursor.execute(BOUNDS, parameters)
+    saturated = {}
+    for table, start in zip(BOUNDED, cursor.fetchone(), strict=True):
+        saturated[table] = False
+        if start is None:
+            cursor.execute(_sql(_WINDOW_FALLBACK, table=TABLES[table]), parameters)
+            start, saturated[table] = cursor.fetchone()
+        parameters[f"{table}_from"] = start
+    return parameters, saturated
+
+
+def run_queries() -> dict[str, list[tuple]]:
     with connection.cursor() as cursor:
+        parameters, saturated = bounded_parameters(cursor)
+        results: dict[str, list[tuple]] = {"saturated": [tuple(saturated.values())]}
         for name, sql in QUERIES.items():
             cursor.execute(sql, parameters)
             results[name] = cursor.fetchall()
@@ -203,7 +229,7 @@ class BusinessCollector(Collector):
             "1 when a recent figure read METRICS_SCAN_ROWS rows without reaching the window's start (it undercounts).",
             ["table"],
         )
-        for table, flag in zip(("items", "events", "attempts"), rows["saturated"][0], strict=True):
+        for table, flag in zip(BOUNDED, rows["saturated"][0], strict=True):
             saturated.add_metric([table], 1 if flag else 0)
         yield saturated
 
