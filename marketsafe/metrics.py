@@ -22,12 +22,13 @@ This module is wiring (it names cases, listings and integrations); core/metrics.
 `METRICS_COLLECTORS` setting.
 """
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -37,6 +38,8 @@ from cases.models import CaseItem
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from listings.choices import DelistChunkState
 from listings.models import DelistChunk
+
+logger = logging.getLogger(__name__)
 
 QUEUED = (ItemStatus.SUBMITTED.value, ItemStatus.IN_REVIEW.value)
 DECISIONS = (ItemStatus.ACCEPTED.value, ItemStatus.REJECTED.value, ItemStatus.CLARIFICATION_REQUESTED.value)
@@ -143,7 +146,8 @@ def bounded_parameters(cursor) -> tuple[dict, dict[str, bool]]:
 
 
 def run_queries() -> dict[str, list[tuple]]:
-    with connection.cursor() as cursor:
+    """Every figure's rows, read in one transaction (one snapshot: the figures agree with each other)."""
+    with transaction.atomic(), connection.cursor() as cursor:
         parameters, saturated = bounded_parameters(cursor)
         results: dict[str, list[tuple]] = {"saturated": [tuple(saturated.values())]}
         for name, sql in QUERIES.items():
@@ -162,7 +166,16 @@ class BusinessCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         started = time.perf_counter()
-        rows = run_queries()
+        up = _gauge("database_up", "1 when PostgreSQL answered this scrape's queries.")
+        try:
+            rows = run_queries()
+        except DatabaseError:  # the scrape still answers, with the request metrics and the queue depths
+            logger.warning("Metrics: the database queries failed", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         window = settings.METRICS_WINDOW_SECONDS
         lanes = [lane for lane, _label in CaseItem._meta.get_field("lane").choices]
 

@@ -188,6 +188,16 @@ def test_failed_webhook_attempts_are_counted(client, brand, owner, file_case, me
     )
 
 
+def test_a_failing_database_query_leaves_the_rest_of_the_scrape(client, metrics_settings):
+    metrics_settings.METRICS_SCAN_ROWS = -1  # PostgreSQL refuses a negative LIMIT: a real DatabaseError
+    samples = scrape(client)
+    assert value(samples, "marketsafe_database_up") == 0
+    assert value(samples, "marketsafe_broker_up") == 1
+    assert not any(name.startswith("marketsafe_items_filed") for name, _labels in samples)
+    metrics_settings.METRICS_SCAN_ROWS = 20_000
+    assert value(scrape(client), "marketsafe_database_up") == 1  # the test's transaction is still usable
+
+
 def test_queue_depth_is_read_from_the_real_broker(client, metrics_settings):
     metrics_settings.READINESS_QUEUES = ["metrics-probe-test"]
     with current_app.connection_for_write() as connection:
