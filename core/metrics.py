@@ -93,8 +93,10 @@ def celery_queue_names() -> list[str]:
     names = {conf.task_default_queue, *settings.READINESS_QUEUES}
     names.update(queue.name for queue in conf.task_queues or ())
     routes = conf.task_routes
-    if isinstance(routes, dict):
-        names.update(route["queue"] for route in routes.values() if isinstance(route, dict) and "queue" in route)
+    # A dict of routes, or a list of them (routers that are functions or classes cannot be listed).
+    for table in [routes] if isinstance(routes, dict) else list(routes or ()):
+        if isinstance(table, dict):
+            names.update(route["queue"] for route in table.values() if isinstance(route, dict) and "queue" in route)
     return sorted(name for name in names if name)
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import sql
 
 from brands.models import Brand
 from cases.models import Case, CaseItem
@@ -107,7 +108,7 @@ def _counts(cursor: psycopg.Cursor) -> dict[str, int]:
     counts = {}
     for model in KEY_MODELS:
         table = model._meta.db_table
-        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 (a model's own table name)
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
         counts[table] = cursor.fetchone()[0]
     return counts
 
@@ -143,8 +144,8 @@ def rehearse_restore(*, keep_dump: Path | None = None) -> Rehearsal:
     rehearsal.seconds["dump"] = time.perf_counter() - started
 
     with _connect(source) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{rehearsal.restored}"')
-        admin.execute(f'CREATE DATABASE "{rehearsal.restored}"')
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(rehearsal.restored)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(rehearsal.restored)))
     try:
         started = time.perf_counter()
         _run(
@@ -170,7 +171,7 @@ def rehearse_restore(*, keep_dump: Path | None = None) -> Rehearsal:
         rehearsal.counts = {table: (source_counts[table], restored_counts[table]) for table in source_counts}
     finally:
         with _connect(source) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{rehearsal.restored}" WITH (FORCE)')
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(rehearsal.restored)))
         if keep_dump is None:
             shutil.rmtree(workdir, ignore_errors=True)
     if rehearsal.mismatches:

@@ -212,6 +212,15 @@ def test_queue_depth_is_read_from_the_real_broker(client, metrics_settings):
     assert ("marketsafe_queue_depth", (("queue", current_app.conf.task_default_queue),)) in samples
 
 
+def test_queues_named_by_the_routes_are_reported(client):
+    current_app.conf.task_routes = {"listings.tasks.*": {"queue": "metrics-routed-test"}}
+    try:
+        samples = scrape(client)
+    finally:
+        current_app.conf.changes.pop("task_routes", None)
+    assert ("marketsafe_queue_depth", (("queue", "metrics-routed-test"),)) in samples
+
+
 def test_an_unreachable_broker_is_reported_not_raised(client):
     current_app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
     try:
