@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: counts and times every request, those refused by the middleware below included.
+    "core.metrics.RequestMetricsMiddleware",
     # First: a body over REQUEST_MAX_BYTES is refused before anything reads it.
     "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -244,7 +246,7 @@ if PRODUCTION:
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -413,6 +415,20 @@ MARKETSAFE = {
     # DSA statements are exported only once this old: long enough for any decision transaction to commit.
     "EXPORT_SETTLE_SECONDS": env.int("EXPORT_SETTLE_SECONDS", default=60),
 }
+
+# Prometheus metrics (docs/deployment.md, "Metrics"): `/metrics` answers scrapers from these networks (CIDR,
+# client address as TRUSTED_PROXY_COUNT finds it) or with `Authorization: Bearer <METRICS_TOKEN>` (at least 32
+# characters); anyone else gets a 404. Production allows nobody until configured; development allows loopback.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The window (seconds) of the "recent" figures computed from PostgreSQL at scrape time, and the most rows a
+# recent figure reads (newest first, by primary key), so a scrape stays cheap whatever the tables hold.
+METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=300)
+METRICS_SCAN_ROWS = env.int("METRICS_SCAN_ROWS", default=20_000)
+# Computed at scrape time by the process that answers it.
+METRICS_COLLECTORS = ["core.metrics.QueueDepthCollector", "marketsafe.metrics.BusinessCollector"]
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from brands.views import HomeView, InvitationAcceptView
-from core import health
+from core import health, metrics
 from core.accounts.forms import PasswordResetForm
 from core.accounts.views import BackupCodesView, TwoFactorView
 
@@ -13,6 +13,8 @@ urlpatterns = [
     # Liveness and readiness for load balancers and monitoring (no authentication, nothing leaked).
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
+    # Prometheus: operator's network or bearer token only, 404 for anyone else (core/metrics.py).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
