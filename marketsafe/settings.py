@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -320,10 +321,6 @@ CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a request (core/queue.py): a broker host that does not answer fails the connect within
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
-# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
-# more messages than this.
-READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
-READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
@@ -344,6 +341,30 @@ CELERY_BEAT_SCHEDULE = {
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }
+
+# Queues by kind of work (docs/deployment.md, "Queues"): each kind has workers of its own, so a flood of
+# webhooks or a long filing never holds a takedown back. Every task is routed by name (tests/test_queues.py
+# fails for a task without a route); "celery", the default queue, only catches what a route forgot.
+# Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
+# Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "sweeps", "celery"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "listings.tasks.plan_delist_job": {"queue": "delisting"},
+    "listings.tasks.process_delist_chunk": {"queue": "delisting"},
+    "cases.tasks.preview_case_draft": {"queue": "filing"},
+    "cases.tasks.file_case_draft": {"queue": "filing"},
+    "cases.tasks.run_bulk_decision": {"queue": "filing"},
+    "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
+    "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
+    # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
+    **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
+}
+# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
+# more messages than this.
+READINESS_QUEUES = env.list("READINESS_QUEUES", default=QUEUE_NAMES)
+READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
 MARKETSAFE = {
