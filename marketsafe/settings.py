@@ -365,6 +365,16 @@ CELERY_TASK_ROUTES = {
 # more messages than this.
 READINESS_QUEUES = env.list("READINESS_QUEUES", default=QUEUE_NAMES)
 READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
+# `manage.py ops_status` (marketsafe/operations.py) exits with status 2 when a figure is above its threshold.
+OPS_STATUS_THRESHOLDS = {
+    "max_queue_depth": READINESS_MAX_BACKLOG,  # messages in any one queue
+    "max_chunk_age": env.int("OPS_MAX_CHUNK_AGE", default=600),  # seconds the oldest pending chunk waited
+    "stalled_after": env.int("OPS_STALLED_AFTER", default=300),  # seconds without progress: a stalled job
+    "max_stalled_jobs": 0,
+    "max_webhooks_due": env.int("OPS_MAX_WEBHOOKS_DUE", default=1_000),
+    "max_webhooks_failed": env.int("OPS_MAX_WEBHOOKS_FAILED", default=100),  # given up in the last 24 h
+    "max_filing_pending": env.int("OPS_MAX_FILING_PENDING", default=50),  # drafts and bulk decisions
+}
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
 MARKETSAFE = {
