@@ -5,15 +5,19 @@ test sent; the rows are the state a deployment would be in (a job whose chunks w
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from cases.models import BulkDecision, CaseDraft, CaseDraftState
 from core.queue import send
+from devtools.devenv import free_port
 from integrations.choices import DeliveryState, EventType
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from integrations.tasks import deliver_webhook
@@ -182,3 +186,30 @@ def test_an_unreachable_broker_exits_1_and_still_prints_the_database_figures(bro
     assert message == "could not read: broker"
     assert "queues: broker unavailable" in out
     assert "stalled delisting jobs: 0" in out
+
+
+@contextmanager
+def database_unreachable() -> Iterator[None]:
+    """The default connection pointed at a local port where nothing listens: a real refused connection."""
+    saved = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()), OPTIONS={"connect_timeout": 2})
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_database_exits_1_and_still_prints_the_queues(broker):
+    assert send(deliver_webhook, 1)
+
+    with database_unreachable():
+        code, out, message = ops_status()
+
+    assert code == 1
+    assert message == "could not read: database"
+    assert "queue webhooks: 1 waiting" in out
+    assert "database unavailable" in out

@@ -57,6 +57,7 @@ def test_every_project_task_is_routed_to_a_queue_of_its_kind():
 
 def test_a_worker_without_queue_options_consumes_every_queue():
     assert set(app.amqp.queues) == set(settings.QUEUE_NAMES)
+    assert set(app.amqp.queues.consume_from) == set(settings.QUEUE_NAMES)
     assert set(settings.READINESS_QUEUES) == set(settings.QUEUE_NAMES)
 
 
