@@ -139,7 +139,7 @@ def broker(tmp_path: Path) -> Iterator[devenv.RedisServer]:
 
 
 @pytest.fixture
-def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
+def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[..., Worker]]:
     """start_worker(name=None) → a new worker subprocess on the test database and the private Redis, named
     `name@host` if given; all are stopped."""
     # Read by the reaper, which runs here; the worker reads its own settings from env.
