@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -323,10 +324,6 @@ CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a request (core/queue.py): a broker host that does not answer fails the connect within
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
-# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
-# more messages than this.
-READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
-READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
@@ -350,6 +347,40 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outgoing-email": {"task": "core.tasks.sweep_outgoing_email", "schedule": 60.0},
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+}
+
+# Queues by kind of work (docs/deployment.md, "Queues"): each kind has workers of its own, so a flood of
+# webhooks or a long filing never holds a takedown back. Every task is routed by name (tests/test_queues.py
+# fails for a task without a route); "celery", the default queue, only catches what a route forgot.
+# Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
+# Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "sweeps", "celery"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "listings.tasks.plan_delist_job": {"queue": "delisting"},
+    "listings.tasks.process_delist_chunk": {"queue": "delisting"},
+    "cases.tasks.preview_case_draft": {"queue": "filing"},
+    "cases.tasks.file_case_draft": {"queue": "filing"},
+    "cases.tasks.run_bulk_decision": {"queue": "filing"},
+    "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
+    "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
+    # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
+    **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
+}
+# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
+# more messages than this.
+READINESS_QUEUES = env.list("READINESS_QUEUES", default=QUEUE_NAMES)
+READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
+# `manage.py ops_status` (marketsafe/operations.py) exits with status 2 when a figure is above its threshold.
+OPS_STATUS_THRESHOLDS = {
+    "max_queue_depth": READINESS_MAX_BACKLOG,  # messages in any one queue
+    "max_chunk_age": env.int("OPS_MAX_CHUNK_AGE", default=600),  # seconds the oldest pending chunk waited
+    "stalled_after": env.int("OPS_STALLED_AFTER", default=300),  # seconds without progress: a stalled job
+    "max_stalled_jobs": 0,
+    "max_webhooks_due": env.int("OPS_MAX_WEBHOOKS_DUE", default=1_000),
+    "max_webhooks_failed": env.int("OPS_MAX_WEBHOOKS_FAILED", default=100),  # given up in the last 24 h
+    "max_filing_pending": env.int("OPS_MAX_FILING_PENDING", default=50),  # drafts and bulk decisions
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
