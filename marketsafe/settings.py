@@ -354,7 +354,7 @@ CELERY_BEAT_SCHEDULE = {
 # fails for a task without a route); "celery", the default queue, only catches what a route forgot.
 # Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
 # Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
-QUEUE_NAMES = ["delisting", "filing", "webhooks", "sweeps", "celery"]
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "sweeps", "celery"]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
 CELERY_TASK_ROUTES = {
@@ -365,6 +365,8 @@ CELERY_TASK_ROUTES = {
     "cases.tasks.run_bulk_decision": {"queue": "filing"},
     "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
     "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
+    # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.
+    "core.tasks.send_email": {"queue": "mail"},
     # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
     **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
 }

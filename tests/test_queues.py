@@ -61,6 +61,7 @@ def test_a_worker_without_queue_options_consumes_every_queue():
     assert set(settings.READINESS_QUEUES) == set(settings.QUEUE_NAMES)
 
 
+@pytest.mark.integration  # really published (tests/conftest.py sends e-mail in process otherwise)
 @pytest.mark.parametrize("name", sorted(project_tasks()))
 def test_a_task_sent_lands_in_its_queue_on_the_broker(name, own_redis):
     task = project_tasks()[name]

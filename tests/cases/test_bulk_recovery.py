@@ -20,13 +20,14 @@ from cases.choices import ItemStatus
 from cases.models import BulkDecision
 from core import queue
 from core.audit.models import AuditEvent
-from core.locks import lock_key
+from core.locks import claim_is_free, lock_key
 from listings.choices import ListingStatus
 from tests.cases import test_admin_console as console
 from tests.cases.test_admin_queue import apply_decision
 from tests.concurrency import held_in_another_session
 from tests.integrations.test_broker_outage import broker_warnings, queued_tasks
 from tests.outages import broker_at
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,4 +134,7 @@ def test_a_decision_whose_worker_is_alive_is_left_to_it(few, item_in, staff):
         assert case_tasks.run_bulk_decision(str(bulk.pk)) is None  # a redelivered message does nothing
         assert refreshed(item).status == S.SUBMITTED
 
+    # The other session has closed; PostgreSQL lets its locks go as that backend exits, a moment later.
+    name = services.bulk.bulk_claim_name(str(bulk.pk))
+    wait_until(lambda: claim_is_free(name), "the closed session's lock to be let go")
     assert services.bulk_decisions_sweep() == 1  # the worker's session is gone: its claim is dead
