@@ -395,7 +395,7 @@ MARKETSAFE = {
     "COUNTER_NOTICE_WINDOW": timedelta(days=env.int("COUNTER_NOTICE_WINDOW_DAYS", default=10)),
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),
     "APPEAL_WINDOW": timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=183)),
-    "MAX_ITEMS_PER_CASE": 1000,
+    "MAX_ITEMS_PER_CASE": env.int("MAX_ITEMS_PER_CASE", default=1000),
     # Listing rows above which previews and filings run in Celery with a progress bar.
     "IMPORT_INLINE_MAX_ROWS": env.int("IMPORT_INLINE_MAX_ROWS", default=200),
     "CASE_DRAFT_LIFETIME": timedelta(hours=env.int("CASE_DRAFT_LIFETIME_HOURS", default=24)),

@@ -3,6 +3,7 @@ declarations alone. Everything here was filed and signed by the brand, so it is 
 
 from django.contrib import admin
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -17,8 +18,23 @@ from core.admin.mixins import (
 )
 
 
+class FirstItemsFormSet(BaseInlineFormSet):
+    """The case's first SHOWN items only: a case may hold tens of thousands (MAX_ITEMS_PER_CASE), and the
+    admin renders every inline row as a form. The case's "items" field links to the item list with all of
+    them. View-only, so no form of the formset is ever saved."""
+
+    SHOWN = 100
+
+    def get_queryset(self) -> models.QuerySet[CaseItem]:
+        if not hasattr(self, "_first_items"):
+            self._first_items = super().get_queryset()[: self.SHOWN]
+        return self._first_items
+
+
 class CaseItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CaseItem
+    formset = FirstItemsFormSet
+    verbose_name_plural = f"case items (the first {FirstItemsFormSet.SHOWN}; all of them: the items link above)"
     extra = 0
     ordering = ("id",)
     show_change_link = True
