@@ -63,6 +63,10 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
+def _idempotency_parameter(description: str) -> OpenApiParameter:
+    return OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description=description)
+
+
 def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | None = None) -> Any:
     """Validate with the web page's form, so both refuse the same input with the same words."""
     form = form_class(data, MultiValueDict(files or {}))
@@ -101,12 +105,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
     @extend_schema(
         summary="File a case with its listings",
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Repeat a request with the same key and the case it filed is returned (200) instead of "
-                "a second one being filed.",
+            _idempotency_parameter(
+                "Repeat a request with the same key and the case it filed is returned (200) instead of a second "
+                "one being filed."
             )
         ],
         responses={201: CaseDetailSerializer, 200: CaseDetailSerializer},
@@ -133,7 +134,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
         summary="File a case from a CSV file, or check the file (dry run)",
         description="A file of more rows than are checked inside the request (IMPORT_INLINE_MAX_ROWS, 200) is "
         "checked, and filed, in the background: 202 with the import's status, whose `url` (also the Location "
-        "header) to poll until its `state` is ready (dry run), filed or failed.",
+        "header) to poll until its `state` is ready (dry run), filed or failed. An `Idempotency-Key` header "
+        "(not on a dry run) makes a repeat safe: while the first request's import runs (or once it failed) a "
+        "repeat answers 202 with that import's status, once it filed a case 200 with the case; a repeat never "
+        "starts a second import or files a second case.",
+        parameters=[_idempotency_parameter("A key of your choosing per filing (e.g. a UUID); see above.")],
         request={"multipart/form-data": CaseImportSerializer},
         responses={200: CaseImportResultSerializer, 201: CaseImportResultSerializer, 202: CaseImportStatusSerializer},
     )
@@ -148,6 +153,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
             result = {"dry_run": False, "valid_count": 0, "invalid_count": 0, "warning_count": 0, "rows": []}
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=earlier.pk)
             return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data)
+        started = filing.import_started_with_key(brand=self.brand, idempotency_key=key)
+        if started is not None:
+            return _import_accepted(started, request=request)
         checked = filing.validate_filing(
             brand=self.brand, user=request.user, attrs=options, require_file=True, check_rows=False
         )
@@ -163,8 +171,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
                 )
             except importing.StaleDraft as exc:
                 raise Conflict(str(exc)) from exc
-            body = import_status(draft, request=request)
-            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+            return _import_accepted(draft, request=request)
         checked.preview = importing.preview_rows(brand=self.brand, rows=checked.preview.rows)
         preview = checked.preview
         result = {
@@ -326,6 +333,12 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
                 item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
             ),
         )
+
+
+def _import_accepted(draft: CaseDraft, *, request: Request) -> Response:
+    """202 with the background import's status, whose URL the Location header repeats."""
+    body = import_status(draft, request=request)
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
 def import_status(draft: CaseDraft, *, request: Request) -> dict[str, Any]:
