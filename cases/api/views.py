@@ -10,11 +10,9 @@ API's one error handler (`core.api.exceptions`): 400 for invalid input, and 409 
 from collections.abc import Callable
 from typing import Any
 
-import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, serializers, status
 from rest_framework.decorators import action
@@ -46,6 +44,7 @@ from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice
 from core.api.exceptions import Conflict, form_validation_error
 from core.api.schema import error_response
+from core.filters import IdFilter
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: The answer of an item action its status (or a passed deadline) does not allow.
@@ -55,16 +54,25 @@ FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParse
 
 
 def _idempotency_key(request: Request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
     if len(key) > IDEMPOTENCY_MAX_CHARS or not key.isprintable():
         raise serializers.ValidationError(
             {IDEMPOTENCY_HEADER: [f"Use up to {IDEMPOTENCY_MAX_CHARS} printable characters, e.g. a UUID."]}
         )
-    return key
+    return key.strip()
+
+
+#: What `_idempotency_key` accepts: up to 100 printable characters (`str.isprintable`: no control
+#: characters, and none of Latin-1's non-printing ones).
+IDEMPOTENCY_SCHEMA = {
+    "type": "string",
+    "maxLength": IDEMPOTENCY_MAX_CHARS,
+    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]*$",
+}
 
 
 def _idempotency_parameter(description: str) -> OpenApiParameter:
-    return OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description=description)
+    return OpenApiParameter(IDEMPOTENCY_HEADER, IDEMPOTENCY_SCHEMA, OpenApiParameter.HEADER, description=description)
 
 
 def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | None = None) -> Any:
@@ -227,7 +235,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
 class CaseItemAPIFilterSet(CaseItemFilterSet):
     """The reported-listings filters of the pages, plus the case an item belongs to."""
 
-    case = django_filters.NumberFilter(field_name="case_id", label="Case id")
+    case = IdFilter(field_name="case_id", label="Case id")
 
     class Meta(CaseItemFilterSet.Meta):
         pass

@@ -4,10 +4,15 @@ Each app's authentication schemes are described next to their authentication cla
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
 from core.api.serializers import ErrorSerializer
+
+#: A string without NUL characters: what `ProhibitNullCharactersValidator` (on every DRF and Django form
+#: CharField) lets through, since PostgreSQL cannot store NUL in text.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 
 def error_response(description: str) -> OpenApiResponse:
@@ -54,3 +59,11 @@ class ApiAutoSchema(AutoSchema):
             yield "415", "The body's media type is not one this operation accepts."
         if self.view.get_throttles():
             yield "429", "Too many requests: retry after the seconds in the `Retry-After` header."
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        """drf-spectacular's mapping of a field's validators, plus the one it lacks: a text field that
+        refuses NUL characters (answered 400 naming the field) says so with a pattern."""
+        super()._insert_field_validators(field, schema)
+        refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+        if refuses_nul and schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema:
+            schema["pattern"] = NO_NUL_PATTERN
