@@ -5,6 +5,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -27,6 +28,9 @@ class IdFilter(django_filters.NumberFilter):
     """A row's id: a whole number from 1 (a number filter would take "1.5" or "-5e63" and find nothing)."""
 
     field_class = WholeNumberField
+
+    def get_max_validator(self) -> MaxValueValidator:
+        return MaxValueValidator(2**63 - 1)  # the largest id PostgreSQL's bigint holds (not django-filter's 1e50)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
