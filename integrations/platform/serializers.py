@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -26,7 +27,12 @@ class SellerRowSerializer(serializers.Serializer):
 
 class ListingRowSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=120)
-    url = serializers.CharField(max_length=2000)
+    url = serializers.CharField(
+        max_length=2000,
+        # The shape `normalise_listing_url` needs, in the schema too; the host must also be the marketplace's.
+        validators=[RegexValidator(r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s:@]", message="Not an absolute http(s) URL.")],
+        help_text="The listing's absolute http(s) URL on one of the marketplace's hosts.",
+    )
     seller_external_id = serializers.CharField(max_length=120, required=False, allow_null=True, default=None)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     price = serializers.DecimalField(

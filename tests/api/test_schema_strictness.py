@@ -127,3 +127,12 @@ def test_the_platform_bulk_endpoints_take_json_only(platform):
         "/api/v1/platform/sellers/bulk/", {"sellers": [{"external_id": "S\x001", "name": "Shop"}]}, format="json"
     )
     assert nul.status_code == 400 and "external_id" in nul.json()["errors"]["sellers"]["0"]
+    ftp = platform.post(
+        "/api/v1/platform/listings/bulk/", {"listings": [{"external_id": "L1", "url": "ftp://x"}]}, format="json"
+    )
+    assert ftp.json()["errors"]["listings"]["0"]["url"] == ["Not an absolute http(s) URL."]
+
+
+def test_a_listing_url_has_the_shape_of_an_http_url_in_the_schema(schema):
+    row = schema["components"]["schemas"]["ListingRowRequest"]["properties"]["url"]
+    assert row["pattern"].startswith("^\\s*[hH][tT][tT][pP][sS]?://")
