@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brands.api.serializers import (
+    IPRightDetailsInputSerializer,
     IPRightDocumentInputSerializer,
     IPRightDocumentSerializer,
     IPRightInputSerializer,
@@ -51,12 +52,12 @@ def _valid(form: Any) -> Any:
     retrieve=extend_schema(summary="An IP right with its documents"),
     create=extend_schema(
         summary="Add an IP right (pending verification), optionally with its certificate",
-        request={"application/json": IPRightInputSerializer, "multipart/form-data": IPRightInputSerializer},
+        request={"application/json": IPRightDetailsInputSerializer, "multipart/form-data": IPRightInputSerializer},
         responses={201: IPRightSerializer},
     ),
     partial_update=extend_schema(
         summary="Change a right's registration details (a verified right goes back to pending)",
-        request=IPRightInputSerializer(partial=True),
+        request=IPRightDetailsInputSerializer(partial=True),
         responses={200: IPRightSerializer},
     ),
 )

@@ -30,7 +30,11 @@ class ListingRowSerializer(serializers.Serializer):
     url = serializers.CharField(
         max_length=2000,
         # The shape `normalise_listing_url` needs, in the schema too; the host must also be the marketplace's.
-        validators=[RegexValidator(r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s:@]", message="Not an absolute http(s) URL.")],
+        validators=[
+            RegexValidator(
+                r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s:@\x00][^\x00]*$", message="Not an absolute http(s) URL."
+            )
+        ],
         help_text="The listing's absolute http(s) URL on one of the marketplace's hosts.",
     )
     seller_external_id = serializers.CharField(max_length=120, required=False, allow_null=True, default=None)

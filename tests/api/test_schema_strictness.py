@@ -67,8 +67,14 @@ def test_the_platform_parameters_and_bulk_arrays_are_bounded(schema):
         assert (rows["minItems"], rows["maxItems"]) == (1, settings.MARKETSAFE["PLATFORM_BULK_MAX_ROWS"])
     key = _parameter(schema, "/api/v1/cases/import/", "Idempotency-Key", method="post")["schema"]
     assert key["maxLength"] == 100 and key["pattern"].startswith("^[^\\u0000-\\u001f")
+    # A required name is trimmed by the API, so whitespace alone is refused as blank: the pattern says so.
     name = _body(schema, "/api/v1/ip-rights/")["properties"]["name"]
-    assert name["pattern"] == NUL_FREE
+    assert name["pattern"] == "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    # A JSON body cannot carry the certificate file: only the multipart body offers it.
+    assert "document" not in _body(schema, "/api/v1/ip-rights/")["properties"]
+    assert "document" in _body(schema, "/api/v1/ip-rights/", "multipart/form-data")["properties"]
+    price = schema["components"]["schemas"]["ListingRowRequest"]["properties"]["price"]
+    assert price["pattern"] == "^(?:\\d{1,10}(?:\\.\\d{0,2})?|\\.\\d{1,2})$"
 
 
 def test_postgresql_cannot_store_nul_so_the_api_refuses_it_naming_the_field(owner_api, brand):
