@@ -58,6 +58,7 @@ from cases.services.filing import (  # noqa: F401
     evidence_required,
     evidence_staged,
     evidence_store,
+    filing_key_lock,
 )
 from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
 from cases.services.transitions import (  # noqa: F401
