@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from cases import services as case_services
 from cases.models import Case, CaseItem
 from core.api.exceptions import RowsInvalid
+from core.api.fast_rows import validate_rows
 from core.api.schema import ApiAutoSchema, error_response
 from core.errors import Conflict
 from integrations.authentication import (
@@ -99,17 +100,22 @@ class BulkUpsertView(PlatformView):
             raise RowsInvalid(
                 self.key, {i: {"non_field_errors": ["Each row must be a JSON object."]} for i in not_objects}
             )
-        # One list serializer, not one serializer per row: DRF deep-copies a serializer's fields for every
-        # instance, which would dominate a 5,000-row request.
-        serializer = self.row_serializer(data=rows, many=True)
-        if not serializer.is_valid():
-            errors = serializer.errors
-            # By row index: a list aligned with the rows, or (newer DRF) a dict of the failing rows only.
-            by_row = errors.items() if isinstance(errors, dict) else enumerate(errors)
-            raise RowsInvalid(self.key, {int(i): row_errors for i, row_errors in by_row if row_errors})
+        # Plainly valid rows are checked without DRF's per-field machinery (core.api.fast_rows); any other
+        # request goes through the serializer, whose messages the client gets.
+        validated = validate_rows(self.row_serializer, rows)
+        if validated is None:
+            # One list serializer, not one serializer per row: DRF deep-copies a serializer's fields for
+            # every instance, which would dominate a 5,000-row request.
+            serializer = self.row_serializer(data=rows, many=True)
+            if not serializer.is_valid():
+                errors = serializer.errors
+                # By row index: a list aligned with the rows, or (newer DRF) a dict of the failing rows only.
+                by_row = errors.items() if isinstance(errors, dict) else enumerate(errors)
+                raise RowsInvalid(self.key, {int(i): row_errors for i, row_errors in by_row if row_errors})
+            validated = serializer.validated_data
         try:
             # A refused row raises `UpsertRefused`, answered by the API base like the rows above.
-            result = self.upsert(serializer.validated_data)
+            result = self.upsert(validated)
         except IntegrityError as exc:
             # Another request wrote one of these rows between our checks and our statement: send it again.
             raise Conflict(CONCURRENT_WRITE) from exc

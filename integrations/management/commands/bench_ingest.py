@@ -10,9 +10,11 @@ marketplace with a service token and its sellers, then for each count of `--clie
 again) sends the same amount of work, `--batches` requests of `--rows` new listings each, from that many
 client threads taking requests from one queue. Every response must be 200 with every row created.
 
-It prints rows/s per run and, last, each client count's rate against the mean of the one-client runs
-(`scaling=`). Clients, server and PostgreSQL share the machine, so on a machine with few cores the ratio
-shows how much of them the stack uses, not what separate hosts would reach.
+It prints rows/s per run, each client count's rate against the mean of the one-client runs (`scaling=`),
+and last the same rows written by COPY straight into the table in as many transactions, with one client's
+ingest rate as a fraction of it (issue 16, point 3: at least 10,000 rows/s and 0.5 x COPY). Clients, server
+and PostgreSQL share the machine, so on a machine with few cores the scaling ratio shows how much of them the
+stack uses, not what separate hosts would reach.
 
 Safety: only a database whose name ends with `_bench` (bench_delist's rule); the listings stay there.
 """
@@ -33,12 +35,16 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
 
 from devtools.bench_web import _production_env, _wait_ready
 from devtools.devenv import free_port
 from integrations.services import service_token_create
+from listings.bulk import COPY_SQL
+from listings.choices import ListingStatus
 from listings.management.commands.bench_delist import _tail, _use_scratch_database, process_group
-from listings.models import Marketplace
+from listings.models import Marketplace, Seller
 
 SELLERS = 100
 DEFAULT_CLIENTS = "1,2,4,1"
@@ -100,10 +106,43 @@ class Command(BaseCommand):
         baseline = sum(single) / len(single)
         rates = ", ".join(f"{rate:,.0f}" for rate in single)
         self.stdout.write(f"one client: {rates} rows/s; baseline {baseline:,.0f}")
+        copy_rate = self._copy_rate(marketplace, options["batches"], options["rows"])
+        self.stdout.write(
+            f"COPY of the same rows ({options['batches']} transactions of {options['rows']:,}): "
+            f"{copy_rate:,.0f} rows/s; one client's ingest = {baseline / copy_rate:.2f} x COPY"
+        )
         for count in sorted({count for count, _ in runs} - {1}):
             rates = [rate for c, rate in runs if c == count]
             rate = sum(rates) / len(rates)
             self.stdout.write(f"clients={count} rows/s={rate:,.0f} scaling={rate / baseline:.2f}")
+
+    @staticmethod
+    def _copy_rate(marketplace: Marketplace, batches: int, rows: int) -> float:
+        """Rows/s of COPY writing the same listings straight into the table (one transaction per batch, as
+        one request each), the floor of what any ingest path can reach: no HTTP, JSON, checks or upsert."""
+        sellers = list(Seller.objects.for_marketplace(marketplace).values_list("pk", flat=True))
+        now = timezone.now()
+        started = time.monotonic()
+        for batch in range(batches):
+            with transaction.atomic(), connection.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
+                for row in range(rows):
+                    external_id = f"C-{batch}-{row}"
+                    copy.write_row(
+                        (
+                            marketplace.pk,
+                            sellers[row % len(sellers)],
+                            external_id,
+                            f"https://{marketplace.hosts[0]}/item/{external_id}",
+                            "Benchmark listing",
+                            None,
+                            "",
+                            "{}",
+                            ListingStatus.ACTIVE.value,
+                            None,
+                            now,
+                        )
+                    )
+        return batches * rows / (time.monotonic() - started)
 
     @contextmanager
     def _server(self, database_url: str, workers: int) -> Iterator[str]:
