@@ -41,6 +41,12 @@ TRACKING_PARAMETERS = frozenset(
 TRACKING_PREFIXES = ("utm_",)
 
 
+#: A URL already in the canonical form (https, lower-case host without port or user, a path not ending in
+#: "/" unless it is the root, no query, no fragment, nothing `urlsplit` would strip or split on): returned
+#: as it is, without taking it apart. Most URLs a marketplace's system sends look like this.
+_CANONICAL = re.compile(r"https://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/|(?:/[^?#\s\x00-\x1f\x7f\\/]+)+)")
+
+
 def normalise_listing_url(url: str) -> str:
     """The canonical form listings are stored under: https, lower-case host, no fragment, no trailing slash,
     no tracking parameters (`TRACKING_PARAMETERS`, `utm_*`); the other query parameters keep their order.
@@ -49,6 +55,13 @@ def normalise_listing_url(url: str) -> str:
     platform upsert and delisting files all call it. Raises ValueError when `url` is not an absolute
     http(s) URL.
     """
+    if _CANONICAL.fullmatch(url):
+        return url
+    return _normalise_parsed(url)
+
+
+def _normalise_parsed(url: str) -> str:
+    """`normalise_listing_url` by taking the URL apart, whatever its form."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
         raise ValueError("not an absolute http(s) URL")

@@ -132,7 +132,11 @@ def listings_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]])
     for i, row in enumerate(rows):
         try:
             url = normalise_listing_url(row["url"])
-            marketplace_for_host(urlsplit(url).hostname or "", [marketplace])
+            # A canonical URL starts "https://" and its host ends at the next "/" (a port, an address in
+            # brackets or user info: taken apart properly).
+            netloc = url[8 : url.index("/", 8)]
+            host = urlsplit(url).hostname if set(netloc) & {":", "[", "@"} else netloc
+            marketplace_for_host(host or "", [marketplace])
         except ValueError as exc:
             message = (
                 f"The host {exc} is not one of {marketplace.name}'s ({', '.join(marketplace.hosts)})."

@@ -1,10 +1,13 @@
 """Listing URLs are canonicalised once (listings.services) and resolve to the listing they name, whatever
 form the brand pasted: the preview, the filing and delisting files agree (issue 14.1, issue 13.5)."""
 
+import hypothesis
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import strategies as st
 
 from cases.importing import parse_pasted, preview_rows
+from listings import services
 from listings.delisting.selections import read_line
 from listings.models import Listing
 from listings.services import normalise_listing_url
@@ -104,3 +107,31 @@ def test_filing_refuses_a_url_that_is_not_a_listing_of_its_marketplace(file_case
 
 def test_a_delisting_file_line_with_a_tracking_query_reads_the_canonical_url():
     assert read_line("https://shopnow.example/item/SN1013?utm_source=mail")[1] == "https://shopnow.example/item/SN1013"
+
+
+# The fast path for URLs already canonical (listings.services._CANONICAL) must give what the full
+# canonicalisation gives: checked on generated URLs, canonical-looking and not.
+URLISH = st.one_of(
+    st.from_regex(r"https?://[a-zA-Z0-9.:@\[\]-]{0,20}(/[^?#]{0,15}){0,3}(\?[a-z=&_]{0,10})?(#x)?", fullmatch=True),
+    st.from_regex(r"https://[a-z0-9-]{1,8}(\.[a-z0-9-]{1,5}){0,2}(/[A-Za-z0-9%._~\\ -]{1,8}){0,3}/?", fullmatch=True),
+    st.text(max_size=30).map(lambda tail: "https://shop.example/" + tail),
+)
+
+
+def _slow(url: str) -> str | None:
+    try:
+        return services._normalise_parsed(url)
+    except ValueError:
+        return None
+
+
+@hypothesis.settings(max_examples=600, derandomize=True)
+@hypothesis.given(URLISH)
+def test_the_fast_path_for_canonical_urls_agrees_with_the_full_canonicalisation(url):
+    try:
+        fast = normalise_listing_url(url)
+    except ValueError:
+        fast = None
+    assert fast == _slow(url)
+    if services._CANONICAL.fullmatch(url):
+        assert fast == url
