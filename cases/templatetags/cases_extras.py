@@ -186,5 +186,6 @@ def sort_header(context: template.Context, param: str, label: str, default: str 
     query = request.GET.copy()
     query["ordering"] = f"-{param}" if current == param else param
     query.pop("page", None)
+    query.pop("cursor", None)  # a position in one ordering means nothing in another
     aria_sort = {param: "ascending", f"-{param}": "descending"}.get(current)
     return {"label": label, "href": f"?{query.urlencode()}", "aria_sort": aria_sort}

@@ -1,8 +1,9 @@
-"""The brand's case list and reported-listings (item) list, with filters, sorting, capped pagination and
+"""The brand's case list and reported-listings (item) list, with filters, sorting, keyset pagination and
 CSV exports of exactly what is filtered.
 
-Lists count at most `CappedPaginator.cap` rows ("10,000+") instead of running a full COUNT(*), and read
-only the page's rows; exports stream every filtered row through a server-side cursor.
+Lists page by keyset (`core.pagination.KeysetListMixin`): no COUNT(*) and no OFFSET, so the thousandth
+page and a search cost what the first page costs (indexes in cases/migrations/0007); exports stream
+every filtered row through a server-side cursor.
 """
 
 from typing import Any
@@ -22,7 +23,7 @@ from cases import selectors
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Case, CaseItem
 from core.csvexport import csv_response
-from core.pagination import CappedPaginator
+from core.pagination import KeysetListMixin
 
 
 class FilteredMixin(BrandAccessMixin):
@@ -53,8 +54,7 @@ class CaseItemFilterMixin(FilteredMixin):
         return selectors.item_list(user=self.request.user, brand=self.brand)
 
 
-class FilteredListView(FilteredMixin, ListView):
-    paginator_class = CappedPaginator
+class FilteredListView(KeysetListMixin, FilteredMixin, ListView):
     paginate_by = 50
     #: The URL name of the matching CSV export.
     export_url_name: str
@@ -68,12 +68,10 @@ class FilteredListView(FilteredMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        page, paginator = context["page_obj"], context["paginator"]
         rows = len(context["object_list"])
-        total = f"{paginator.cap:,}+" if paginator.capped else f"{paginator.count:,}"
         filters = [name for name in self.filterset.filters if name != "ordering"]
         context.update(
-            showing=f"{page.start_index():,} to {page.start_index() + rows - 1:,} of {total}" if rows else "none",
+            showing=f"{rows:,} on this page" if rows else "none",
             filterset=self.filterset,
             filtered=any(value for name in filters for value in self.request.GET.getlist(name)),
             export_url=reverse(self.export_url_name, kwargs={"brand_slug": self.brand.slug}),
