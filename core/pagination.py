@@ -187,8 +187,8 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
     if cursor:
         values, reverse = decode_cursor(cursor, keys)
         queryset = queryset.filter(after(keys, values, reverse=reverse))
-        if reverse:
-            queryset = queryset.order_by(*(key.order_by(reverse=True) for key in keys))
+    # The full ordering, primary key included: ties must come in the order the cursor assumes.
+    queryset = queryset.order_by(*(key.order_by(reverse=reverse) for key in keys))
     rows = list(queryset[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
