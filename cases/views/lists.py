@@ -6,6 +6,7 @@ page and a search cost what the first page costs (indexes in cases/migrations/00
 every filtered row through a server-side cursor.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -14,12 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views import View
 from django.views.generic import ListView
 from django_filters import FilterSet
 
 from brands.access import BrandAccessMixin
 from cases import selectors
+from cases.views.list_rows import case_rows, item_rows
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Case, CaseItem
 from core.csvexport import csv_response
@@ -58,6 +61,8 @@ class FilteredListView(KeysetListMixin, FilteredMixin, ListView):
     paginate_by = 50
     #: The URL name of the matching CSV export.
     export_url_name: str
+    #: Renders the page's rows as the table's body (cases/views/list_rows.py).
+    render_rows: Callable[..., SafeString]
 
     def get_queryset(self) -> QuerySet:
         self.filterset = self.get_filterset()
@@ -72,6 +77,7 @@ class FilteredListView(KeysetListMixin, FilteredMixin, ListView):
         filters = [name for name in self.filterset.filters if name != "ordering"]
         context.update(
             showing=f"{rows:,} on this page" if rows else "none",
+            rows_html=type(self).render_rows(context["object_list"], brand_slug=self.brand.slug),
             filterset=self.filterset,
             filtered=any(value for name in filters for value in self.request.GET.getlist(name)),
             export_url=reverse(self.export_url_name, kwargs={"brand_slug": self.brand.slug}),
@@ -83,12 +89,14 @@ class CaseListView(CaseFilterMixin, FilteredListView):
     template_name = "cases/lists/case_list.html"
     context_object_name = "cases"
     export_url_name = "cases:case_export"
+    render_rows = case_rows
 
 
 class CaseItemListView(CaseItemFilterMixin, FilteredListView):
     template_name = "cases/lists/item_list.html"
     context_object_name = "items"
     export_url_name = "cases:item_export"
+    render_rows = item_rows
 
 
 class FilteredExportView(FilteredMixin, View):

@@ -297,3 +297,18 @@ def test_list_queries_do_not_grow_with_rows(client, brand, file_case, url_name, 
     assert CaseItem.objects.count() == 50 and Case.objects.count() == 10
     many = page_queries(client, url, django_assert_max_num_queries, LIST_QUERIES)
     assert few == many
+
+
+def test_rows_rendered_in_python_escape_what_the_marketplace_sent(client, items_url, cases_url, file_case):
+    item = file_case(1).items.get()
+    Listing.objects.filter(pk=item.listing_id).update(title='<script>alert("x")</script>')
+    seller = factories.SellerFactory(name="A&B <Shop>", external_id='"quoted"')
+    Listing.objects.filter(pk=item.listing_id).update(seller=seller)
+    html = client.get(items_url).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "A&amp;B &lt;Shop&gt; (&quot;quoted&quot;)" in html
+    assert f'href="/b/{item.brand.slug}/cases/{item.case_id}/#item-{item.pk}"' in html
+    assert f'<a href="/b/{item.brand.slug}/cases/{item.case_id}/">Case #{item.case_id}</a>' in client.get(
+        cases_url
+    ).content.decode()
