@@ -22,9 +22,9 @@ from django_filters import FilterSet
 
 from brands.access import BrandAccessMixin
 from cases import selectors
-from cases.views.list_rows import case_rows, item_rows
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Case, CaseItem
+from cases.views.list_rows import case_rows, item_rows
 from core.csvexport import csv_response
 from core.pagination import KeysetListMixin
 

@@ -309,6 +309,7 @@ def test_rows_rendered_in_python_escape_what_the_marketplace_sent(client, items_
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert "A&amp;B &lt;Shop&gt; (&quot;quoted&quot;)" in html
     assert f'href="/b/{item.brand.slug}/cases/{item.case_id}/#item-{item.pk}"' in html
-    assert f'<a href="/b/{item.brand.slug}/cases/{item.case_id}/">Case #{item.case_id}</a>' in client.get(
-        cases_url
-    ).content.decode()
+    assert (
+        f'<a href="/b/{item.brand.slug}/cases/{item.case_id}/">Case #{item.case_id}</a>'
+        in client.get(cases_url).content.decode()
+    )
