@@ -313,3 +313,17 @@ def test_rows_rendered_in_python_escape_what_the_marketplace_sent(client, items_
         f'<a href="/b/{item.brand.slug}/cases/{item.case_id}/">Case #{item.case_id}</a>'
         in client.get(cases_url).content.decode()
     )
+
+
+def test_the_filter_form_is_cached_per_filters_and_follows_new_marketplaces(client, items_url, file_case, marketplace):
+    file_case(1)
+    client.get(items_url)  # renders and caches the unfiltered form
+    factories.MarketplaceFactory(name="Brand-new bazaar")
+    assert "Brand-new bazaar" in client.get(items_url).content.decode()  # a new marketplace bumps the version
+    chosen = client.get(items_url, {"marketplace": marketplace.pk, "lane": "standard"}).content.decode()
+    assert f'<option value="{marketplace.pk}" selected>' in chosen
+    again = client.get(items_url, {"lane": "standard", "marketplace": marketplace.pk}).content.decode()
+    assert f'<option value="{marketplace.pk}" selected>' in again  # same filters in another order: same entry
+    assert f'<option value="{marketplace.pk}" selected>' not in client.get(items_url).content.decode()
+    errors = client.get(items_url, {"submitted_from": "not a date"}).content.decode()
+    assert "Enter a valid date." in errors
