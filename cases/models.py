@@ -121,6 +121,8 @@ class CaseItem(models.Model):
             models.Index(fields=["brand", "-submitted_at", "-id"], name="item_brand_recent_idx"),
             models.Index(fields=["brand", "sla_due_at", "id"], name="item_brand_sla_idx"),
             models.Index(fields=["brand", "status", "id"], name="item_brand_status_id_idx"),
+            # The case list's per-case counts (all items, open ones, those waiting for the brand).
+            models.Index(fields=["case", "status"], name="item_case_status_idx"),
             models.Index(fields=["brand", "decided_at"], name="item_brand_decided_idx"),
             models.Index(fields=["listing"], name="item_listing_idx"),
             # Deadline sweeps.

@@ -29,4 +29,8 @@ class Migration(migrations.Migration):
             model_name="caseitem",
             index=models.Index(fields=["brand", "status", "id"], name="item_brand_status_id_idx"),
         ),
+        AddIndexConcurrently(
+            model_name="caseitem",
+            index=models.Index(fields=["case", "status"], name="item_case_status_idx"),
+        ),
     ]

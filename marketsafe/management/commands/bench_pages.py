@@ -134,7 +134,7 @@ class Command(BaseCommand):
             self.stdout.write(f"seeding {items - have_items:,} reported items")
             self._seed_items(brand, user, marketplaces, items - have_items)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE listings_listing, listings_seller, cases_case, cases_caseitem")
+            cursor.execute("VACUUM (ANALYZE) listings_listing, listings_seller, cases_case, cases_caseitem")
         self.stdout.write(
             f"data: {Listing.objects.count():,} listings, {CaseItem.objects.filter(brand=brand).count():,} items in "
             f"{Case.objects.filter(brand=brand).count():,} cases of the benchmark brand "
