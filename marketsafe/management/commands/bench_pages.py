@@ -24,11 +24,19 @@ database; it migrates that database first.
 
 import base64
 import json
+import os
+import re
+import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -92,8 +100,13 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0, help="Fraction of the issue's sizes (default 1).")
         parser.add_argument("--repeat", type=int, default=7, help="Timed requests per latency figure (median).")
         parser.add_argument("--seconds", type=float, default=3.0, help="Duration of each throughput run.")
+        parser.add_argument(
+            "--live",
+            action="store_true",
+            help="Also measure throughput with wrk (16 connections) against gunicorn (2 sync workers) on this data.",
+        )
 
-    def handle(self, *args: Any, scale: float, repeat: int, seconds: float, **options: Any) -> None:
+    def handle(self, *args: Any, scale: float, repeat: int, seconds: float, live: bool, **options: Any) -> None:
         name = connection.settings_dict["NAME"]
         if not name.endswith(DATABASE_SUFFIX):
             raise CommandError(
@@ -108,7 +121,9 @@ class Command(BaseCommand):
         # The API's rate limit would refuse a throughput run; its counting in the cache still happens.
         SimpleRateThrottle.THROTTLE_RATES = {**SimpleRateThrottle.THROTTLE_RATES, "api_token": "100000000/minute"}
         with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], DEBUG=False):
-            self._run(brand, user)
+            urls = self._run(brand, user)
+        if live:
+            self._live(urls)
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -230,7 +245,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {name}: {figures.first_ms:.1f} ms, {figures.rps:.1f} req/s")
         return figures
 
-    def _run(self, brand: Brand, user: Any) -> None:
+    def _run(self, brand: Brand, user: Any) -> list[tuple[str, str, str]]:
         page = Client()
         page.force_login(user)
         membership = BrandMembership.objects.get(brand=brand, user=user)
@@ -307,6 +322,64 @@ class Command(BaseCommand):
             self.stdout.write(figures.row(bare_page))
         for figures in api_rows:
             self.stdout.write(figures.row(bare_api))
+        cookie = f"{settings.SESSION_COOKIE_NAME}={page.cookies[settings.SESSION_COOKIE_NAME].value}"
+        return [
+            ("bare view", "/__bench__/bare/", f"Cookie: {cookie}"),
+            ("Portal reported listings", items, f"Cookie: {cookie}"),
+            ("Portal cases", cases, f"Cookie: {cookie}"),
+            ("API case items", "/api/v1/case-items/", f"Authorization: Token {secret}"),
+            ("API cases", "/api/v1/cases/", f"Authorization: Token {secret}"),
+        ]
+
+    def _live(self, urls: list[tuple[str, str, str]]) -> None:
+        """wrk against gunicorn serving marketsafe/bench_wsgi.py: the deployment's shape, HTTP parsing included."""
+        if not shutil.which("wrk"):
+            raise CommandError("--live needs wrk on the PATH")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = os.environ | {"API_THROTTLE_RATE": "100000000/minute", "DJANGO_DEBUG": "false"}
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             "marketsafe.bench_wsgi:application"],
+            env=env,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if server.poll() is not None:
+                    raise CommandError("gunicorn exited: see its output above")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__bench__/bare/", timeout=5):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise CommandError("gunicorn did not answer within 60 s") from None
+                    time.sleep(0.5)
+            self.stdout.write("")
+            self.stdout.write(
+                "| Live (wrk -t2 -c16, gunicorn 2 sync workers) | Requests/s | x bare view | p50 latency |"
+            )
+            self.stdout.write("|---|---|---|---|")
+            bare = None
+            for name, path_, header in urls:
+                url = f"http://127.0.0.1:{port}{path_}"
+                subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-H", header, url], capture_output=True, check=True)  # noqa: S603,S607
+                out = subprocess.run(  # noqa: S603
+                    ["wrk", "-t2", "-c16", f"-d{max(self.seconds, 5):.0f}s", "--latency", "-H", header, url],  # noqa: S607
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                if "Non-2xx" in out:
+                    raise CommandError(f"{name}: wrk saw error answers\n{out}")
+                rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+                p50 = re.search(r"50%\s+(\S+)", out).group(1)
+                bare = bare or rps
+                self.stdout.write(f"| {name} | {rps:.1f} | {rps / bare:.3f} | {p50} |")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
     @staticmethod
     def _deepest_page(client: Any, url: str, model: type, brand: Brand) -> str | None:
