@@ -9,17 +9,16 @@ bench_pages measures the page both ways (`--template-rows`).
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 from html import escape
 
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
 from brands.choices import Lane
 from cases.choices import CaseStatus, ItemStatus, ReasonCode
 from cases.models import Case, CaseItem
-from cases.templatetags.cases_extras import next_deadline, time_left
+from cases.templatetags.cases_extras import datetime_text, next_deadline, time_left
 
 _ITEM_STATUS = dict(ItemStatus.choices)
 _CASE_STATUS = dict(CaseStatus.choices)
@@ -44,8 +43,8 @@ def _case_url(brand_slug: str) -> tuple[str, str]:
     return prefix, suffix
 
 
-def _when(moment: object) -> str:
-    return _e(date_format(timezone.localtime(moment), "DATETIME_FORMAT")) if moment else ""
+def _when(moment: datetime | None) -> str:
+    return _e(datetime_text(moment)) if moment else ""
 
 
 def item_rows(items: Iterable[CaseItem], *, brand_slug: str) -> SafeString:

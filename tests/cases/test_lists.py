@@ -327,3 +327,36 @@ def test_the_filter_form_is_cached_per_filters_and_follows_new_marketplaces(clie
     assert f'<option value="{marketplace.pk}" selected>' not in client.get(items_url).content.decode()
     errors = client.get(items_url, {"submitted_from": "not a date"}).content.decode()
     assert "Enter a valid date." in errors
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-01-05T03:04:00+00:00",
+        "2026-07-31T23:59:59+00:00",
+        "2026-03-29T01:30:00+00:00",
+        "2026-12-15T12:00:00+05:00",
+    ],
+)
+def test_datetime_text_writes_what_djangos_formatter_writes(zone, moment):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils.formats import date_format
+
+    from cases.templatetags.cases_extras import datetime_text
+
+    value = datetime.fromisoformat(moment)
+    with timezone.override(ZoneInfo(zone)):
+        assert datetime_text(value) == date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def test_datetime_text_leaves_other_formats_to_django(monkeypatch):
+    from django.utils.formats import date_format
+
+    from cases.templatetags import cases_extras
+
+    monkeypatch.setattr(cases_extras, "get_format", lambda name: "d/m/Y H:i")
+    monkeypatch.setattr(cases_extras, "date_format", lambda value, name: f"django:{date_format(value, 'd/m/Y')}")
+    assert cases_extras.datetime_text(timezone.now()).startswith("django:")
