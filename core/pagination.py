@@ -25,13 +25,16 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import F, Field, Func, Model, Q, QuerySet, Value
 from django.db.models.lookups import GreaterThan, LessThan
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 
@@ -161,9 +164,24 @@ def decode_cursor(cursor: str, keys: list[Key]) -> tuple[list[Any], bool]:
         values = [None if v is None else key.field.to_python(v) for key, v in zip(keys, payload[2:], strict=True)]
     except (ValidationError, TypeError, ValueError) as exc:
         raise InvalidCursor(cursor) from exc
-    if any(value is None and not key.nullable for key, value in zip(keys, values, strict=True)):
+    if not all(_storable(key, value) for key, value in zip(keys, values, strict=True)):
         raise InvalidCursor(cursor)
     return values, payload[1] == "p"
+
+
+def _storable(key: Key, value: Any) -> bool:
+    """Whether the database can compare `value` with the key's column: an edited cursor must answer 400,
+    not a database error (an integer out of the column's range, a NUL in a string, a naive time)."""
+    if value is None:
+        return key.nullable
+    if isinstance(value, int) and not isinstance(value, bool):
+        low, high = connection.ops.integer_field_range(key.field.get_internal_type())
+        return (low is None or value >= low) and (high is None or value <= high)
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, datetime):
+        return timezone.is_aware(value)
+    return True
 
 
 def _value(row: Any, path: str) -> Any:

@@ -1,6 +1,8 @@
 """The keyset engine (core.pagination): every ordering walks every row once, forwards and back, through a
 row comparison when the columns are NOT NULL and go one way, column by column otherwise (NULLs included)."""
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -65,7 +67,28 @@ def test_every_ordering_walks_every_row_once(items, ordering, row_comparison, si
     assert paged and all(("ROW(" in s) == row_comparison for s in paged)
 
 
-@pytest.mark.parametrize("cursor", ["", "%%%", "bm90IGpzb24", "WyJ4Il0", "WyItc3VibWl0dGVkX2F0LC1pZCIsIm4iLCJ4IiwxXQ"])
+def _edited(*values) -> str:
+    """A cursor of the default item ordering with the given values, as someone editing one would write it."""
+    payload = json.dumps(["-submitted_at,-id", "n", *values])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "%%%",
+        "bm90IGpzb24",
+        "WyJ4Il0",
+        "WyItc3VibWl0dGVkX2F0LC1pZCIsIm4iLCJ4IiwxXQ",
+        _edited("2026-01-01 00:00:00+00:00", 10**30),  # beyond bigint
+        _edited("2026-01-01 00:00:00", 1),  # a naive time
+        _edited("2026-01-01 00:00:00+00:00", None),  # NULL for a NOT NULL column
+        _edited("2026-01-01 00:00:00+00:00", "1\x00"),
+        _edited("2026-01-01 00:00:00+00:00", 1, 2),  # one value too many
+        _edited("yesterday", 1),
+    ],
+)
 def test_a_bad_cursor_is_refused(items, cursor):
     queryset = CaseItem.objects.order_by("-submitted_at", "-pk")
     if not cursor:  # no cursor: the first page
@@ -73,3 +96,8 @@ def test_a_bad_cursor_is_refused(items, cursor):
         return
     with pytest.raises(InvalidCursor):
         keyset_page(queryset, cursor, 2)
+
+
+def test_an_edited_cursor_within_range_only_moves_the_position(items):
+    queryset = CaseItem.objects.order_by("-submitted_at", "-pk")
+    assert keyset_page(queryset, _edited("2999-01-01 00:00:00+00:00", 2**62), 50).rows == list(queryset)
