@@ -32,7 +32,7 @@ help: ## list the targets
 run: $(STAMP) ## migrate, seed demo data, run the portal with a Celery worker and beat
 	$(PY) -m devtools.devenv run-portal
 
-serve: $(STAMP) ## the production stack locally: gunicorn (deploy/Procfile), worker and beat, production settings on HTTP
+serve: $(STAMP) ## the production stack locally: gunicorn (deploy/Procfile), a worker per queue and beat, production settings on HTTP
 	$(PY) -m devtools.devenv serve
 
 test: $(STAMP) ## run the test suite (PYTEST_ARGS='-x -k name' to narrow it down)

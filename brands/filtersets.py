@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +33,14 @@ class IPRightFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", help_text="Name or registration number")
     kind = django_filters.ChoiceFilter(choices=IPRightKind.choices, empty_label="Any kind", label="Kind")
     status = django_filters.ChoiceFilter(choices=IPRightStatus.choices, empty_label="Any status", label="Status")
-    office = django_filters.ChoiceFilter(choices=(), empty_label="Any office", label="Office")
+    # Text, not a choice: the offices are the brand's own (`__init__` lists them in the page's select), so
+    # the API's schema cannot enumerate them; an office none of its rights has lists nothing.
+    office = django_filters.CharFilter(
+        label="Office",
+        max_length=IPRight._meta.get_field("office").max_length,
+        widget=forms.Select,
+        help_text="The office of the brand's rights, as they name it; another lists nothing.",
+    )
     expires_within = django_filters.ChoiceFilter(
         choices=[(str(days), f"{days} days") for days in EXPIRY_WINDOWS],
         method="filter_expires_within",
@@ -58,9 +66,9 @@ class IPRightFilterSet(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         offices = self.queryset.order_by("office").values_list("office", flat=True).distinct()
         office = self.filters["office"]
-        office.extra["choices"] = [(office, office) for office in offices]
+        office.extra["widget"] = forms.Select(choices=[("", "Any office"), *((name, name) for name in offices)])
         # A form field built earlier on the class's filter (the API schema generator builds them) is
-        # cached on it and deep-copied into every instance: drop it, so the field is built with these choices.
+        # cached on it and deep-copied into every instance: drop it, so the field is built with this widget.
         office.__dict__.pop("_field", None)
 
     def search(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:

@@ -47,17 +47,24 @@ def file_case_draft(draft_id: str) -> str | None:
     return draft.state if draft else None
 
 
-@shared_task
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
 def run_bulk_decision(bulk_id: str) -> str | None:
-    """Apply a moderator's decision on many items, with progress on its row."""
+    """Apply a moderator's decision on many items, with progress on its row (idempotent: a second run
+    of the same decision changes nothing, a run after a lost worker resumes after the last saved batch)."""
     try:
         bulk = services.bulk_decision_run(bulk_id=bulk_id)
+    except DATABASE_UNAVAILABLE:
+        raise  # retried: the batch in progress was rolled back with its progress, the row is still RUNNING
     except Exception:
-        services.bulk_decision_fail(
-            bulk_id=bulk_id, error="The decision stopped on an error; items decided before it stay decided."
-        )
+        services.bulk_decision_fail(bulk_id=bulk_id, error=BULK_CRASHED)
         raise
     return bulk.state if bulk else None
+
+
+@shared_task
+def sweep_bulk_decisions() -> int:
+    """Re-send background decisions never started or whose worker died; meant for beat every minute."""
+    return services.bulk_decisions_sweep()
 
 
 @shared_task

@@ -13,6 +13,7 @@ migrates before it starts new web processes, so a process that saw "applied" sta
 """
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from celery import current_app
@@ -42,13 +43,18 @@ def _migrations() -> str:
     return "ok" if _migrations_applied else "pending"
 
 
-def _broker_and_backlog() -> dict[str, str]:
-    """Ping the broker and read each known queue's length (Redis lists named after the queues)."""
-    queues = {current_app.conf.task_default_queue, *settings.READINESS_QUEUES}
+def queue_depths(queues: Iterable[str]) -> dict[str, int]:
+    """Messages waiting in each queue (the Redis lists named after the queues), in one short connection;
+    raises when the broker does not answer. Also read by `manage.py ops_status`."""
     with current_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=2)
         client = connection.channel().client
-        depths = {queue: client.llen(queue) for queue in sorted(queues)}
+        return {queue: client.llen(queue) for queue in sorted(set(queues))}
+
+
+def _broker_and_backlog() -> dict[str, str]:
+    """Ping the broker and read each known queue's length."""
+    depths = queue_depths([current_app.conf.task_default_queue, *settings.READINESS_QUEUES])
     backlog = "ok" if max(depths.values(), default=0) <= settings.READINESS_MAX_BACKLOG else "backlogged"
     return {"broker": "ok", "backlog": backlog}
 

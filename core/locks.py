@@ -30,3 +30,15 @@ def run_exclusively(name: str) -> Iterator[bool]:
         if acquired:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def claim_is_free(name: str) -> bool:
+    """Whether no session holds `name`'s lock: a run that held it has finished or its worker died (the
+    lock is taken and let go at once, so it cannot stop the run it is asked about from starting)."""
+    key = lock_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        free = bool(cursor.fetchone()[0])
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return free

@@ -18,11 +18,12 @@ a retry after a half-done attempt is safe.
 """
 
 import logging
+import time
 from functools import partial
 from typing import Any
 
 import redis.exceptions
-from celery import Task
+from celery import Task, current_app
 from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -77,3 +78,30 @@ def send_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     Only for work the sweep can find again in the committed rows: a broker outage is logged, not raised.
     """
     transaction.on_commit(partial(send, task, *args, **kwargs))
+
+
+#: How long one answer of `broker_reachable` is reused: a page polled every two seconds by several people
+#: costs one connection attempt per process every few seconds, however many look.
+BROKER_CHECK_SECONDS = 5.0
+#: How long `broker_reachable` waits for the broker: a host that does not answer is "unreachable" for the
+#: page rather than a page that hangs.
+BROKER_CHECK_TIMEOUT = 1.0
+_broker_checks: dict[str, tuple[float, bool]] = {}  # broker URL → (monotonic time checked, reachable)
+
+
+def broker_reachable() -> bool:
+    """Whether the Celery broker answers now (one connection attempt with a short timeout, the answer
+    kept BROKER_CHECK_SECONDS per process and broker URL): for pages that say why work waits."""
+    url = current_app.conf.broker_url
+    checked = _broker_checks.get(url)
+    if checked and time.monotonic() - checked[0] < BROKER_CHECK_SECONDS:
+        return checked[1]
+    try:
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_TIMEOUT)
+        reachable = True
+    except Exception as exc:  # whatever the transport raises, the answer is the same: not reachable now
+        logger.warning("Broker unreachable (checked for a page): %s", exc)
+        reachable = False
+    _broker_checks[url] = (time.monotonic(), reachable)
+    return reachable

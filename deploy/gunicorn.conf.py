@@ -12,10 +12,16 @@ Why these values:
 - `forwarded_allow_ips`: X-Forwarded-* headers are trusted only from the one reverse proxy in front
   (its address in FORWARDED_ALLOW_IPS; loopback by default), the same proxy TRUSTED_PROXY_COUNT counts.
 - The access log is one line per request with the time taken, for the log shipper.
+- Prometheus multiprocess mode: each worker writes its request counters to files in
+  PROMETHEUS_MULTIPROC_DIR and `/metrics` sums them, whichever worker answers the scrape (core/metrics.py).
+  The directory is emptied when the server starts (stale files would add a previous run's counts) and a
+  dead worker's files are marked so (`child_exit`); without the variable a fresh temporary one is made.
 """
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -37,3 +43,21 @@ access_log_format = '%({x-forwarded-for}i)s %(h)s %(t)s "%(r)s" %(s)s %(B)s %(D)
 # The app is loaded in each worker after the fork: database connections and the Celery producer pool are
 # never shared between processes.
 preload_app = False
+
+# Set here, in the arbiter, before any worker imports prometheus_client: the workers inherit it.
+PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="marketsafe-prometheus-")
+)
+
+
+def on_starting(server) -> None:
+    directory = Path(PROMETHEUS_MULTIPROC_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

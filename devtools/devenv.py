@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     portal = commands.add_parser("run-portal", help="migrate, seed demo data, run web, worker and beat")
     portal.set_defaults(handler=lambda args: run_portal())
     serve = commands.add_parser(
-        "serve", help="the production stack locally: gunicorn, worker and beat with production settings on HTTP"
+        "serve", help="the production stack locally: gunicorn, workers per queue, beat; production settings, HTTP"
     )
     serve.set_defaults(handler=lambda args: run_portal(production=True))
     env = commands.add_parser("env", help="print export lines for the servers, keep them up until Ctrl-C")
@@ -139,7 +139,7 @@ def exec_command(command: list[str]) -> int:
 
 
 def run_portal(*, production: bool = False) -> int:
-    """Migrate, seed the demo data, then run the Procfile's processes (web, worker, beat) with honcho.
+    """Migrate, seed the demo data, then run the Procfile's processes (web, Celery workers, beat) with honcho.
 
     With `production`, the processes of deploy/Procfile (gunicorn instead of runserver) run with
     production settings (`serve_environment`), after the static files are collected for whitenoise's

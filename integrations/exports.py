@@ -4,8 +4,9 @@
 (Art. 24(5)), in its own field names and values; `dsa_batches` groups them in request bodies of at most
 100 statements, the database's batch limit (`{"statements": [...]}`). The database must hold no personal
 data: a statement carries no seller, brand user or listing URL, its `puid` is a portal number, and the
-free-text facts have e-mail addresses, phone numbers and links masked (then cut to length). A statement
-the database would refuse (`tdb_statement_problems`) raises ValidationError instead of being exported.
+free texts (legal ground, explanation, facts) have e-mail addresses, phone numbers and links masked
+(then cut to length). A statement the database would refuse (`tdb_statement_problems`) raises
+ValidationError instead of being exported.
 
 `lumen_notice` turns a case into a notice in Lumen's notice JSON (its `NoticeSerializer`, and the
 `TrademarkSerializer` and `OtherSerializer` variants): sender and principal are the brand (an
@@ -90,12 +91,14 @@ def dsa_statement(statement: StatementOfReasons) -> dict[str, Any]:
         data["end_date_visibility_restriction"] = _date(statement.end_date_visibility_restriction)
     if DecisionVisibility.OTHER in statement.decision_visibility:
         data["decision_visibility_other"] = "Restriction described in the decision facts."
+    legal_ground = _masked(statement.legal_ground, STATEMENT_MAX_LENGTHS["legal_ground"])
+    explanation = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
     if statement.decision_ground == DecisionGround.ILLEGAL_CONTENT:
-        data["illegal_content_legal_ground"] = statement.legal_ground
-        data["illegal_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
+        data["illegal_content_legal_ground"] = legal_ground
+        data["illegal_content_explanation"] = explanation
     else:
-        data["incompatible_content_ground"] = statement.legal_ground
-        data["incompatible_content_explanation"] = _masked(statement.explanation, STATEMENT_MAX_LENGTHS["explanation"])
+        data["incompatible_content_ground"] = legal_ground
+        data["incompatible_content_explanation"] = explanation
         data["incompatible_content_illegal"] = "Yes"
     if seller is not None:
         data["account_type"] = (

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "core",  # shared template tags (charts) and static files
     "core.accounts",
     "core.audit",
+    "core.mail",
     "brands.api",  # API tokens (app label `api`)
     "listings",
     "brands",
@@ -64,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: counts and times every request, those refused by the middleware below included.
+    "core.metrics.RequestMetricsMiddleware",
     # First: a body over REQUEST_MAX_BYTES is refused before anything reads it.
     "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -247,7 +251,7 @@ if PRODUCTION:
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -324,14 +328,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a request (core/queue.py): a broker host that does not answer fails the connect within
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
-# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
-# more messages than this.
-READINESS_QUEUES = env.list("READINESS_QUEUES", default=[])
-READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
 CELERY_BEAT_SCHEDULE = {
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},
+    # Re-sends moderators' background decisions never started (broker down) or whose worker died.
+    "sweep-bulk-decisions": {"task": "cases.tasks.sweep_bulk_decisions", "schedule": 60.0},
     # Counter-notice, brand-answer and clarification deadlines: the rule applies when they pass.
     "apply-item-deadlines": {"task": "cases.tasks.apply_item_deadlines", "schedule": 300.0},
     # Re-queues delisting chunks whose worker died or whose message was lost: every few seconds, since a
@@ -345,8 +347,46 @@ CELERY_BEAT_SCHEDULE = {
         "task": "brands.tasks.monitor_program_memberships",
         "schedule": crontab(hour=env.int("PROGRAM_MONITOR_HOUR", default=2), minute=15),
     },
+    # Re-sends outbox e-mails whose message was lost (core.mail), deletes those sent a day ago.
+    "sweep-outgoing-email": {"task": "core.tasks.sweep_outgoing_email", "schedule": 60.0},
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+}
+
+# Queues by kind of work (docs/deployment.md, "Queues"): each kind has workers of its own, so a flood of
+# webhooks or a long filing never holds a takedown back. Every task is routed by name (tests/test_queues.py
+# fails for a task without a route); "celery", the default queue, only catches what a route forgot.
+# Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
+# Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "sweeps", "celery"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "listings.tasks.plan_delist_job": {"queue": "delisting"},
+    "listings.tasks.process_delist_chunk": {"queue": "delisting"},
+    "cases.tasks.preview_case_draft": {"queue": "filing"},
+    "cases.tasks.file_case_draft": {"queue": "filing"},
+    "cases.tasks.run_bulk_decision": {"queue": "filing"},
+    "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
+    "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
+    # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.
+    "core.tasks.send_email": {"queue": "mail"},
+    # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
+    **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
+}
+# Readiness (`/readyz`, core/health.py): not ready while any of these queues (and the default one) holds
+# more messages than this.
+READINESS_QUEUES = env.list("READINESS_QUEUES", default=QUEUE_NAMES)
+READINESS_MAX_BACKLOG = env.int("READINESS_MAX_BACKLOG", default=10_000)
+# `manage.py ops_status` (marketsafe/operations.py) exits with status 2 when a figure is above its threshold.
+OPS_STATUS_THRESHOLDS = {
+    "max_queue_depth": READINESS_MAX_BACKLOG,  # messages in any one queue
+    "max_chunk_age": env.int("OPS_MAX_CHUNK_AGE", default=600),  # seconds the oldest pending chunk waited
+    "stalled_after": env.int("OPS_STALLED_AFTER", default=300),  # seconds without progress: a stalled job
+    "max_stalled_jobs": 0,
+    "max_webhooks_due": env.int("OPS_MAX_WEBHOOKS_DUE", default=1_000),
+    "max_webhooks_failed": env.int("OPS_MAX_WEBHOOKS_FAILED", default=100),  # given up in the last 24 h
+    "max_filing_pending": env.int("OPS_MAX_FILING_PENDING", default=50),  # drafts and bulk decisions
 }
 
 # Domain rules (hours/days), kept here so operators can tune them without a release.
@@ -359,7 +399,7 @@ MARKETSAFE = {
     "COUNTER_NOTICE_WINDOW": timedelta(days=env.int("COUNTER_NOTICE_WINDOW_DAYS", default=10)),
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),
     "APPEAL_WINDOW": timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=183)),
-    "MAX_ITEMS_PER_CASE": 1000,
+    "MAX_ITEMS_PER_CASE": env.int("MAX_ITEMS_PER_CASE", default=1000),
     # Listing rows above which previews and filings run in Celery with a progress bar.
     "IMPORT_INLINE_MAX_ROWS": env.int("IMPORT_INLINE_MAX_ROWS", default=200),
     "CASE_DRAFT_LIFETIME": timedelta(hours=env.int("CASE_DRAFT_LIFETIME_HOURS", default=24)),
@@ -412,6 +452,20 @@ MARKETSAFE = {
     # DSA statements are exported only once this old: long enough for any decision transaction to commit.
     "EXPORT_SETTLE_SECONDS": env.int("EXPORT_SETTLE_SECONDS", default=60),
 }
+
+# Prometheus metrics (docs/deployment.md, "Metrics"): `/metrics` answers scrapers from these networks (CIDR,
+# client address as TRUSTED_PROXY_COUNT finds it) or with `Authorization: Bearer <METRICS_TOKEN>` (at least 32
+# characters); anyone else gets a 404. Production allows nobody until configured; development allows loopback.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The window (seconds) of the "recent" figures computed from PostgreSQL at scrape time, and the most rows a
+# recent figure reads (newest first, by primary key), so a scrape stays cheap whatever the tables hold.
+METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=300)
+METRICS_SCAN_ROWS = env.int("METRICS_SCAN_ROWS", default=20_000)
+# Computed at scrape time by the process that answers it.
+METRICS_COLLECTORS = ["core.metrics.QueueDepthCollector", "marketsafe.metrics.BusinessCollector"]
 
 LOGGING = {
     "version": 1,

@@ -5,19 +5,26 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from brands.views import HomeView, InvitationAcceptView
-from core import health
+from core import health, metrics
+from core.accounts.forms import PasswordResetForm
 from core.accounts.views import BackupCodesView, TwoFactorView
 
 urlpatterns = [
     # Liveness and readiness for load balancers and monitoring (no authentication, nothing leaked).
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
+    # Prometheus: operator's network or bearer token only, 404 for anyone else (core/metrics.py).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),  # e-mailed by a worker
+        name="password_reset",
+    ),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "accounts/password/reset/<uidb64>/<token>/",

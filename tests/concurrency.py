@@ -1,10 +1,11 @@
 """Helpers for tests that run service calls concurrently, each thread with its own database connection."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.workers import poll
 
@@ -46,3 +47,28 @@ def wait_for_a_lock_wait(timeout: float = 10) -> bool:
             return bool(cursor.fetchone()[0])
 
     return poll(a_session_waits, timeout=timeout, interval=0.02)
+
+
+@contextmanager
+def held_in_another_session(take: Callable[[], Any]) -> Iterator[None]:
+    """Inside the block, another database session holds what `take()` takes (a row lock inside a
+    transaction, an advisory lock): as a request or a worker busy elsewhere would. Let go on leaving."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                take()
+                taken.set()
+                release.wait(TIMEOUT)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert taken.wait(10), "the other session could not take the lock"
+        yield
+    finally:
+        release.set()
+        holder.join(TIMEOUT)

@@ -15,6 +15,7 @@ from cases import services as case_services
 from cases.models import Case
 from cases.views.lists import FILTER_CHOICES_VERSION_KEY
 from core.api.throttling import CACHE_UNREACHABLE
+from core.tasks import send_email
 from listings import delisting
 from listings.delisting import chunks
 from tests import factories, workers
@@ -35,6 +36,15 @@ def _fresh_list_filter_fragments():
     restart with a new test database, while the cache outlives it."""
     with suppress(*CACHE_UNREACHABLE):
         cache.set(FILTER_CHOICES_VERSION_KEY, secrets.randbelow(2**62), timeout=None)
+
+
+@pytest.fixture(autouse=True)
+def _mail_sent_in_process(request, monkeypatch):
+    """Outside integration tests, an e-mail handed to the worker (`core.mail.mail_on_commit`) is sent in this
+    process when it is published, so a test reads it in `mail.outbox` without a worker. Integration tests
+    publish it to the real broker for a real worker (tests/core/test_mail.py)."""
+    if request.node.get_closest_marker("integration") is None:
+        monkeypatch.setattr(send_email, "apply_async", lambda args=(), kwargs=None, **_: send_email.apply(args, kwargs))
 
 
 @pytest.fixture

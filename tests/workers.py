@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from kombu import pools
 
 from marketsafe.celery import app
@@ -28,16 +29,24 @@ def drop_pooled_connections() -> None:
     app.amqp._producer_pool = None
 
 
+def consume_every_queue() -> None:
+    """Have the app consume (and purge) every declared queue again: a worker started with `queues` narrows
+    the app's own queue selection, which would otherwise carry over to the next test's worker."""
+    app.amqp.queues.select(list(settings.QUEUE_NAMES))
+
+
 @contextmanager
 def running_worker(*, queues: list[str] | None = None, shutdown_timeout: float = 30) -> Iterator[None]:
     assert integration_test, "a test that runs a real worker is marked @pytest.mark.integration"
     drop_pooled_connections()
+    consume_every_queue()
     app.control.purge()
     options = {"queues": queues} if queues else {}
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=shutdown_timeout, **options):
             yield
     finally:
+        consume_every_queue()
         drop_pooled_connections()
 
 

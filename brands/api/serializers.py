@@ -35,8 +35,9 @@ class IPRightSerializer(serializers.ModelSerializer):
         )
 
 
-class IPRightInputSerializer(serializers.Serializer):
-    """A right's registration details; a change to a right that is not pending sends it back to pending."""
+class IPRightDetailsInputSerializer(serializers.Serializer):
+    """A right's registration details; a change to a right that is not pending sends it back to pending.
+    As JSON (and in a change) the body has these only: a JSON body cannot carry the certificate file."""
 
     kind = serializers.ChoiceField(choices=IPRightKind.choices)
     name = serializers.CharField(max_length=200)
@@ -51,6 +52,11 @@ class IPRightInputSerializer(serializers.Serializer):
     )
     valid_from = serializers.DateField(required=False, allow_null=True, default=None)
     valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class IPRightInputSerializer(IPRightDetailsInputSerializer):
+    """A new right's details, with its certificate when sent as multipart."""
+
     document = serializers.FileField(
         required=False, help_text="Registration certificate (multipart; on creation only): PDF, PNG, JPEG or WebP."
     )

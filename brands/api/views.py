@@ -6,7 +6,6 @@ web forms and the writes through `brands.services.rights`, which audit them.
 
 from typing import Any
 
-import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -16,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brands.api.serializers import (
+    IPRightDetailsInputSerializer,
     IPRightDocumentInputSerializer,
     IPRightDocumentSerializer,
     IPRightInputSerializer,
@@ -30,18 +30,6 @@ from brands.services import rights
 from core.api.exceptions import form_validation_error
 
 FORM_FIELDS = IPRightForm._meta.fields
-
-
-class IPRightAPIFilterSet(IPRightFilterSet):
-    """The registry page's filters. The office filter is this class's own object: the schema generator
-    builds (and caches) the form field of every filter it describes, which must not freeze the page's
-    filter with no office choices; each instance rebuilds it with the brand's offices."""
-
-    office = django_filters.ChoiceFilter(choices=(), empty_label="Any office", label="Office")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.filters["office"].__dict__.pop("_field", None)
 
 
 def _form_data(values: dict[str, Any]) -> dict[str, Any]:
@@ -64,12 +52,12 @@ def _valid(form: Any) -> Any:
     retrieve=extend_schema(summary="An IP right with its documents"),
     create=extend_schema(
         summary="Add an IP right (pending verification), optionally with its certificate",
-        request={"application/json": IPRightInputSerializer, "multipart/form-data": IPRightInputSerializer},
+        request={"application/json": IPRightDetailsInputSerializer, "multipart/form-data": IPRightInputSerializer},
         responses={201: IPRightSerializer},
     ),
     partial_update=extend_schema(
         summary="Change a right's registration details (a verified right goes back to pending)",
-        request=IPRightInputSerializer(partial=True),
+        request=IPRightDetailsInputSerializer(partial=True),
         responses={200: IPRightSerializer},
     ),
 )
@@ -81,7 +69,7 @@ class IPRightViewSet(
     BrandScopedGenericViewSet,
 ):
     model = IPRight
-    filterset_class = IPRightAPIFilterSet
+    filterset_class = IPRightFilterSet
     capabilities = {"create": Capability.MANAGE, "partial_update": Capability.MANAGE, "documents": Capability.MANAGE}
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -12,9 +12,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -28,6 +26,7 @@ from brands.services.common import day
 from core.accounts.models import User
 from core.audit.services import audit_record
 from core.errors import Conflict, DomainError
+from core.mail import mail_on_commit
 
 #: How long an invitation link works.
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -86,12 +85,10 @@ def _send_invitation(*, invitation: Invitation, token: str, site_url: str) -> No
         "link": site_url.rstrip("/") + reverse("invitation_accept", kwargs={"token": token}),
         "expires": date_format(timezone.localtime(invitation.expires_at), "j F Y, H:i T"),
     }
-    subject = render_to_string("brands/email/invitation_subject.txt", context).strip()
-    send_mail(
-        subject,
-        render_to_string("brands/email/invitation_message.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [invitation.email],
+    mail_on_commit(
+        subject=render_to_string("brands/email/invitation_subject.txt", context).strip(),
+        body=render_to_string("brands/email/invitation_message.txt", context),
+        recipients=[invitation.email],
     )
 
 
@@ -152,7 +149,7 @@ def invitation_create(*, brand: Brand, email: str, role: str, invited_by: User, 
         brand_id=brand.pk,
         data={"email": email, "role": role},
     )
-    transaction.on_commit(lambda: _send_invitation(invitation=invitation, token=token, site_url=site_url))
+    _send_invitation(invitation=invitation, token=token, site_url=site_url)  # sent once this commits
     return invitation
 
 

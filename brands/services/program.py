@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +26,7 @@ from django.utils import timezone
 from brands.choices import MEMBERSHIP_CURRENT_STATUSES, ApplicationStatus, MembershipStatus, Role
 from brands.models import Brand, BrandMembership, ProgramApplication, ProgramMembership
 from brands.services.common import required
+from core import mail
 from core.accounts.models import User
 from core.errors import Conflict
 from core.transitions import StateMachine
@@ -99,7 +99,7 @@ def mail_on_commit(*, brand: Brand, subject: str, paragraphs: Sequence[str], con
             "program_url": settings.MARKETSAFE["PORTAL_URL"].rstrip("/") + reverse("brands:program", args=[brand.slug]),
         },
     )
-    transaction.on_commit(lambda: send_mail(f"MarketSafe: {subject}", body, settings.DEFAULT_FROM_EMAIL, recipients))
+    mail.mail_on_commit(subject=f"MarketSafe: {subject}", body=body, recipients=recipients)
 
 
 def mail_membership(membership: ProgramMembership, *, subject: str, paragraphs: Sequence[str]) -> None:

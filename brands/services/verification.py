@@ -11,7 +11,6 @@ or adding a document (`rights.ip_right_add_document`) sends a refused right back
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +21,7 @@ from brands.models import IPRight
 from brands.services.common import required
 from brands.services.program import program_recipients
 from core.accounts.models import User
+from core.mail import mail_on_commit
 from core.transitions import StateMachine
 
 R = IPRightStatus
@@ -52,7 +52,7 @@ def _mail_owners_on_commit(right: IPRight, *, subject: str, paragraphs: list[str
         "brands:right_detail", kwargs={"brand_slug": right.brand.slug, "pk": right.pk}
     )
     body = "Hello,\n\n" + "\n\n".join(paragraphs) + f"\n\nThe right's page: {url}\n\nMarketSafe\n"
-    transaction.on_commit(lambda: send_mail(f"MarketSafe: {subject}", body, settings.DEFAULT_FROM_EMAIL, recipients))
+    mail_on_commit(subject=f"MarketSafe: {subject}", body=body, recipients=recipients)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from cases.admin.console import DECIDE_PERMISSION
 from cases.admin.forms import AcceptForm, Decision, DecisionForm
 from cases.models import BulkDecision
 from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
+from core.queue import broker_reachable
 
 URL_NAME = "cases_caseitem_bulk"
 
@@ -72,6 +73,7 @@ class BulkDecisionViews:
                 "total": total,
                 "percent": round(100 * bulk.items_done / total) if total else 100,
                 "running": bulk.state in (BulkDecision.State.QUEUED, BulkDecision.State.RUNNING),
+                "queue_unreachable": bulk.state == BulkDecision.State.QUEUED and not broker_reachable(),
                 "refused": sorted(bulk.refused.items(), key=lambda pair: int(pair[0])),
                 "done_count": len(bulk.done_ids),
                 "queue_url": reverse(f"{admin.admin_site.name}:cases_caseitem_changelist"),

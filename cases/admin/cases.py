@@ -3,6 +3,7 @@ declarations alone. Everything here was filed and signed by the brand, so it is 
 
 from django.contrib import admin
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -17,8 +18,23 @@ from core.admin.mixins import (
 )
 
 
+class FirstItemsFormSet(BaseInlineFormSet):
+    """The case's first SHOWN items only: a case may hold tens of thousands (MAX_ITEMS_PER_CASE), and the
+    admin renders every inline row as a form. The case's "items" field links to the item list with all of
+    them. View-only, so no form of the formset is ever saved."""
+
+    SHOWN = 100
+
+    def get_queryset(self) -> models.QuerySet[CaseItem]:
+        if not hasattr(self, "_first_items"):
+            self._first_items = super().get_queryset()[: self.SHOWN]
+        return self._first_items
+
+
 class CaseItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CaseItem
+    formset = FirstItemsFormSet
+    verbose_name_plural = f"case items (the first {FirstItemsFormSet.SHOWN}; all of them: the items link above)"
     extra = 0
     ordering = ("id",)
     show_change_link = True
@@ -51,10 +67,10 @@ class EvidenceInline(ReadOnlyAdminMixin, StoredDocumentInline):
 class CaseAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = ("id", "brand", "lane", "reason_code", "channel", "status", "item_count", "filed_by", "submitted_at")
     list_select_related = ("brand", "filed_by")
-    list_filter = ("status", "lane", "reason_code", "channel")
+    # A date filter rather than a date_hierarchy, whose year links read every case (core/audit/admin.py).
+    list_filter = (("submitted_at", admin.DateFieldListFilter), "status", "lane", "reason_code", "channel")
     search_fields = ("id__exact", "brand__name", "idempotency_key__exact")
     search_help_text = "The case number, part of the brand's name, or the client's exact idempotency key."
-    date_hierarchy = "submitted_at"
     ordering = ("-pk",)
     raw_id_fields = ("brand", "filed_by")
     fieldsets = (

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 from rest_framework import serializers
 
@@ -119,6 +120,15 @@ def filed_with_key(*, brand: Brand, idempotency_key: str) -> Case | None:
     return Case.objects.for_brand(brand).filter(idempotency_key=idempotency_key).first()
 
 
+def import_started_with_key(*, brand: Brand, idempotency_key: str) -> CaseDraft | None:
+    """The background import an earlier request with this Idempotency-Key started (checking, filing,
+    filed or failed), if any: only the API's imports (`then` set), not the web form's drafts."""
+    if not idempotency_key:
+        return None
+    drafts = CaseDraft.objects.filter(brand=brand, idempotency_key=idempotency_key, payload__has_key="then")
+    return drafts.order_by("created_at").first()
+
+
 def start_import(
     *,
     filing: Filing,
@@ -131,14 +141,24 @@ def start_import(
 ) -> CaseDraft:
     """Hand a large CSV import to the background, as the web form's drafts are: its rows are checked in
     Celery, then (unless `dry_run`) filed, refused as a whole when a row has errors and not `skip_invalid`.
-    The draft is the import's status (`GET case-imports/<id>/`)."""
-    with services.evidence_staged(filing.form.cleaned_data["evidence"], keep=True) as evidence:
-        key = idempotency_key or str(uuid.uuid4())
-        request = _request(
-            filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=key
-        )
-        return importing.draft_create(
-            request=request,
-            rows=filing.preview.rows,
-            then=None if dry_run else ("file_valid" if skip_invalid else "file_if_all_valid"),
-        )
+    The draft is the import's status (`GET case-imports/<id>/`).
+
+    A repeated Idempotency-Key returns the draft the first request started, never a second one: the
+    key's lock (`filing_key_lock`, also held by the filing itself) makes a concurrent repeat wait until
+    the first draft is committed, then find it."""
+    with transaction.atomic():
+        if idempotency_key:
+            services.filing_key_lock(brand_id=brand.pk, idempotency_key=idempotency_key)
+            earlier = import_started_with_key(brand=brand, idempotency_key=idempotency_key)
+            if earlier is not None:
+                return earlier
+        with services.evidence_staged(filing.form.cleaned_data["evidence"], keep=True) as evidence:
+            key = idempotency_key or str(uuid.uuid4())
+            request = _request(
+                filing, brand=brand, user=user, ip_address=ip_address, evidence=evidence, idempotency_key=key
+            )
+            return importing.draft_create(
+                request=request,
+                rows=filing.preview.rows,
+                then=None if dry_run else ("file_valid" if skip_invalid else "file_if_all_valid"),
+            )

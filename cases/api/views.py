@@ -10,11 +10,9 @@ API's one error handler (`core.api.exceptions`): 400 for invalid input, and 409 
 from collections.abc import Callable
 from typing import Any
 
-import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, serializers, status
 from rest_framework.decorators import action
@@ -46,6 +44,7 @@ from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice
 from core.api.exceptions import Conflict, form_validation_error
 from core.api.schema import error_response
+from core.filters import IdFilter
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: The answer of an item action its status (or a passed deadline) does not allow.
@@ -55,12 +54,25 @@ FILING_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParse
 
 
 def _idempotency_key(request: Request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
     if len(key) > IDEMPOTENCY_MAX_CHARS or not key.isprintable():
         raise serializers.ValidationError(
             {IDEMPOTENCY_HEADER: [f"Use up to {IDEMPOTENCY_MAX_CHARS} printable characters, e.g. a UUID."]}
         )
-    return key
+    return key.strip()
+
+
+#: What `_idempotency_key` accepts: up to 100 printable characters (`str.isprintable`: no control
+#: characters, and none of Latin-1's non-printing ones).
+IDEMPOTENCY_SCHEMA = {
+    "type": "string",
+    "maxLength": IDEMPOTENCY_MAX_CHARS,
+    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]*$",
+}
+
+
+def _idempotency_parameter(description: str) -> OpenApiParameter:
+    return OpenApiParameter(IDEMPOTENCY_HEADER, IDEMPOTENCY_SCHEMA, OpenApiParameter.HEADER, description=description)
 
 
 def _run_form(form_class: type, data: dict[str, Any], files: dict[str, list] | None = None) -> Any:
@@ -101,12 +113,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
     @extend_schema(
         summary="File a case with its listings",
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Repeat a request with the same key and the case it filed is returned (200) instead of "
-                "a second one being filed.",
+            _idempotency_parameter(
+                "Repeat a request with the same key and the case it filed is returned (200) instead of a second "
+                "one being filed."
             )
         ],
         responses={201: CaseDetailSerializer, 200: CaseDetailSerializer},
@@ -133,7 +142,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
         summary="File a case from a CSV file, or check the file (dry run)",
         description="A file of more rows than are checked inside the request (IMPORT_INLINE_MAX_ROWS, 200) is "
         "checked, and filed, in the background: 202 with the import's status, whose `url` (also the Location "
-        "header) to poll until its `state` is ready (dry run), filed or failed.",
+        "header) to poll until its `state` is ready (dry run), filed or failed. An `Idempotency-Key` header "
+        "(not on a dry run) makes a repeat safe: while the first request's import runs (or once it failed) a "
+        "repeat answers 202 with that import's status, once it filed a case 200 with the case; a repeat never "
+        "starts a second import or files a second case.",
+        parameters=[_idempotency_parameter("A key of your choosing per filing (e.g. a UUID); see above.")],
         request={"multipart/form-data": CaseImportSerializer},
         responses={200: CaseImportResultSerializer, 201: CaseImportResultSerializer, 202: CaseImportStatusSerializer},
     )
@@ -148,6 +161,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
             result = {"dry_run": False, "valid_count": 0, "invalid_count": 0, "warning_count": 0, "rows": []}
             result["case"] = selectors.case_detail(user=request.user, brand=self.brand).get(pk=earlier.pk)
             return Response(CaseImportResultSerializer(result, context=self.get_serializer_context()).data)
+        started = filing.import_started_with_key(brand=self.brand, idempotency_key=key)
+        if started is not None:
+            return _import_accepted(started, request=request)
         checked = filing.validate_filing(
             brand=self.brand, user=request.user, attrs=options, require_file=True, check_rows=False
         )
@@ -163,8 +179,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
                 )
             except importing.StaleDraft as exc:
                 raise Conflict(str(exc)) from exc
-            body = import_status(draft, request=request)
-            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+            return _import_accepted(draft, request=request)
         checked.preview = importing.preview_rows(brand=self.brand, rows=checked.preview.rows)
         preview = checked.preview
         result = {
@@ -220,7 +235,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedG
 class CaseItemAPIFilterSet(CaseItemFilterSet):
     """The reported-listings filters of the pages, plus the case an item belongs to."""
 
-    case = django_filters.NumberFilter(field_name="case_id", label="Case id")
+    case = IdFilter(field_name="case_id", label="Case id")
 
     class Meta(CaseItemFilterSet.Meta):
         pass
@@ -333,6 +348,12 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
                 item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
             ),
         )
+
+
+def _import_accepted(draft: CaseDraft, *, request: Request) -> Response:
+    """202 with the background import's status, whose URL the Location header repeats."""
+    body = import_status(draft, request=request)
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
 def import_status(draft: CaseDraft, *, request: Request) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from cases.services.bulk import (  # noqa: F401
     bulk_decision_fail,
     bulk_decision_run,
     bulk_decision_start,
+    bulk_decisions_sweep,
     direct_accept_max,
     items_accept,
     items_each,
@@ -57,6 +58,7 @@ from cases.services.filing import (  # noqa: F401
     evidence_required,
     evidence_staged,
     evidence_store,
+    filing_key_lock,
 )
 from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
 from cases.services.transitions import (  # noqa: F401

@@ -6,11 +6,13 @@ import hashlib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from cases.delisting import CASE_ITEMS
 from cases.models import BulkDecision, CaseItem
@@ -18,6 +20,8 @@ from cases.services.decisions import item_accept, item_reject, item_request_clar
 from cases.services.statements import StatementInput
 from cases.services.transitions import _rules
 from core.errors import DomainError
+from core.locks import claim_is_free, run_exclusively
+from core.queue import send, send_on_commit
 from listings import delisting
 from listings.models import DelistJob
 
@@ -169,7 +173,11 @@ def bulk_decision_start(
     statement: StatementInput | None = None,
     take_over: bool = False,
 ) -> BulkDecision:
-    """Record a decision on many items and run it in the background once the caller's transaction commits."""
+    """Record a decision on many items and run it in the background once the caller's transaction commits.
+
+    The row is the truth: with the broker down the request still commits and answers, and
+    `bulk_decisions_sweep` sends the task once the broker is back (`core.queue.send_on_commit`).
+    """
     if decision not in ("accept", "reject", "clarify"):
         raise ValueError(f"Unknown decision {decision!r}")
     from cases.tasks import run_bulk_decision  # tasks import the services
@@ -180,37 +188,52 @@ def bulk_decision_start(
         item_ids=list(dict.fromkeys(int(pk) for pk in item_ids)),
         arguments={"message": message, "code": code, "take_over": take_over, "statement": _json_statement(statement)},
     )
-    run_bulk_decision.delay_on_commit(str(bulk.pk))
+    send_on_commit(run_bulk_decision, str(bulk.pk))
     return bulk
+
+
+def bulk_claim_name(bulk_id: str) -> str:
+    """The `core.locks` name of a background decision's claim: a session-level advisory lock held by the
+    worker running it, so the claim dies with the worker's database session (a killed worker, a lost host)."""
+    return f"cases.bulk_decision:{bulk_id}"
 
 
 def bulk_decision_run(*, bulk_id: str) -> BulkDecision | None:
     """Apply a queued background decision, item by item as `items_each` does (each acceptance removes its
-    listing itself: there is no request to hold), saving the progress every BULK_BATCH items.
+    listing itself: there is no request to hold), BULK_BATCH items at a time.
 
-    Claimed under a row lock from "queued" only, so a message delivered twice does nothing the second time.
+    Safe to run twice. The running worker holds the claim lock (`bulk_claim_name`): a second delivery
+    while it runs finds the lock taken and does nothing. A decision found RUNNING with its lock free lost
+    its worker and is resumed: each batch's decisions commit in one transaction with the progress that
+    records them, so the resumed run starts after the last committed batch and decides no item twice.
+    DONE or FAILED: nothing to do.
     """
-    with transaction.atomic():
-        bulk = BulkDecision.objects.select_for_update().select_related("actor").filter(pk=bulk_id).first()
-        if bulk is None or bulk.state != BulkDecision.State.QUEUED:
+    with run_exclusively(bulk_claim_name(bulk_id)) as claimed:
+        if not claimed:
             return None
-        bulk.state = BulkDecision.State.RUNNING
-        bulk.save(update_fields=["state", "updated_at"])
-    apply = _one_item_service(bulk)
-    existing = set(CaseItem.objects.filter(pk__in=bulk.item_ids).values_list("pk", flat=True))
-    ordered = sorted(existing)
-    missing = [pk for pk in bulk.item_ids if pk not in existing]
-    for batch in itertools.batched(ordered, BULK_BATCH):
-        outcome = items_each(item_ids=batch, apply=apply)
-        bulk.done_ids += outcome.done
-        bulk.refused |= {str(pk): why for pk, why in outcome.refused.items()}
-        bulk.items_done += len(batch)
-        bulk.save(update_fields=["done_ids", "refused", "items_done", "updated_at"])
-    bulk.refused |= {str(pk): f"No case item #{pk}." for pk in missing}
-    bulk.items_done = len(bulk.item_ids)
-    bulk.state = BulkDecision.State.DONE
-    bulk.save(update_fields=["refused", "items_done", "state", "updated_at"])
-    return bulk
+        with transaction.atomic():
+            bulk = BulkDecision.objects.select_for_update().select_related("actor").filter(pk=bulk_id).first()
+            if bulk is None or bulk.state not in (BulkDecision.State.QUEUED, BulkDecision.State.RUNNING):
+                return None
+            bulk.state = BulkDecision.State.RUNNING
+            bulk.save(update_fields=["state", "updated_at"])
+        apply = _one_item_service(bulk)
+        existing = set(CaseItem.objects.filter(pk__in=bulk.item_ids).values_list("pk", flat=True))
+        handled = set(bulk.done_ids) | {int(pk) for pk in bulk.refused}
+        ordered = sorted(existing - handled)
+        missing = [pk for pk in bulk.item_ids if pk not in existing]
+        for batch in itertools.batched(ordered, BULK_BATCH):
+            with transaction.atomic():
+                outcome = items_each(item_ids=batch, apply=apply)
+                bulk.done_ids += outcome.done
+                bulk.refused |= {str(pk): why for pk, why in outcome.refused.items()}
+                bulk.items_done = len(bulk.done_ids) + len(bulk.refused)
+                bulk.save(update_fields=["done_ids", "refused", "items_done", "updated_at"])
+        bulk.refused |= {str(pk): f"No case item #{pk}." for pk in missing}
+        bulk.items_done = len(bulk.item_ids)
+        bulk.state = BulkDecision.State.DONE
+        bulk.save(update_fields=["refused", "items_done", "state", "updated_at"])
+        return bulk
 
 
 def bulk_decision_fail(*, bulk_id: str, error: str) -> None:
@@ -218,3 +241,34 @@ def bulk_decision_fail(*, bulk_id: str, error: str) -> None:
     BulkDecision.objects.filter(pk=bulk_id).exclude(state=BulkDecision.State.DONE).update(
         state=BulkDecision.State.FAILED, error=error
     )
+
+
+#: A queued decision not started this long after it was recorded: its message never reached a worker (the
+#: broker was down when the request committed, or lost it).
+BULK_UNSTARTED_AFTER = timedelta(minutes=1)
+
+
+def bulk_decisions_sweep(*, now: datetime | None = None) -> int:
+    """Re-send the background decisions whose task was lost; the number re-sent.
+
+    Lost: QUEUED for BULK_UNSTARTED_AFTER since it was recorded or last re-sent (never published, or the
+    message dropped), or RUNNING with its claim lock free (its worker died). A decision whose worker is
+    alive holds the lock and is left alone. Re-sending is safe: `bulk_decision_run` does nothing for a
+    decision another worker runs or finished.
+    """
+    from cases.tasks import run_bulk_decision  # tasks import the services
+
+    now = now or timezone.now()
+    lost = BulkDecision.objects.filter(
+        Q(state=BulkDecision.State.QUEUED, updated_at__lt=now - BULK_UNSTARTED_AFTER)
+        | Q(state=BulkDecision.State.RUNNING)
+    ).values_list("pk", "state")
+    resent = 0
+    for bulk_id, state in lost:
+        if state == BulkDecision.State.RUNNING and not claim_is_free(bulk_claim_name(str(bulk_id))):
+            continue  # its worker is alive
+        if send(run_bulk_decision, str(bulk_id)):
+            # Not re-sent again next minute while the message waits behind a long queue.
+            BulkDecision.objects.filter(pk=bulk_id, state=BulkDecision.State.QUEUED).update(updated_at=now)
+            resent += 1
+    return resent

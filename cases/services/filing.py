@@ -244,6 +244,14 @@ def _open_evidence(evidence: Sequence[StoredEvidence]) -> list[UploadedFile]:
     ]
 
 
+def filing_key_lock(*, brand_id: int, idempotency_key: str) -> None:
+    """Wait for, then hold until the transaction ends, the lock of a filing's idempotency key in its
+    brand: whatever files, or starts filing, under one key (a submit, the API's background import) takes
+    it, so a repeated request waits for the first to commit and then finds what it made."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"case:{brand_id}:{idempotency_key}"])
+
+
 @transaction.atomic
 def case_submit(*, request: FilingRequest) -> Case:
     """Carry out a filing request: one case with a submitted item per listing. All or nothing.
@@ -257,11 +265,7 @@ def case_submit(*, request: FilingRequest) -> Case:
     if request.idempotency_key:
         # Serialise submits carrying the same key: a double click waits for the first filing to commit,
         # then finds and returns it instead of racing it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"case:{brand.pk}:{request.idempotency_key}"],
-            )
+        filing_key_lock(brand_id=brand.pk, idempotency_key=request.idempotency_key)
         existing = Case.objects.filter(brand=brand, idempotency_key=request.idempotency_key).first()
         if existing:
             return existing

@@ -4,14 +4,15 @@ The admin is the moderators' and association staff's console, over tables of mil
 sellers, audit events). Everything here serves two rules:
 
 - A changelist page costs a bounded number of cheap queries, whatever the table size: no full COUNT(*)
-  (`EstimatedCountPaginator`, `show_full_result_count = False`), no facet counts, no SELECT DISTINCT on
-  every page load (`CachedValuesListFilter`), per-row figures as correlated subqueries that run for the
-  page's rows only (`correlated_aggregate`).
+  and no OFFSET deeper than 10,000 rows (`EstimatedCountPaginator`, `show_full_result_count = False`), no
+  facet counts, no SELECT DISTINCT on every page load (`CachedValuesListFilter`, no `date_hierarchy`),
+  per-row figures as correlated subqueries that run for the page's rows only (`correlated_aggregate`).
 - The admin never bypasses a service. Rows that services write (state, timestamps, actors, anything
   append-only) are view-only (`ReadOnlyAdminMixin`); rows that history refers to are never deleted
   (`NoDeleteAdminMixin`); a row's identity is fixed once it exists (`ScaleAdminMixin.readonly_after_create`).
 """
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections, models
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -30,32 +31,76 @@ from core.views import SERVICE_ERRORS, refusal_text
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts an unfiltered large table from PostgreSQL's statistics instead of a COUNT(*).
+    """A changelist paginator whose cost does not grow with the table: estimated counts, capped depth.
 
-    COUNT(*) over millions of rows scans the whole table on every changelist page. Without filters or a
-    search the exact figure serves nobody, so above `exact_below` rows the planner's estimate
-    (`pg_class.reltuples`, kept current by autovacuum) is shown instead; filtered lists, and small tables,
-    are counted exactly. The last page numbers may therefore be slightly off; a page past the end is empty.
+    - Count: COUNT(*) over millions of rows scans them all on every page. An unfiltered list of a table
+      PostgreSQL's statistics put above `exact_below` rows shows their estimate (`pg_class.reltuples`,
+      kept current by autovacuum). A filtered list is counted exactly up to `exact_below` rows
+      (`COUNT(*)` over a `LIMIT exact_below + 1` subquery, which stops reading there); above that, the
+      planner's estimate of the filtered query is shown. Either way `is_estimate` says so, and the
+      changelist prints "about" (templates/admin/pagination.html).
+    - Depth: page N costs OFFSET (N - 1) * per_page rows read and thrown away, so only the first
+      `max_rows` rows are reachable by page number (`capped` says when more exist); a page past them is
+      an invalid page, which the changelist answers like any other (`?e=1`). Narrowing the list with a
+      filter or a search reaches the rest, as the page says.
     """
 
-    #: Tables estimated to hold fewer rows than this are counted exactly.
-    exact_below = 100_000
+    #: Lists with more rows than this show an estimate instead of an exact count.
+    exact_below = 10_000
+    #: Rows reachable by page number.
+    max_rows = 10_000
+
+    is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        estimate = self._estimate()
-        return estimate if estimate is not None and estimate >= self.exact_below else super().count
-
-    def _estimate(self) -> int | None:
         queryset = self.object_list
-        if not isinstance(queryset, models.QuerySet):
-            return None
+        if not isinstance(queryset, models.QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return super().count
+        if not self._filtered(queryset):
+            estimate = self._table_estimate(queryset)
+            if estimate is not None and estimate > self.exact_below:
+                self.is_estimate = True
+                return estimate
+        # values("pk"): the per-row annotations of a changelist (correlated counts) are not computed to count.
+        counted = queryset.order_by().values("pk")[: self.exact_below + 1].count()
+        if counted <= self.exact_below:
+            return counted
+        self.is_estimate = True
+        return max(self._plan_estimate(queryset), counted)
+
+    def page(self, number: Any) -> Page:
+        """The page's rows by a deferred join: OFFSET skips over primary keys alone (an index-only scan
+        where the order allows), then the page's 50 rows are read with their joins. A plain OFFSET would
+        read and join every skipped row."""
+        page = super().page(number)
+        queryset = self.object_list
+        if not isinstance(queryset, models.QuerySet) or page.number == 1:
+            return page
+        ids = list(page.object_list.values_list("pk", flat=True))
+        return self._get_page(queryset.filter(pk__in=ids), number, self)
+
+    @cached_property
+    def num_pages(self) -> int:
+        return min(Paginator.num_pages.func(self), self.max_pages)
+
+    @property
+    def max_pages(self) -> int:
+        return max(1, -(-self.max_rows // self.per_page))
+
+    @property
+    def capped(self) -> bool:
+        """Whether rows exist past the last reachable page."""
+        return self.count > self.max_pages * self.per_page
+
+    @staticmethod
+    def _filtered(queryset: models.QuerySet) -> bool:
         query = queryset.query
-        if query.where or query.distinct or query.combinator or query.is_sliced:
-            return None
+        return bool(query.where or query.distinct or query.combinator or query.is_sliced)
+
+    @staticmethod
+    def _table_estimate(queryset: models.QuerySet) -> int | None:
         connection = connections[queryset.db]
-        if connection.vendor != "postgresql":
-            return None
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
@@ -64,6 +109,17 @@ class EstimatedCountPaginator(Paginator):
             row = cursor.fetchone()
         # reltuples is -1 until the table is first analysed.
         return row[0] if row and row[0] >= 0 else None
+
+    @staticmethod
+    def _plan_estimate(queryset: models.QuerySet) -> int:
+        """The planner's row estimate for `queryset` (EXPLAIN plans without running it)."""
+        sql, params = queryset.order_by().query.sql_with_params()
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            (plan,) = cursor.fetchone()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class ScaleAdminMixin:
@@ -168,8 +224,16 @@ class CachedValuesListFilter(admin.AllValuesFieldListFilter):
 
     def __init__(self, field, request, params, model, model_admin, field_path):
         super().__init__(field, request, params, model, model_admin, field_path)
-        key = f"admin-filter-values:{model._meta.label_lower}:{field_path}"
-        self.lookup_choices = cache.get_or_set(key, lambda: list(self.lookup_choices), self.cache_seconds)
+        self.lookup_choices = self.values(model, field_path)
+
+    @classmethod
+    def values(cls, model: type[models.Model], field_path: str) -> list[Any]:
+        """The distinct values of `field_path` in `model`'s table, from the cache when fresh enough."""
+        return cache.get_or_set(
+            f"admin-filter-values:{model._meta.label_lower}:{field_path}",
+            lambda: list(model._default_manager.order_by(field_path).values_list(field_path, flat=True).distinct()),
+            cls.cache_seconds,
+        )
 
 
 def changelist_url(model: type[models.Model], **filters: object) -> str:

@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import filter_schema  # noqa: F401  (registers the query parameters' schema extension)
+
 
 class SchemaView(SpectacularAPIView):
     """The OpenAPI 3 schema, public: it describes the API, not anyone's data."""

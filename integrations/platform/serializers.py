@@ -1,9 +1,14 @@
 """Serializers of the platform endpoints (marketplace systems, service token)."""
 
+from typing import Any
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from cases.choices import CounterNoticeReason
+from core.filters import WHOLE_NUMBER
 from listings.choices import SellerAccountType
 
 
@@ -22,7 +27,16 @@ class SellerRowSerializer(serializers.Serializer):
 
 class ListingRowSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=120)
-    url = serializers.CharField(max_length=2000)
+    url = serializers.CharField(
+        max_length=2000,
+        # The shape `normalise_listing_url` needs, in the schema too; the host must also be the marketplace's.
+        validators=[
+            RegexValidator(
+                r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s:@\x00][^\x00]*$", message="Not an absolute http(s) URL."
+            )
+        ],
+        help_text="The listing's absolute http(s) URL on one of the marketplace's hosts.",
+    )
     seller_external_id = serializers.CharField(max_length=120, required=False, allow_null=True, default=None)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     price = serializers.DecimalField(
@@ -90,6 +104,45 @@ class DecisionSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     item = serializers.DictField(source="payload.data.item")
     listing = serializers.DictField(source="payload.data.listing")
+
+
+class WholeNumberField(serializers.IntegerField):
+    """DRF's IntegerField without its leniency: it reads "0.0" as 0, and an empty query value as none
+    given, neither of which the schema calls an integer."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        value = super().get_value(dictionary)
+        if value is empty and dictionary.get(self.field_name) == "":
+            return ""  # refused by `to_internal_value`, not replaced by the default
+        return value
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not WHOLE_NUMBER.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DecisionFeedQuerySerializer(serializers.Serializer):
+    """The decision feed's query parameters (the schema's, and the view's check of them)."""
+
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, help_text="The next_cursor of the previous page; none (or empty) to start."
+    )
+    limit = WholeNumberField(
+        required=False,
+        default=100,
+        min_value=1,
+        max_value=settings.MARKETSAFE["PLATFORM_FEED_MAX_PAGE"],
+        help_text="At most this many decisions (default 100).",
+    )
+
+
+class DSABatchQuerySerializer(serializers.Serializer):
+    """The DSA batch's query parameter (the schema's, and the view's check of it)."""
+
+    after = WholeNumberField(
+        required=False, default=0, min_value=0, help_text="The next_after of the previous batch; 0 to start."
+    )
 
 
 class DecisionPageSerializer(serializers.Serializer):

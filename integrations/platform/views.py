@@ -23,9 +23,10 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -78,6 +79,8 @@ CONCURRENT_WRITE = "A concurrent request changed some of these rows; nothing was
 class BulkUpsertView(PlatformView):
     """Validate every row, then upsert all of them in one transaction, or none."""
 
+    # A JSON body only: a form cannot carry the array of row objects (another media type answers 415).
+    parser_classes = [JSONParser]
     key: str
     row_serializer: type[serializers.Serializer]
 
@@ -208,25 +211,15 @@ class AppealView(ItemActionView):
 
 @extend_schema(
     tags=["platform"],
-    parameters=[
-        OpenApiParameter("cursor", str, description="The next_cursor of the previous page; none for the start."),
-        OpenApiParameter("limit", int, description="At most this many decisions (default 100, at most 500)."),
-    ],
+    parameters=[api.DecisionFeedQuerySerializer],
     responses={200: api.DecisionPageSerializer},
     summary="Decisions on your listings since a cursor",
 )
 class DecisionFeedView(PlatformView):
     def get(self, request: Request) -> Response:
-        try:
-            limit = int(request.query_params.get("limit", 100))
-        except ValueError as exc:
-            raise ValidationError({"limit": ["A whole number."]}) from exc
-        if not 1 <= limit <= settings.MARKETSAFE["PLATFORM_FEED_MAX_PAGE"]:
-            raise ValidationError({"limit": [f"Between 1 and {settings.MARKETSAFE['PLATFORM_FEED_MAX_PAGE']}."]})
+        query = _query(api.DecisionFeedQuerySerializer, request)
         # A cursor this API did not return raises `BadCursor`: 400 `invalid` with `errors.cursor`.
-        page = decisions_feed(
-            marketplace=self.marketplace, cursor=request.query_params.get("cursor") or None, limit=limit
-        )
+        page = decisions_feed(marketplace=self.marketplace, cursor=query.get("cursor") or None, limit=query["limit"])
         return Response(
             api.DecisionPageSerializer(
                 {"results": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more}
@@ -234,9 +227,20 @@ class DecisionFeedView(PlatformView):
         )
 
 
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The request's query parameters checked by `serializer_class`, which the schema lists too; each
+    given once (a repeated one is refused, not read as its last value)."""
+    repeated = {name: ["Give this parameter once."] for name, values in request.query_params.lists() if len(values) > 1}
+    if repeated:
+        raise ValidationError(repeated)
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 @extend_schema(
     tags=["platform"],
-    parameters=[OpenApiParameter("after", int, description="The next_after of the previous batch; 0 to start.")],
+    parameters=[api.DSABatchQuerySerializer],
     responses={200: api.DSABatchSerializer},
     summary="Statements of reasons on your listings, as one DSA Transparency Database batch",
 )
@@ -248,10 +252,7 @@ class DSAStatementBatchView(PlatformView):
     """
 
     def get(self, request: Request) -> Response:
-        try:
-            after = int(request.query_params.get("after", 0))
-        except ValueError as exc:
-            raise ValidationError({"after": ["A whole number."]}) from exc
+        after = _query(api.DSABatchQuerySerializer, request)["after"]
         settled = timezone.now() - timedelta(seconds=settings.MARKETSAFE["EXPORT_SETTLE_SECONDS"])
         statements = dsa_statement_batch(marketplace=self.marketplace, after=after, settled_before=settled)
         return Response(

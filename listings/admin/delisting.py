@@ -36,6 +36,7 @@ from core.admin.mixins import (
     changelist_url,
     correlated_aggregate,
 )
+from core.queue import broker_reachable
 from core.views import SERVICE_ERRORS, refusal_text
 from listings import delisting
 from listings.admin.delisting_start import DelistStartViews
@@ -223,6 +224,13 @@ def _warnings(job: DelistJob, progress: dict[str, Any]) -> tuple[str, ...]:
         warnings.append(
             f"Stalled since {_when(since)} ({quiet} without a finished chunk): no worker is taking its chunks "
             "(workers stopped, or the queue unreachable). The reaper re-sends them every few seconds."
+        )
+    # Planning also needs a worker; a paused job's waiting chunks wait for the resume, not the queue.
+    needs_workers = job.status in (DelistJobStatus.PLANNING, DelistJobStatus.RUNNING)
+    if needs_workers and not broker_reachable():
+        warnings.append(
+            "The queue (the Celery broker) is unreachable: waiting chunks cannot reach a worker, and running "
+            "ones finish but their next messages wait. Nothing is lost: the reaper sends them once it is back."
         )
     running = job.status not in DELIST_JOB_FINISHED and progress["chunks_running"]
     if running and (dead := len(delisting.job_dead_claims(job.pk))):

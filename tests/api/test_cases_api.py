@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from cases.choices import Channel, ItemStatus
 from cases.demo import drive_item_to
-from cases.models import Case, CaseItem
+from cases.models import Case, CaseDraft, CaseItem
 from core.audit.models import AuditEvent
 from tests import factories
 from tests.api.tenancy_cases import pdf
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 CASES_URL = "/api/v1/cases/"
@@ -369,3 +370,49 @@ def test_the_item_lists_fast_rows_equal_the_generic_serializers(owner_api, file_
     generic = drf.ModelSerializer.to_representation(serializer, item)
     assert list(serializer.to_representation(item).items()) == list(generic.items())
     assert listed[0] == {**generic, "url": listed[0]["url"]}  # the host differs between the two requests
+
+
+def _large_import(client, right, key: str, count: int = 6):
+    """POST a CSV import of `count` rows (more than IMPORT_INLINE_MAX_ROWS, set to 3) with an Idempotency-Key."""
+    lines = "".join(f"https://shopnow.example/item/K{n}\n" for n in range(count))
+    data = {**_filing(right), "listing_file": SimpleUploadedFile("rows.csv", f"url\n{lines}".encode())}
+    return client.post("/api/v1/cases/import/", data, format="multipart", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_repeated_key_returns_the_running_import_not_a_second_one(
+    reporter_api, expedited, right, marketplace, settings, django_capture_on_commit_callbacks
+):
+    from cases import tasks
+
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "IMPORT_INLINE_MAX_ROWS": 3}
+    with django_capture_on_commit_callbacks() as queued:
+        first = _large_import(reporter_api, right, "import-2026-12-05")
+        # A retry while the first is still being checked (its message not yet run), with a larger file.
+        repeat = _large_import(reporter_api, right, "import-2026-12-05", count=9)
+    assert (first.status_code, repeat.status_code) == (202, 202), repeat.content
+    assert repeat.json() == first.json() and repeat["Location"] == first["Location"]
+    assert CaseDraft.objects.count() == 1 and len(queued) == 1
+    # Another key is another import.
+    assert _large_import(reporter_api, right, "import-2026-12-06").json()["id"] != first.json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.preview_case_draft(first.json()["id"])
+        tasks.file_case_draft(first.json()["id"])
+    after = _large_import(reporter_api, right, "import-2026-12-05")
+    case = Case.objects.get(idempotency_key="import-2026-12-05")
+    assert after.status_code == 200 and after.json()["case"]["id"] == case.pk
+    assert case.items.count() == 6 and CaseDraft.objects.filter(idempotency_key="import-2026-12-05").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_with_one_key_at_once_start_one_import(
+    api_for, reporter, brand, expedited, right, marketplace, settings
+):
+    settings.MARKETSAFE = {**settings.MARKETSAFE, "IMPORT_INLINE_MAX_ROWS": 3}
+    clients = [api_for(reporter, brand) for _ in range(3)]
+    outcomes = run_together(*[lambda client=client: _large_import(client, right, "same-moment") for client in clients])
+    assert [kind for kind, _ in outcomes] == ["ok"] * 3, outcomes
+    responses = [response for _, response in outcomes]
+    assert [response.status_code for response in responses] == [202] * 3, [r.content for r in responses]
+    draft = CaseDraft.objects.get()
+    assert {response.json()["id"] for response in responses} == {str(draft.pk)}

@@ -7,12 +7,13 @@ is a real connection attempt to a port where no PostgreSQL listens.
 """
 
 import logging
+import re
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db.backends.postgresql.base import DatabaseWrapper
-from django.urls import reverse
+from django.urls import resolve, reverse
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
@@ -99,3 +100,42 @@ def test_a_database_outage_in_a_view_is_a_503_in_the_error_shape():
     response = _QueriesAnUnreachableDatabase.as_view()(APIRequestFactory().get("/api/v1/anything/"))
 
     assert_unavailable(response)
+
+
+# --- the schema says so -------------------------------------------------------------------------------
+
+
+def operations(client) -> list[tuple[str, str, dict]]:
+    """(method, path, operation) of every operation the OpenAPI schema describes."""
+    schema = client.get(reverse("api:schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    return [(method, path, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+
+def view_of(path: str) -> type:
+    """The view class behind a schema path (its parameters filled in with an id)."""
+    return resolve(re.sub(r"\{[^}]+\}", "1", path)).func.cls
+
+
+def documents_retry_after(response: dict) -> bool:
+    return (
+        response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        and response["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    )
+
+
+def test_every_operation_documents_the_outage_answer_with_its_retry_after(client):
+    found = operations(client)
+
+    assert len(found) > 20
+    missing = [f"{method.upper()} {path}" for method, path, op in found if "503" not in op["responses"]]
+    assert missing == []
+    assert all(documents_retry_after(op["responses"]["503"]) for _, _, op in found)
+
+
+def test_every_throttled_operation_documents_429_with_its_retry_after(client):
+    throttled = [(m, p, op) for m, p, op in operations(client) if view_of(p)().get_throttles()]
+
+    assert {p for _, p, _ in throttled} >= {"/api/v1/cases/", "/api/v1/auth/token/", "/api/v1/platform/decisions/"}
+    missing = [f"{method.upper()} {path}" for method, path, op in throttled if "429" not in op["responses"]]
+    assert missing == []
+    assert all(documents_retry_after(op["responses"]["429"]) for _, _, op in throttled)

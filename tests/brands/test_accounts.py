@@ -35,10 +35,11 @@ def reset_link() -> str:
     return re.search(r"http://testserver(/accounts/password/reset/\S+/\S+/)", message.body)[1]
 
 
-def test_a_forgotten_password_is_reset_through_the_e_mailed_link(client):
+def test_a_forgotten_password_is_reset_through_the_e_mailed_link(client, django_capture_on_commit_callbacks):
     factories.UserFactory(username="rita", email="rita@example.test")
 
-    response = client.post(reverse("password_reset"), {"email": "RITA@example.test"})
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail goes to the worker on commit
+        response = client.post(reverse("password_reset"), {"email": "RITA@example.test"})
     assert response["Location"] == reverse("password_reset_done")
     [message] = mail.outbox
     assert message.to == ["rita@example.test"]

@@ -254,16 +254,16 @@ def test_filters(brand, registry):
 def test_the_office_choices_come_from_the_brand_only(brand, other_brand, registry):
     factories.IPRightFactory(brand=other_brand, office="KIPO")
     filterset = IPRightFilterSet({}, queryset=IPRight.objects.filter(brand=brand))
-    offices = [value for value, _ in filterset.form.fields["office"].choices if value]
+    offices = [value for value, _ in filterset.form.fields["office"].widget.choices if value]
     assert offices == ["EUIPO", "USPTO"]
 
 
 def test_the_office_choices_survive_a_form_field_built_on_the_class(brand, registry):
     """The API schema generator builds the class's filter fields (with no office yet); instances must not
     inherit that cached field."""
-    assert IPRightFilterSet.base_filters["office"].field.choices == [("", "Any office")]
+    assert list(IPRightFilterSet.base_filters["office"].field.widget.choices) == []
     filterset = IPRightFilterSet({}, queryset=IPRight.objects.filter(brand=brand))
-    assert [value for value, _ in filterset.form.fields["office"].choices if value] == ["EUIPO", "USPTO"]
+    assert [value for value, _ in filterset.form.fields["office"].widget.choices if value] == ["EUIPO", "USPTO"]
     assert filtered(brand, office="USPTO") == ["ACME SHOE"]
 
 

@@ -73,6 +73,8 @@ def test_the_progress_bar_advances_live_and_stops_polling_when_done(login, live_
 
     process_chunk(job, 2)
     expect(page.get_by_label("6 of 9 targets processed (66%)")).to_have_attribute("value", "6", timeout=10_000)
+    # The chunk table follows each chunk, not only the end of the job.
+    expect(record.locator("td.field-state")).to_have_text(["Done", "Done", "Pending"], timeout=10_000)
     process_chunk(job, 3)
     expect(panel.get_by_role("row", name="Status")).to_contain_text("Completed", timeout=10_000)
     expect(page.get_by_label("9 of 9 targets processed (100%)")).to_have_attribute("value", "9")

@@ -7,22 +7,29 @@ tested with each task (test_filing_tasks, test_deadlines, test_program, test_web
 database error in the nightly check reaches Celery's retry instead of being counted and dropped.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from brands.models import ProgramMembership
 from brands.tasks import monitor_program_memberships
-from cases.tasks import apply_item_deadlines, file_case_draft, preview_case_draft
+from cases.tasks import apply_item_deadlines, file_case_draft, preview_case_draft, run_bulk_decision
 from integrations.tasks import deliver_webhook
 from marketsafe.celery import app
 from tests import factories
+from tests.concurrency import held_in_another_session
 
-REAL_WORK = [preview_case_draft, file_case_draft, apply_item_deadlines, monitor_program_memberships, deliver_webhook]
-SWEEPS = ["sweep-case-drafts", "sweep-webhook-deliveries"]
+REAL_WORK = [
+    preview_case_draft,
+    file_case_draft,
+    run_bulk_decision,
+    apply_item_deadlines,
+    monitor_program_memberships,
+    deliver_webhook,
+]
+SWEEPS = ["sweep-case-drafts", "sweep-bulk-decisions", "sweep-webhook-deliveries", "sweep-outgoing-email"]
 
 
 @pytest.mark.parametrize("task", REAL_WORK, ids=lambda task: task.name)
@@ -42,30 +49,16 @@ def test_the_sweeps_that_resend_lost_work_run_every_minute(name):
 @pytest.mark.django_db(transaction=True)
 def test_a_database_error_in_the_nightly_check_is_retried_not_counted_as_a_failure(brand):
     member = factories.ProgramMembershipFactory(brand=brand, renews_on=timezone.localdate() + timedelta(days=200))
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_row() -> None:  # a reviewer's decision in progress, in its own connection
+    # A reviewer's decision in progress, in its own connection.
+    with held_in_another_session(lambda: ProgramMembership.objects.select_for_update().get(pk=member.pk)):
         try:
-            with transaction.atomic():
-                ProgramMembership.objects.select_for_update().get(pk=member.pk)
-                locked.set()
-                release.wait(30)
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")  # PostgreSQL refuses the wait: a real OperationalError
+            with pytest.raises(OperationalError):
+                monitor_program_memberships()
         finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_row)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '200ms'")  # PostgreSQL refuses the wait: a real OperationalError
-        with pytest.raises(OperationalError):
-            monitor_program_memberships()
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
 
     assert monitor_program_memberships()["checked"] == 1  # the retry
     assert monitor_program_memberships()["checked"] == 0  # and once only

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -36,8 +37,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def queued_tasks(server: RedisServer) -> list[tuple[str, str]]:
-    """(task name, args repr) of the messages waiting in the default queue of `server`."""
-    messages = [json.loads(raw) for raw in redis.Redis.from_url(server.url).lrange("celery", 0, -1)]
+    """(task name, args repr) of the messages waiting in the queues of `server`, queue by queue."""
+    client = redis.Redis.from_url(server.url)
+    messages = [json.loads(raw) for queue in settings.QUEUE_NAMES for raw in client.lrange(queue, 0, -1)]
     return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages]
 
 

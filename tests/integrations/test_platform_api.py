@@ -354,7 +354,7 @@ def test_the_platform_endpoints_have_a_valid_openapi_description():
     assert schema["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
     bulk = schema["paths"]["/api/v1/platform/listings/bulk/"]["post"]
     assert bulk["security"] == [{"serviceToken": []}]
-    assert set(bulk["responses"]) == {"200", "400", "401", "409", "413", "415", "429"}
+    assert set(bulk["responses"]) == {"200", "400", "401", "409", "413", "415", "429", "503"}
     error = {"$ref": "#/components/schemas/Error"}
     assert bulk["responses"]["400"]["content"]["application/json"]["schema"] == error
 

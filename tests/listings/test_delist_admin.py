@@ -16,12 +16,15 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
+from core import queue
 from core.audit.models import AuditEvent
+from devtools.devenv import free_port
 from listings import delisting
 from listings.admin import JOB_OPERATIONS
 from listings.choices import DelistChunkState, DelistJobStatus, DelistOutcome, DelistSelectionKind, ListingStatus
 from listings.models import DelistJob, DelistTarget, Listing
 from tests import factories
+from tests.outages import broker_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_lock_checks")]
 
@@ -235,6 +238,61 @@ def test_a_paused_job_is_pausing_until_its_claimed_chunks_finish(
 
     assert figure(pausing, "Status") == "Pausing: waiting for 1 chunk in flight to finish"
     assert figure(paused, "Status") == "Paused"
+
+
+QUEUE_UNREACHABLE = "The queue (the Celery broker) is unreachable"
+
+
+def test_the_panel_says_when_the_queue_is_unreachable_with_the_broker_really_stopped(
+    root_client, planned_job, make_listings, moderator, own_redis, monkeypatch
+):
+    monkeypatch.setattr(queue, "BROKER_CHECK_SECONDS", 0)  # each look asks the broker again
+    job = planned_job([x.pk for x in make_listings(6)])
+
+    with broker_at(own_redis.url):
+        reachable = root_client.get(progress_url(job))
+        own_redis.stop()
+        unreachable = root_client.get(progress_url(job))
+        delisting.delist_job_pause(job_id=job.pk, actor=moderator)
+        paused = root_client.get(progress_url(job))  # its chunks wait for the resume, not for the queue
+        delisting.delist_job_resume(job_id=job.pk, actor=moderator)
+        own_redis.start()
+        back = root_client.get(progress_url(job))
+
+    assert warnings_of(reachable) == []
+    [warning] = warnings_of(unreachable)
+    assert warning.startswith(QUEUE_UNREACHABLE)
+    assert figure(unreachable, "Chunks open") == "0 running, 2 waiting for a worker"
+    assert warnings_of(paused) == []
+    assert warnings_of(back) == []
+
+
+def test_the_answer_about_the_queue_is_kept_a_few_seconds(own_redis):
+    with broker_at(own_redis.url):
+        assert queue.broker_reachable()
+        own_redis.stop()
+        assert queue.broker_reachable()  # the answer of a moment ago: a polled page costs no connection each time
+    with broker_at(f"redis://127.0.0.1:{free_port()}/0"):
+        assert not queue.broker_reachable()  # another broker: asked at once
+
+
+def test_the_panel_marks_each_change_of_chunk_states_for_the_chunk_table_to_follow(
+    root_client, planned_job, make_listings
+):
+    job = planned_job([x.pk for x in make_listings(6)])
+
+    def mark() -> str:
+        return re.search(r'data-chunks="([^"]*)"', root_client.get(progress_url(job)).content.decode())[1]
+
+    before = mark()
+    process(job, chunks=1)
+    one_done = mark()
+    process(job)
+    final = mark()
+
+    assert before == "Running; 0; 0 running, 2 waiting for a worker"
+    assert one_done == "Running; 1; 0 running, 1 waiting for a worker"
+    assert final.startswith("Completed; 2; ")
 
 
 def test_a_job_still_planning_shows_an_indeterminate_bar(root_client, moderator):

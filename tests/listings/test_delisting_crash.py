@@ -23,7 +23,7 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import psutil
 import pytest
@@ -58,10 +58,13 @@ STOP_TIMEOUT = 20  # seconds a worker gets for its warm shutdown before it is ki
 class Worker:
     """`celery worker` in a session of its own, so that its pool children can be killed along with it."""
 
-    def __init__(self, env: dict[str, str], queues: list[str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], queues: list[str], log: Path, name: str | None = None) -> None:
         self.log = log
         command = [sys.executable, "-m", "celery", "-A", "marketsafe", "worker"]
         options = ["--pool", "prefork", "--concurrency", "1", "-l", "info", "-Q", ",".join(queues)]
+        if name:  # a host of its own: its node name, and its database sessions' application_name
+            options += ["-n", f"{name}@%h"]
+            env = {**env, "DATABASE_URL": _with_query(env["DATABASE_URL"], application_name=name)}
         with log.open("ab") as output:
             self.process = subprocess.Popen(
                 [*command, *options],
@@ -108,6 +111,11 @@ def worker_database_url() -> str:
     return url._replace(path="/" + quote(connection.settings_dict["NAME"])).geturl()
 
 
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(query="&".join(filter(None, [parts.query, urlencode(params)]))).geturl()
+
+
 def _use_broker(url: str) -> None:
     """Point the app's producers at url: drop the pooled connections, which are bound to the old broker."""
     if app._pool is not None:
@@ -131,8 +139,9 @@ def broker(tmp_path: Path) -> Iterator[devenv.RedisServer]:
 
 
 @pytest.fixture
-def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[[], Worker]]:
-    """start_worker() → a new worker subprocess on the test database and the private Redis; all are stopped."""
+def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterator[Callable[..., Worker]]:
+    """start_worker(name=None) → a new worker subprocess on the test database and the private Redis, named
+    `name@host` if given; all are stopped."""
     # Read by the reaper, which runs here; the worker reads its own settings from env.
     settings.MARKETSAFE = {**settings.MARKETSAFE, "DELIST_REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS}
     env = {
@@ -149,8 +158,8 @@ def start_worker(broker: devenv.RedisServer, tmp_path: Path, settings) -> Iterat
     )
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        workers.append(Worker(env, queues, tmp_path / f"worker-{len(workers) + 1}.log"))
+    def start(name: str | None = None) -> Worker:
+        workers.append(Worker(env, queues, tmp_path / f"worker-{len(workers) + 1}.log", name))
         return workers[-1]
 
     try:

@@ -13,6 +13,13 @@
     return !state || state.dataset.finished === "true";
   }
 
+  // Which chunks run, wait or are done, as the panel last said: when it changes, the chunk table below is
+  // out of date.
+  function chunkStates() {
+    var state = panel.querySelector("[data-chunks]");
+    return state ? state.dataset.chunks : "";
+  }
+
   function schedule() {
     if (!finished()) window.setTimeout(refresh, INTERVAL_MS);
   }
@@ -28,17 +35,18 @@
         // Logged out or no longer allowed: stop; reloading the page shows why.
         if (!response.ok) return;
         return response.text().then(function (html) {
-          var wasFinished = finished();
+          var before = chunkStates();
           panel.innerHTML = html;
-          if (finished() && !wasFinished) refreshRecord();
+          if (chunkStates() !== before) refreshRecord();
           schedule();
         });
       })
       .catch(schedule); // a network blip: try again at the next tick
   }
 
-  // Once the job finishes, the record below the panel (its status, "Finished at", the chunk table) is
-  // re-read once from the page itself and swapped in, so nobody has to reload to see the final state.
+  // Whenever a chunk changes state (and so when the job finishes), the record below the panel (its
+  // "Finished at", the chunk table) is re-read from the page itself and swapped in, so nobody has to
+  // reload to see the chunks move or the final state; a poll that changed nothing costs no page load.
   function refreshRecord() {
     var record = document.getElementById("delistjob_form");
     if (!record) return;

@@ -126,22 +126,12 @@ class Command(BaseCommand):
     help = "Time a delisting job through a real worker against plain SQL on the same listings; prints the ratio."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--listings", type=int, default=1_000_000, help="listings to seed (default 1,000,000)")
-        parser.add_argument(
-            "--chunk-size",
-            type=int,
-            default=settings.MARKETSAFE.get("DELIST_CHUNK_SIZE", delisting.DEFAULT_CHUNK_SIZE),
-            help="listings per chunk, for the engine and for plain SQL alike (default DELIST_CHUNK_SIZE)",
-        )
+        add_seed_arguments(parser, listings=1_000_000)  # the chunk size is plain SQL's too
         parser.add_argument(
             "--workers",
             type=int,
             default=2,
             help="worker pool processes, and connections of the plain-SQL run (default 2)",
-        )
-        parser.add_argument(
-            "--database-url",
-            help=f"the scratch database, whose name must end with {DATABASE_SUFFIX} (default DATABASE_URL)",
         )
 
     def handle(
@@ -253,6 +243,21 @@ class Command(BaseCommand):
             futures = [pool.submit(_remove_ranges, ranges, params) for _ in range(workers)]
             rows = sum(future.result() for future in futures)
         return rows, time.monotonic() - started
+
+
+def add_seed_arguments(parser: CommandParser, *, listings: int) -> None:
+    """--listings, --chunk-size and --database-url, as every delisting benchmark takes them."""
+    parser.add_argument("--listings", type=int, default=listings, help=f"listings to seed (default {listings:,})")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=settings.MARKETSAFE.get("DELIST_CHUNK_SIZE", delisting.DEFAULT_CHUNK_SIZE),
+        help="listings per chunk (default DELIST_CHUNK_SIZE)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help=f"the scratch database, whose name must end with {DATABASE_SUFFIX} (default DATABASE_URL)",
+    )
 
 
 def seed_seller(count: int, stdout: Any) -> tuple[Marketplace, int]:

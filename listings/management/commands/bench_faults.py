@@ -63,6 +63,7 @@ from listings.management.commands.bench_delist import (
     _use_broker,
     _use_scratch_database,
     _worker,
+    add_seed_arguments,
     process_group,
     seed_seller,
 )
@@ -147,20 +148,13 @@ class Command(BaseCommand):
     help = "Run a delisting job once per injected fault on a real worker; prints durations and exactness."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--listings", type=int, default=150_000, help="listings to seed (default 150,000)")
-        parser.add_argument(
-            "--chunk-size",
-            type=int,
-            default=settings.MARKETSAFE.get("DELIST_CHUNK_SIZE", delisting.DEFAULT_CHUNK_SIZE),
-            help="listings per chunk (default DELIST_CHUNK_SIZE)",
-        )
+        add_seed_arguments(parser, listings=150_000)
         parser.add_argument("--workers", type=int, default=2, help="worker pool processes (default 2)")
         parser.add_argument("--outage", type=float, default=30.0, help="seconds Redis or PostgreSQL stay down")
         parser.add_argument(
             "--restart-after", type=float, default=8.0, help="seconds before a killed worker's successor starts"
         )
         parser.add_argument("--faults", default=",".join(FAULTS), help=f"runs, in order (default {','.join(FAULTS)})")
-        parser.add_argument("--database-url", help="the scratch database, whose name must end with _bench")
 
     def handle(self, *args: Any, **options: Any) -> None:
         faults = [fault.strip() for fault in options["faults"].split(",") if fault.strip()]
