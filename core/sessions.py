@@ -24,6 +24,13 @@ def refresh_interval() -> int:
     return getattr(settings, "SESSION_REFRESH_SECONDS", 300)
 
 
+def stamp_on_login(sender: type, request: HttpRequest | None, user: object, **kwargs: object) -> None:
+    """At login the session is written anyway: it carries its first refresh time from the start."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[REFRESHED_AT_KEY] = int(time.time())
+
+
 class SessionRefreshMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

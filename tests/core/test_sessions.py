@@ -47,3 +47,8 @@ def test_the_expiry_is_refreshed_once_the_interval_has_passed(client, reporter, 
 def test_save_every_request_is_off(settings):
     assert settings.SESSION_SAVE_EVERY_REQUEST is False
     assert "core.sessions.SessionRefreshMiddleware" in settings.MIDDLEWARE
+
+
+def test_the_first_page_after_signing_in_writes_nothing(client, reporter):
+    client.force_login(reporter)  # as a login does: the session is written here, with its refresh time
+    assert session_writes(client, reverse("password_change")) == []
