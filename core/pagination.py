@@ -255,6 +255,7 @@ class KeysetListMixin:
     request: HttpRequest
     paginate_by: int
     cursor_query_param = "cursor"
+    cursor_invalid = False
 
     def _link(self, cursor: str | None) -> str:
         query = self.request.GET.copy()

@@ -360,3 +360,14 @@ def test_datetime_text_leaves_other_formats_to_django(monkeypatch):
     monkeypatch.setattr(cases_extras, "get_format", lambda name: "d/m/Y H:i")
     monkeypatch.setattr(cases_extras, "date_format", lambda value, name: f"django:{date_format(value, 'd/m/Y')}")
     assert cases_extras.datetime_text(timezone.now()).startswith("django:")
+
+
+def test_a_page_past_the_end_links_back_to_the_first(client, items_url, file_case, moderator, reporter, monkeypatch):
+    newest = file_case(2).items.order_by("pk").last()
+    drive_item_to(newest, S.REJECTED, moderator=moderator, brand_user=reporter)
+    monkeypatch.setattr("cases.views.lists.FilteredListView.paginate_by", 1)
+    after_newest = link(client.get(items_url, {"ordering": "-id"}).content.decode(), "next").split("cursor=")[1]
+    # Only the newest item is rejected: after it, with that filter, nothing is left.
+    response = client.get(items_url, {"ordering": "-id", "status": "rejected", "cursor": after_newest})
+    assert listed_ids(response) == []
+    assert 'No more reported listings here. <a href="?ordering=-id&amp;status=rejected">' in response.content.decode()
