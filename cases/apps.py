@@ -24,3 +24,12 @@ class CasesConfig(AppConfig):
         from cases.selectors import program_track_records
 
         register_track_record_source(program_track_records)
+
+        # The lists' filter form offers every marketplace; its cached rendering follows their changes.
+        from django.db.models.signals import post_delete, post_save
+
+        from cases.views.lists import filter_choices_changed
+        from listings.models import Marketplace
+
+        post_save.connect(filter_choices_changed, sender=Marketplace, dispatch_uid="list-filters-marketplace-save")
+        post_delete.connect(filter_choices_changed, sender=Marketplace, dispatch_uid="list-filters-marketplace-delete")

@@ -148,5 +148,7 @@ class CaseFilterSet(_SharedFilters):
         model = Case
 
     def _items_match(self, queryset: QuerySet, condition: Q) -> QuerySet:
-        # EXISTS, not a join: a case with many matching items is listed once and no DISTINCT is needed.
-        return queryset.filter(Exists(CaseItem.objects.filter(condition, case=OuterRef("pk"))))
+        # EXISTS, not a join: a case with many matching items is listed once and no DISTINCT is needed. The
+        # brand condition (always true for a case's own items) lets the search start from the brand's items.
+        items = CaseItem.objects.filter(condition, case=OuterRef("pk"), brand=OuterRef("brand"))
+        return queryset.filter(Exists(items))

@@ -43,7 +43,12 @@ class Case(models.Model):
             models.CheckConstraint(condition=models.Q(lane__in=Lane.values), name="case_lane_valid"),
             models.CheckConstraint(condition=models.Q(status__in=choices.CaseStatus.values), name="case_status_valid"),
         ]
-        indexes = [models.Index(fields=["brand", "status", "submitted_at"], name="case_brand_status_idx")]
+        indexes = [
+            models.Index(fields=["brand", "status", "submitted_at"], name="case_brand_status_idx"),
+            # The brand's case list pages by keyset: newest first by default, or by status.
+            models.Index(fields=["brand", "-submitted_at", "-id"], name="case_brand_recent_idx"),
+            models.Index(fields=["brand", "status", "id"], name="case_brand_status_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Case #{self.pk}"
@@ -115,6 +120,9 @@ class CaseItem(models.Model):
             # The brand's item list: newest first by default, or by review deadline; the dashboard's window.
             models.Index(fields=["brand", "-submitted_at", "-id"], name="item_brand_recent_idx"),
             models.Index(fields=["brand", "sla_due_at", "id"], name="item_brand_sla_idx"),
+            models.Index(fields=["brand", "status", "id"], name="item_brand_status_id_idx"),
+            # The case list's per-case counts (all items, open ones, those waiting for the brand).
+            models.Index(fields=["case", "status"], name="item_case_status_idx"),
             models.Index(fields=["brand", "decided_at"], name="item_brand_decided_idx"),
             models.Index(fields=["listing"], name="item_listing_idx"),
             # Deadline sweeps.

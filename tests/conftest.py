@@ -2,14 +2,19 @@
 marketplace with listings, a moderator, a way to file cases through the real service, and the delisting
 engine's lock checks, off or isolated per test."""
 
+import secrets
 from collections.abc import Callable
+from contextlib import suppress
 
 import pytest
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from brands.choices import Role
 from cases import services as case_services
 from cases.models import Case
+from cases.views.lists import FILTER_CHOICES_VERSION_KEY
+from core.api.throttling import CACHE_UNREACHABLE
 from core.tasks import send_email
 from listings import delisting
 from listings.delisting import chunks
@@ -23,6 +28,14 @@ pytest_plugins = ["tests.outages"]
 def _integration_marker(request, monkeypatch):
     """Lets `tests.workers.running_worker` refuse to start in a test not marked `integration`."""
     monkeypatch.setattr(workers, "integration_test", request.node.get_closest_marker("integration") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_list_filter_fragments():
+    """The lists' cached filter forms (cases/views/lists.py) of an earlier test or run are not reused: ids
+    restart with a new test database, while the cache outlives it."""
+    with suppress(*CACHE_UNREACHABLE):
+        cache.set(FILTER_CHOICES_VERSION_KEY, secrets.randbelow(2**62), timeout=None)
 
 
 @pytest.fixture(autouse=True)

@@ -105,6 +105,10 @@ class ListingSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+#: Formats a moment as the generic path's DateTimeField does (ISO 8601 in the current time zone, "Z" for UTC).
+_MOMENT = serializers.DateTimeField()
+
+
 class CaseItemSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="cases-api:item-detail")
     case = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -141,6 +145,59 @@ class CaseItemSerializer(serializers.ModelSerializer):
         now = self.context.setdefault("now", timezone.now())
         return [action.name for action in available_actions(item, now=now)]
 
+    def to_representation(self, item: CaseItem) -> dict[str, Any]:
+        """The same dict as ModelSerializer's generic path (tests/api/test_cases_api.py compares them), built
+        directly: the generic path walks ~25 field objects per row and reverses the item's URL once per
+        row, and was 40% of the list's time. Reads only the row and its joined listing, marketplace and
+        seller; the actions read the prefetched counter-notices (no query per row)."""
+        url_prefix, url_suffix = self._item_url()
+        listing, moment = item.listing, _MOMENT.to_representation
+        seller = listing.seller
+
+        def when(value: Any) -> str | None:
+            return moment(value) if value else None
+
+        return {
+            "id": item.pk,
+            "url": f"{url_prefix}{item.pk}{url_suffix}",
+            "case": item.case_id,
+            "listing": {
+                "url": listing.url,
+                "title": listing.title,
+                "marketplace": listing.marketplace.slug,
+                "seller_id": seller.external_id if seller else None,
+                "seller_name": seller.name if seller else None,
+                "status": listing.status,
+            },
+            "status": item.status,
+            "reason_code": item.reason_code,
+            "lane": item.lane,
+            "brand_note": item.brand_note,
+            "submitted_at": when(item.submitted_at),
+            "sla_due_at": when(item.sla_due_at),
+            "decided_at": when(item.decided_at),
+            "rejection_code": item.rejection_code,
+            "how_to_fix": item.how_to_fix,
+            "moderator_message": item.moderator_message,
+            "clarification_due_at": when(item.clarification_due_at),
+            "counter_notice_due_at": when(item.counter_notice_due_at),
+            "brand_answer_due_at": when(item.brand_answer_due_at),
+            "appeal_until": when(item.appeal_until),
+            "actions": self.get_actions(item),
+        }
+
+    def _item_url(self) -> tuple[str, str]:
+        """(prefix, suffix) of an item's absolute API URL around its id, worked out once per response."""
+        cached = self.context.get("_item_url")
+        if cached is None:
+            sentinel = 2_147_483_647
+            url = reverse("cases-api:item-detail", kwargs={"pk": sentinel})
+            request = self.context.get("request")
+            url = request.build_absolute_uri(url) if request else url
+            prefix, suffix = url.rsplit(str(sentinel), 1)
+            cached = self.context["_item_url"] = (prefix, suffix)
+        return cached
+
 
 class CounterNoticeSerializer(serializers.ModelSerializer):
     class Meta:
@@ -169,6 +226,9 @@ class CaseItemDetailSerializer(CaseItemSerializer):
 
     class Meta(CaseItemSerializer.Meta):
         fields = (*CaseItemSerializer.Meta.fields, "counter_notices", "appeals")
+
+    # One item at a time: the generic path, which knows the nested fields above.
+    to_representation = serializers.ModelSerializer.to_representation
 
 
 # --- filing ---------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from cases.api.serializers import (
     CaseWithdrawResultSerializer,
     CaseWithdrawSerializer,
 )
-from cases.choices import AppellantSide
+from cases.choices import AppellantSide, CounterNoticeAnswer
 from cases.filtersets import CaseFilterSet, CaseItemFilterSet
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice
 from core.api.exceptions import Conflict, form_validation_error
@@ -253,7 +253,14 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
     def brand_queryset(self) -> QuerySet[CaseItem]:
         if self.action == "list":
             # The page's selector reads only the columns the page shows; the API shows a few more.
-            return selectors.item_list(user=self.request.user, brand=self.brand).defer(None)
+            # The counter-notices the brand accepted: the actions column asks whether one was (appeal_refusal),
+            # and without them each reinstated item would cost a query.
+            accepted = CounterNotice.objects.for_brand(self.brand).filter(answer=CounterNoticeAnswer.ACCEPTED)
+            return (
+                selectors.item_list(user=self.request.user, brand=self.brand)
+                .defer(None)
+                .prefetch_related(Prefetch("counter_notices", queryset=accepted))
+            )
         return (
             self.scoped()
             .select_related("listing__marketplace", "listing__seller")

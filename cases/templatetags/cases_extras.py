@@ -7,7 +7,7 @@ from datetime import datetime
 from django import template
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -37,6 +37,21 @@ def _relative(due: datetime, now: datetime, units: tuple, *, under_a_minute: str
     return f"in {phrase}" if seconds >= 0 else f"{phrase} ago"
 
 
+#: The project's English DATETIME_FORMAT (marketsafe/formats/en), which `datetime_text` writes directly.
+_ENGLISH_DATETIME_FORMAT = "j M Y, H:i T"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def datetime_text(moment: datetime) -> str:
+    """`date_format(localtime(moment), "DATETIME_FORMAT")`, written directly when the format is the
+    project's English one: Django's general formatter was half of a list's row rendering (two moments
+    per row). Another language or format goes through Django's formatter."""
+    local = timezone.localtime(moment)
+    if get_format("DATETIME_FORMAT") != _ENGLISH_DATETIME_FORMAT:
+        return date_format(local, "DATETIME_FORMAT")
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local.hour:02d}:{local.minute:02d} {local.tzname()}"
+
+
 def time_left_text(due: datetime, now: datetime) -> str:
     """ "in 3 days", "2 hours ago"."""
     return _relative(due, now, _UNITS, under_a_minute="less than a minute", plural="s")
@@ -49,7 +64,7 @@ def time_left(due: datetime | None) -> SafeString | str:
         return ""
     now = timezone.now()
     text = time_left_text(due, now)
-    absolute = date_format(timezone.localtime(due), "DATETIME_FORMAT")
+    absolute = datetime_text(due)
     if due < now:
         return format_html(
             '<time datetime="{}">{}</time> <span class="time-left overdue">({}, overdue)</span>',
@@ -186,5 +201,6 @@ def sort_header(context: template.Context, param: str, label: str, default: str 
     query = request.GET.copy()
     query["ordering"] = f"-{param}" if current == param else param
     query.pop("page", None)
+    query.pop("cursor", None)  # a position in one ordering means nothing in another
     aria_sort = {param: "ascending", f"-{param}": "descending"}.get(current)
     return {"label": label, "href": f"?{query.urlencode()}", "aria_sort": aria_sort}

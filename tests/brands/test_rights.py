@@ -314,8 +314,8 @@ def test_the_list_costs_the_same_few_queries_for_5_or_30_rights(client, brand, o
     for n in range(30):
         right = factories.IPRightFactory(brand=brand, office=("EUIPO", "USPTO", "WIPO")[n % 3])
         rights.ip_right_add_document(right=right, actor=owner, upload=check_upload(pdf()))
-    # session, user, brand, membership, office choices, count, page of rights, brand switcher, and the
-    # session's sliding expiry (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
+    # session, user, brand, membership, office choices, count, page of rights, brand switcher, and (on this
+    # first page of the brand) the session write that remembers the brand: savepoint, update, release
     with django_assert_max_num_queries(11) as captured:
         response = client.get(url("right_list", brand), {"sort": "-valid_until"})
     assert response.status_code == 200

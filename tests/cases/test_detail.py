@@ -301,8 +301,8 @@ def test_an_action_returns_to_the_items_page_of_a_long_case(client, file_case):
 
 #: Session, user, brand, membership, switcher; the case, its rights, declarations and evidence; the item
 #: status counts; the item count and page; counter-notices, their evidence, appeals, statements; the
-#: timeline; the session save (3).
-DETAIL_QUERIES = 20
+#: timeline. No session write on a read (core/sessions.py).
+DETAIL_QUERIES = 17
 
 
 def test_case_page_queries_do_not_grow_with_items(
