@@ -99,7 +99,7 @@ def client_loop(base: str, token: str, deadline: float, results: Results, seed: 
     """One user agent: its own connections and sessions, requests from the mix until the deadline."""
     brand = httpx.Client(base_url=base, timeout=30)
     moderator = httpx.Client(base_url=base, timeout=30)
-    api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+    api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Token {token}"})
     platform = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
     sign_in(brand, "reporter")
     sign_in(moderator, "moderator")
