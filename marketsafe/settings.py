@@ -296,6 +296,8 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components: file fields and read-only fields then type correctly.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        # A declaration the filing form requires (core.api.schema, `required_by_form`): the value, as its label.
+        "MustBeTrueEnum": [(True, True)],
         "ItemStatusEnum": "cases.choices.ItemStatus",
         "CaseStatusEnum": "cases.choices.CaseStatus",
         "IPRightStatusEnum": "brands.choices.IPRightStatus",

@@ -244,7 +244,17 @@ class ListingInputSerializer(serializers.Serializer):
 class _FilingFields(serializers.Serializer):
     """What every filing gives. The fields only type the input; whether it is complete and acceptable is
     decided by the web filing form (`cases.forms.CaseFilingForm`), so its messages are the API's too (hence
-    the lenient defaults here: a missing declaration is the form's "Tick the … declaration")."""
+    the lenient defaults here: a missing declaration is the form's "Tick the … declaration"). The schema
+    says what the form requires all the same (`required_by_form`, core.api.schema)."""
+
+    required_by_form = (
+        "rights",
+        "explanation",
+        "declare_good_faith",
+        "declare_accuracy",
+        "declare_authority",
+        "signed_name",
+    )
 
     rights = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
@@ -266,7 +276,11 @@ class _FilingFields(serializers.Serializer):
     declare_accuracy = serializers.BooleanField(default=False, help_text="Must be true: the accuracy declaration.")
     declare_authority = serializers.BooleanField(default=False, help_text="Must be true: the authority declaration.")
     signed_name = serializers.CharField(
-        max_length=150, required=False, allow_blank=True, default="", help_text="The signer's full name, as signature."
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The signer's full name, as signature.",
     )
 
 

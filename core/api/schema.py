@@ -88,9 +88,12 @@ class ApiAutoSchema(AutoSchema):
         # Which way the fields are being described: the patterns below check input, not stored answers.
         outer, self._direction = self._direction, direction
         try:
-            return super()._map_basic_serializer(serializer, direction)
+            schema = super()._map_basic_serializer(serializer, direction)
         finally:
             self._direction = outer  # a nested serializer's mapping returns to its parent's
+        if direction == "request":
+            _describe_form_rules(serializer, schema)
+        return schema
 
     def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
         """drf-spectacular's mapping of a field's validators, plus what it leaves out of an input string's
@@ -106,6 +109,26 @@ class ApiAutoSchema(AutoSchema):
         if any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators):
             blank_refused = getattr(field, "allow_blank", True) is False and getattr(field, "trim_whitespace", False)
             schema["pattern"] = NOT_BLANK_NO_NUL_PATTERN if blank_refused else NO_NUL_PATTERN
+
+
+def _describe_form_rules(serializer: Any, schema: dict[str, Any]) -> None:
+    """A serializer whose fields only type the input, while a form behind it decides whether the input is
+    complete (so the form's messages are the API's), names those fields in `required_by_form`: the schema
+    still says what the form requires. Each is required; a text must hold more than whitespace, a boolean
+    must be true, a list must not be empty."""
+    marked = [name for name in getattr(serializer, "required_by_form", ()) if name in schema.get("properties", {})]
+    for name in marked:
+        field, prop = serializer.fields[name], schema["properties"][name]
+        if isinstance(field, serializers.BooleanField):
+            prop["enum"] = [True]
+        elif isinstance(field, serializers.ListField):
+            prop["minItems"] = max(1, prop.get("minItems", 0))
+        elif prop.get("type") == "string":
+            prop["pattern"] = NOT_BLANK_NO_NUL_PATTERN
+            prop["minLength"] = max(1, prop.get("minLength", 0))
+        prop.pop("default", None)
+    if marked:
+        schema["required"] = sorted({*schema.get("required", []), *marked})
 
 
 def _decimal_pattern(field: serializers.DecimalField) -> str:
