@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listings",
     "brands",
     "cases",
+    "safeguards",  # risk rules above cases: evaluation, second approvals, backtests (issue 18)
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
     "marketsafe",  # wiring: the demo data command (seed_demo)
@@ -363,6 +364,7 @@ CELERY_TASK_ROUTES = {
     "cases.tasks.preview_case_draft": {"queue": "filing"},
     "cases.tasks.file_case_draft": {"queue": "filing"},
     "cases.tasks.run_bulk_decision": {"queue": "filing"},
+    "safeguards.tasks.run_backtest": {"queue": "filing"},  # a lead waits on it like on a bulk decision
     "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
     "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
     # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.

@@ -1,0 +1,228 @@
+"""The risk rules in the moderator console: leads write rules (each save a new version) and backtest them,
+moderators read them and their hits; held decisions are requested and approved by two different leads.
+
+The review queue and the item page are the cases' (`CaseItemAdmin`), re-registered with the risk rules'
+reason as a queue column and a panel on the item page, as the integrations app re-registers the cases'
+admins with its exports."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from cases.admin.queue import CaseItemAdmin
+from cases.models import CaseItem
+from core.admin.mixins import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, ServiceAdminMixin
+from safeguards.choices import RuleAction, RuleMode
+from safeguards.expressions import ExpressionError, compile_expression, fields_help
+from safeguards.models import Backtest, Rule, RuleHit, RuleVersion, SecondApproval
+from safeguards.services import approvals, backtests, rules
+
+RULE_FIELDS = ("name", "expression", "action", "mode", "enabled", "reason")
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = Rule
+        fields = RULE_FIELDS
+        widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 100})}
+        help_texts = {"expression": fields_help()}
+
+    def clean_expression(self) -> str:
+        text = self.cleaned_data["expression"]
+        try:
+            compile_expression(text)
+        except ExpressionError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return text
+
+
+class RuleVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RuleVersion
+    fields = ("number", "expression", "action", "mode", "enabled", "created_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    ordering = ("-number",)
+
+
+@admin.register(Rule)
+class RuleAdmin(ScaleAdminMixin, ServiceAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    form = RuleForm
+    list_display = ("name", "action", "mode", "enabled", "current_version", "updated_at")
+    list_filter = ("mode", "action", "enabled")
+    list_select_related = ("current_version",)
+    inlines = (RuleVersionInline,)
+    actions = ("backtest",)
+
+    def save_model(self, request: HttpRequest, obj: Rule, form: forms.ModelForm, change: bool) -> None:
+        # The form checked the expression; the service checks it again, stores the version and audits.
+        saved = rules.rule_save(
+            actor=request.user, rule_id=obj.pk if change else None, **{f: form.cleaned_data[f] for f in RULE_FIELDS}
+        )
+        obj.pk, obj.current_version_id = saved.pk, saved.current_version_id
+
+    @admin.action(description="Backtest the selected rules over past decided items", permissions=["change"])
+    def backtest(self, request: HttpRequest, queryset: models.QuerySet[Rule]) -> None:
+        for rule in queryset.exclude(current_version=None):
+            start = backtests.backtest_start
+            ok, run = self.call_service(
+                request, start, prefix=f"{rule}: ", version_id=rule.current_version_id, actor=request.user
+            )
+            if ok:
+                url = reverse("admin:safeguards_backtest_change", args=[run.pk])
+                started = format_html('Backtest of {} started: <a href="{}">follow it</a>.', rule, url)
+                self.message_user(request, started)
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "number", "action", "mode", "enabled", "created_by", "created_at")
+    list_filter = ("mode", "action")
+    list_select_related = ("created_by",)
+
+
+@admin.register(RuleHit)
+class RuleHitAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "item", "version", "action", "mode", "trigger", "values", "created_at")
+    list_filter = ("mode", "action", "trigger")
+    list_select_related = ("version",)
+    raw_id_fields = ("item", "version")
+    ordering = ("-pk",)
+
+
+@admin.register(Backtest)
+class BacktestAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "version",
+        "state",
+        "progress",
+        "matched",
+        "matched_accepted",
+        "matched_rejected",
+        "matched_reinstated",
+    )
+    list_select_related = ("version",)
+    fields = (
+        "version",
+        "state",
+        "progress",
+        "items_total",
+        "items_done",
+        "matched",
+        "matched_accepted",
+        "matched_rejected",
+        "matched_reinstated",
+        "errors",
+        "error",
+        "started_by",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = ("progress",)
+
+    @admin.display(description="Progress")
+    def progress(self, obj: Backtest) -> str:
+        return format_html(
+            '<progress value="{}" max="100" aria-label="Backtest progress">{}%</progress> {}% ({} of {} items)',
+            obj.percent,
+            obj.percent,
+            obj.percent,
+            obj.items_done,
+            obj.items_total,
+        )
+
+
+class ApprovalForm(forms.ModelForm):
+    class Meta:
+        model = SecondApproval
+        fields = ("item", "decision", "rejection_code", "message")
+
+
+@admin.register(SecondApproval)
+class SecondApprovalAdmin(ScaleAdminMixin, ServiceAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """A lead requests a held decision (the add page); a different lead approves it (the action)."""
+
+    form = ApprovalForm
+    list_display = ("id", "item", "decision", "state", "requested_by", "requested_at", "approved_by")
+    list_filter = ("state", "decision")
+    list_select_related = ("requested_by", "approved_by")
+    raw_id_fields = ("item",)
+    actions = ("approve",)
+
+    def has_change_permission(self, request: HttpRequest, obj: SecondApproval | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: SecondApproval, form: forms.ModelForm, change: bool) -> None:
+        saved = approvals.approval_request(
+            item_id=obj.item_id,
+            decision=obj.decision,
+            rejection_code=obj.rejection_code,
+            message=obj.message,
+            actor=request.user,
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="Approve the selected decisions (as the second lead)", permissions=["approve"])
+    def approve(self, request: HttpRequest, queryset: models.QuerySet[SecondApproval]) -> None:
+        done = 0
+        for approval in queryset.order_by("pk"):
+            ok, _ = self.call_service(
+                request, approvals.approval_approve, prefix=f"{approval}: ", approval_id=approval.pk, actor=request.user
+            )
+            done += ok
+        if done:
+            self.message_user(request, f"{done} held decision(s) approved and applied.", messages.SUCCESS)
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(approvals.APPROVE_PERMISSION)
+
+
+admin.site.unregister(CaseItem)
+
+
+@admin.register(CaseItem)
+class RiskCaseItemAdmin(CaseItemAdmin):
+    """The review queue with the reason a live risk rule keeps an item for a person."""
+
+    list_display = (*CaseItemAdmin.list_display, "risk_column")
+    change_form_template = "admin/safeguards/caseitem_change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[CaseItem]:
+        first_effect = RuleHit.objects.filter(
+            item_id=OuterRef("pk"),
+            mode=RuleMode.LIVE,
+            action__in=[RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER],
+        ).order_by("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                risk_action=Subquery(first_effect.values("action")[:1]),
+                risk_reason=Subquery(first_effect.values("version__reason")[:1]),
+            )
+        )
+
+    @admin.display(description="Risk")
+    def risk_column(self, item: CaseItem) -> str:
+        if not item.risk_action:
+            return ""
+        label = RuleAction(item.risk_action).label
+        return format_html('<span class="risk-badge">{}: {}</span>', label, item.risk_reason)
+
+    def page_context(self, request: HttpRequest, item: CaseItem) -> dict[str, Any]:
+        hits = list(
+            RuleHit.objects.filter(item=item, mode__in=[RuleMode.LIVE, RuleMode.BACKGROUND])
+            .select_related("version")
+            .order_by("pk")
+        )
+        held = any(h.mode == RuleMode.LIVE and h.action == RuleAction.HOLD_SECOND_APPROVER for h in hits)
+        return super().page_context(request, item) | {
+            "risk_hits": hits,
+            "held": held,
+            "approvals_url": reverse("admin:safeguards_secondapproval_changelist"),
+        }
