@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
@@ -16,8 +17,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cases.admin.queue import CaseItemAdmin
+from cases.choices import RejectionCode
 from cases.models import CaseItem
 from core.admin.mixins import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, ServiceAdminMixin
+from core.errors import DomainError
 from safeguards.choices import RuleAction, RuleMode
 from safeguards.expressions import ExpressionError, compile_expression, fields_help
 from safeguards.models import Backtest, Rule, RuleHit, RuleVersion, SecondApproval
@@ -138,9 +141,29 @@ class BacktestAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
 
 
 class ApprovalForm(forms.ModelForm):
+    """The request of a held decision, checked by the service's own rules before it is saved."""
+
+    rejection_code = forms.ChoiceField(choices=[("", "---------"), *RejectionCode.choices], required=False)
+    actor: Any = None  # set by SecondApprovalAdmin.get_form
+
     class Meta:
         model = SecondApproval
         fields = ("item", "decision", "rejection_code", "message")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            approvals.approval_check(
+                item_id=data["item"].pk,
+                decision=data["decision"],
+                rejection_code=data.get("rejection_code", ""),
+                actor=self.actor,
+            )
+        except (DomainError, PermissionDenied) as exc:
+            raise forms.ValidationError(str(getattr(exc, "message", exc))) from None
+        return data
 
 
 @admin.register(SecondApproval)
@@ -153,6 +176,10 @@ class SecondApprovalAdmin(ScaleAdminMixin, ServiceAdminMixin, NoDeleteAdminMixin
     list_select_related = ("requested_by", "approved_by")
     raw_id_fields = ("item",)
     actions = ("approve",)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def has_change_permission(self, request: HttpRequest, obj: SecondApproval | None = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)

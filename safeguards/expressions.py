@@ -69,6 +69,9 @@ _CONTEXT = rule_engine.Context(
 )
 
 
+_HINT = "compare a field with a value of its type"
+
+
 class ExpressionError(ValueError):
     """The expression does not compile; the message names the problem for the rule's author."""
 
@@ -97,12 +100,26 @@ def compile_expression(text: str) -> rule_engine.Rule:
         where = f" at {exc.token.value!r}" if getattr(exc, "token", None) is not None else ""
         raise ExpressionError(f"Syntax error{where}: {_dotted(exc.message)}.") from None
     except rule_engine.errors.EvaluationError as exc:
-        hint = "compare a field with a value of its type"
-        raise ExpressionError(f"Type error: {_dotted(exc.message)} ({hint}).") from None
+        raise ExpressionError(f"Type error: {_dotted(exc.message)} ({_HINT}).") from None
+    _check_equalities(rule.statement.expression)
     result = rule.statement.expression.result_type
     if result not in (T.BOOLEAN, T.UNDEFINED):
         raise ExpressionError(f"The expression must be true or false; it gives a {result.name.lower()}.")
     return rule
+
+
+def _check_equalities(node: Any) -> None:
+    """rule-engine lets `==` and `!=` compare different types (always unequal): `seller.status == 3` would
+    compile and never match, so a comparison of two known, different types is refused here."""
+    if isinstance(node, rule_engine.ast.ComparisonExpression):
+        types = {node.left.result_type, node.right.result_type} - {T.UNDEFINED, T.NULL}
+        if len(types) == 2:
+            named = " and ".join(sorted(t.name.lower() for t in types))
+            raise ExpressionError(f"Type error: {named} never compare equal ({_HINT}).")
+    for child in vars(node).values():
+        for part in child if isinstance(child, tuple | list) else (child,):
+            if isinstance(part, rule_engine.ast.ASTNodeBase):
+                _check_equalities(part)
 
 
 def matches(rule: rule_engine.Rule, values: dict[str, Any]) -> bool:

@@ -24,11 +24,8 @@ def _require_lead(actor: Any) -> None:
         raise PermissionDenied("Only moderation leads request or approve held decisions.")
 
 
-@transaction.atomic
-def approval_request(
-    *, item_id: int, decision: str, actor: Any, rejection_code: str = "", message: str = ""
-) -> SecondApproval:
-    """A first lead records the decision a held item should get; nothing changes on the item yet."""
+def approval_check(*, item_id: int, decision: str, actor: Any, rejection_code: str = "") -> None:
+    """Refuse a request that `approval_request` would refuse (the admin's form asks before saving)."""
     _require_lead(actor)
     if decision not in ApprovalDecision.values:
         raise ValidationError({"decision": f"Choose accept or reject; {decision!r} is neither."})
@@ -36,6 +33,16 @@ def approval_request(
         raise ValidationError({"rejection_code": "A rejection needs a rejection code."})
     if not live_hits([item_id], RuleAction.HOLD_SECOND_APPROVER).exists():
         raise Conflict(f"Item #{item_id} is not held for a second approver: decide it directly.")
+    if SecondApproval.objects.filter(item_id=item_id, state=ApprovalState.PENDING).exists():
+        raise Conflict(f"Item #{item_id} already waits for a second approval.")
+
+
+@transaction.atomic
+def approval_request(
+    *, item_id: int, decision: str, actor: Any, rejection_code: str = "", message: str = ""
+) -> SecondApproval:
+    """A first lead records the decision a held item should get; nothing changes on the item yet."""
+    approval_check(item_id=item_id, decision=decision, rejection_code=rejection_code, actor=actor)
     try:
         with transaction.atomic():
             approval = SecondApproval.objects.create(
