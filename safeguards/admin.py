@@ -9,9 +9,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef
+from django.db.models.functions import JSONObject
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -26,6 +28,8 @@ from safeguards.expressions import ExpressionError, compile_expression, fields_h
 from safeguards.models import Backtest, Rule, RuleHit, RuleVersion, SecondApproval
 from safeguards.services import approvals, backtests, rules
 
+#: The live actions that keep an item for a person: the queue shows their reason.
+BLOCKING_ACTIONS = (RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER)
 RULE_FIELDS = ("name", "expression", "action", "mode", "enabled", "reason")
 
 
@@ -220,36 +224,39 @@ class RiskCaseItemAdmin(CaseItemAdmin):
     change_form_template = "admin/safeguards/caseitem_change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[CaseItem]:
-        first_effect = RuleHit.objects.filter(
-            item_id=OuterRef("pk"),
-            mode=RuleMode.LIVE,
-            action__in=[RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER],
-        ).order_by("pk")
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                risk_action=Subquery(first_effect.values("action")[:1]),
-                risk_reason=Subquery(first_effect.values("version__reason")[:1]),
+        # Every hit of the item in the item's own row (one array subquery on the hits' item index): the queue
+        # column and the item page read it without a query of their own.
+        hits = (
+            RuleHit.objects.filter(item_id=OuterRef("pk"))
+            .order_by("pk")
+            .values(
+                json=JSONObject(
+                    action="action",
+                    mode="mode",
+                    name="version__name",
+                    number="version__number",
+                    reason="version__reason",
+                )
             )
         )
+        return super().get_queryset(request).annotate(risk_hits=ArraySubquery(hits))
+
+    @staticmethod
+    def _effects(item: CaseItem) -> list[dict[str, Any]]:
+        return [h for h in item.risk_hits if h["mode"] == RuleMode.LIVE and h["action"] in BLOCKING_ACTIONS]
 
     @admin.display(description="Risk")
     def risk_column(self, item: CaseItem) -> str:
-        if not item.risk_action:
+        effects = self._effects(item)
+        if not effects:
             return ""
-        label = RuleAction(item.risk_action).label
-        return format_html('<span class="risk-badge">{}: {}</span>', label, item.risk_reason)
+        label = RuleAction(effects[0]["action"]).label
+        return format_html('<span class="risk-badge">{}: {}</span>', label, effects[0]["reason"])
 
     def page_context(self, request: HttpRequest, item: CaseItem) -> dict[str, Any]:
-        hits = list(
-            RuleHit.objects.filter(item=item, mode__in=[RuleMode.LIVE, RuleMode.BACKGROUND])
-            .select_related("version")
-            .order_by("pk")
-        )
-        held = any(h.mode == RuleMode.LIVE and h.action == RuleAction.HOLD_SECOND_APPROVER for h in hits)
+        hits = [h | {"label": RuleAction(h["action"]).label} for h in item.risk_hits]
         return super().page_context(request, item) | {
             "risk_hits": hits,
-            "held": held,
+            "held": any(h["action"] == RuleAction.HOLD_SECOND_APPROVER for h in self._effects(item)),
             "approvals_url": reverse("admin:safeguards_secondapproval_changelist"),
         }

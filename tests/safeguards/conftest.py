@@ -2,13 +2,37 @@
 through the real service."""
 
 from collections.abc import Callable
+from functools import cache
+from importlib import import_module
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from safeguards.models import Rule
 from safeguards.services.rules import rule_save
 from tests import factories
+
+GROUPS = ("cases", "0004_staff_groups")
+PERMISSIONS = ("safeguards", "0002_staff_permissions")
+
+
+@cache
+def _state(target: tuple[str, str]):
+    return MigrationLoader(None, ignore_no_migrations=True).project_state(target).apps
+
+
+@pytest.fixture(autouse=True)
+def staff_groups(request) -> None:
+    """The staff groups with the risk rules' permissions, as their migrations make them, run again in this
+    test's transaction: a transactional test (a Celery worker) empties every table when it ends, groups too."""
+    if "db" not in request.fixturenames and request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("db")
+    with connection.schema_editor() as editor:
+        import_module(f"{GROUPS[0]}.migrations.{GROUPS[1]}").create_groups(_state(GROUPS), editor)
+        import_module(f"{PERMISSIONS[0]}.migrations.{PERMISSIONS[1]}")._apply(_state(PERMISSIONS), editor, add=True)
 
 
 def _in_group(username: str, group: str):
