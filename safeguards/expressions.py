@@ -4,25 +4,24 @@ A rule reads `item.lane`, `listing.price`, `seller.live_listings`... Those dotte
 flat typed symbols (`item__lane`) before rule-engine compiles the text, so that an unknown field or a
 comparison of the wrong type is refused when the rule is saved (rule-engine type-checks symbols it knows
 the type of, not the keys of a mapping), and so that an evaluation reads one flat dict per item. The
-values of many items are read in one query (`item_values`), never one query per item.
+values of many items are read in one query (`values_for`), never one query per item.
 """
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import rule_engine
-from django.db.models import Count, Exists, F, Min, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db import connection
 
 from brands.choices import MEMBERSHIP_CURRENT_STATUSES, MembershipStatus
-from brands.models import ProgramMembership
-from cases.models import CaseItem
+from brands.models import IPRight, ProgramMembership
+from cases.models import Case, CaseItem
 from listings.choices import LISTING_LIVE_STATUSES
-from listings.models import Listing
+from listings.models import Listing, Seller
 
 T = rule_engine.DataType
 
@@ -137,46 +136,57 @@ def symbols_read(rule: rule_engine.Rule) -> set[str]:
     return {m[0] for m in re.finditer(r"\b[a-z]+__[a-z_]+\b", rule.text) if m[0] in _BY_SYMBOL}
 
 
-def _annotations(symbols: set[str]) -> dict[str, Any]:
-    now = timezone.now()
-    live_listings = (
-        Listing.objects.filter(seller_id=OuterRef("listing__seller_id"), status__in=LISTING_LIVE_STATUSES)
-        .order_by()
-        .values("seller_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    case_items = (
-        CaseItem.objects.filter(case_id=OuterRef("case_id")).order_by().values("case_id").annotate(n=Count("pk"))
-    ).values("n")
-    newest_right = (
-        CaseItem.objects.filter(pk=OuterRef("pk"))
-        .order_by()
-        .values("pk")
-        .annotate(newest=Min(now - F("case__rights__created_at")))
-        .values("newest")
-    )
+def _quoted(values: Iterable[str]) -> str:
+    # Only the apps' own status constants are quoted here, never input.
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _sql_expressions() -> dict[str, str]:
+    """Each field's SQL over the item `i`, its listing `l`, case `c` and seller `s` (correlated subqueries
+    for the counts). Plain SQL rather than ORM annotations: building and compiling the ORM query cost
+    several milliseconds per evaluation, more than the query itself (docs/performance.md, risk rules)."""
+    items, listings = CaseItem._meta.db_table, Listing._meta.db_table
+    members = ProgramMembership._meta.db_table
+    rights, case_rights = IPRight._meta.db_table, Case.rights.through._meta.db_table
     member_statuses = [s for s in MEMBERSHIP_CURRENT_STATUSES if s != MembershipStatus.SUSPENDED]
-    membership = ProgramMembership.objects.filter(brand_id=OuterRef("brand_id"), status__in=member_statuses)
-    expressions = {
-        "item__lane": F("lane"),
-        "item__reason_code": F("reason_code"),
-        "item__status": F("status"),
-        "listing__price": F("listing__price"),
-        "listing__status": F("listing__status"),
-        "listing__title": F("listing__title"),
-        "seller__status": Coalesce(F("listing__seller__status"), Value("")),
-        "seller__live_listings": Coalesce(Subquery(live_listings), 0),
-        "brand__is_member": Exists(membership),
-        "case__item_count": Subquery(case_items),
-        "case__channel": F("case__channel"),
-        "right__age_days": Subquery(newest_right),
+    # S608: only model table names and the apps' status constants are formatted into these texts.
+    return {
+        "item__lane": "i.lane",
+        "item__reason_code": "i.reason_code",
+        "item__status": "i.status",
+        "listing__price": "l.price",
+        "listing__status": "l.status",
+        "listing__title": "l.title",
+        "seller__status": "COALESCE(s.status, '')",
+        "seller__live_listings": f"(SELECT count(*) FROM {listings} x WHERE x.seller_id = l.seller_id"  # noqa: S608
+        f" AND x.status IN ({_quoted(LISTING_LIVE_STATUSES)}))",
+        "brand__is_member": f"EXISTS (SELECT 1 FROM {members} m WHERE m.brand_id = i.brand_id"  # noqa: S608
+        f" AND m.status IN ({_quoted(member_statuses)}))",
+        "case__item_count": f"(SELECT count(*) FROM {items} x WHERE x.case_id = i.case_id)",  # noqa: S608
+        "case__channel": "c.channel",
+        "right__age_days": f"(SELECT min(extract(epoch FROM now() - r.created_at)) / 86400 FROM {case_rights} cr"  # noqa: S608
+        f" JOIN {rights} r ON r.id = cr.ipright_id WHERE cr.case_id = i.case_id)",
     }
-    return {_BY_SYMBOL[symbol].alias: expressions[symbol] for symbol in symbols}
 
 
-def _typed(row: dict[str, Any], symbols: set[str]) -> dict[str, Any]:
-    values = {symbol: row[_BY_SYMBOL[symbol].alias] for symbol in symbols}
+@cache
+def _values_sql(symbols: frozenset[str], extra: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The query reading `symbols` (and the item's own `extra` columns) of the items whose ids are its
+    one parameter; and the names of its columns after the id."""
+    expressions = _sql_expressions()
+    names = [*sorted(symbols), *extra]
+    columns = ["i.id", *(expressions[name] if name in symbols else f"i.{name}" for name in names)]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {CaseItem._meta.db_table} i"  # noqa: S608
+        f" JOIN {Listing._meta.db_table} l ON l.id = i.listing_id"
+        f" JOIN {Case._meta.db_table} c ON c.id = i.case_id"
+        f" LEFT JOIN {Seller._meta.db_table} s ON s.id = l.seller_id"
+        " WHERE i.id = ANY(%s)"
+    )
+    return sql, names
+
+
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
     if "listing__price" in values:
         price = values["listing__price"]
         values["listing__price"] = float(price) if isinstance(price, Decimal) else -1.0
@@ -185,12 +195,14 @@ def _typed(row: dict[str, Any], symbols: set[str]) -> dict[str, Any]:
             values[symbol] = float(values[symbol] or 0)
     if "right__age_days" in values:
         age = values["right__age_days"]
-        values["right__age_days"] = float(age.days) if isinstance(age, timedelta) else 0.0
+        values["right__age_days"] = float(age) if age is not None else 0.0
     return values
 
 
-def values_for(items, symbols: set[str], *extra: str) -> dict[int, dict[str, Any]]:
-    """{item id: values by symbol} of the `items` queryset (CaseItem), reading only `symbols` (and the
-    item's own `extra` fields, returned under their names) in one query."""
-    rows = items.annotate(**_annotations(symbols)).values("pk", *extra, *(_BY_SYMBOL[s].alias for s in symbols))
-    return {row["pk"]: _typed(row, symbols) | {name: row[name] for name in extra} for row in rows}
+def values_for(item_ids: Sequence[int], symbols: set[str], *extra: str) -> dict[int, dict[str, Any]]:
+    """{item id: values by symbol} of the items, reading only `symbols` (and the item's own `extra` columns,
+    returned under their names) in one query."""
+    sql, names = _values_sql(frozenset(symbols), extra)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(item_ids)])
+        return {row[0]: _typed(dict(zip(names, row[1:], strict=True))) for row in cursor.fetchall()}

@@ -66,7 +66,7 @@ def backtest_run(*, backtest_id: int, batch: int = BATCH) -> Backtest | None:
             )
             if not ids:
                 break
-            values = values_for(CaseItem.objects.filter(pk__in=ids), symbols, "status")
+            values = values_for(ids, symbols, "status")
             for item_values in values.values():
                 try:
                     hit = matches(rule, item_values)

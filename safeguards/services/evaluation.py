@@ -28,8 +28,8 @@ def compiled(version: RuleVersion) -> rule_engine.Rule:
 
 def evaluated_versions() -> list[RuleVersion]:
     """The current versions of the enabled rules in background or live mode."""
-    current = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).values("current_version")
-    return list(RuleVersion.objects.filter(pk__in=current).order_by("pk"))
+    rules = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).exclude(current_version=None)
+    return [rule.current_version for rule in rules.select_related("current_version").order_by("pk")]
 
 
 def hits_for(
@@ -57,7 +57,7 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
     if not versions or not item_ids:
         return []
     symbols = set().union(*(symbols_read(compiled(version)) for version in versions))
-    values = values_for(CaseItem.objects.filter(pk__in=item_ids), symbols)
+    values = values_for(item_ids, symbols)
     hits = [
         RuleHit(
             version=version,
