@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import rule_engine
+from django.db import connection
 
 from cases.choices import ITEM_OPEN_STATUSES, ItemStatus
 from cases.models import CaseItem
@@ -26,27 +27,40 @@ def compiled(version: RuleVersion) -> rule_engine.Rule:
     return _compiled[version.pk]
 
 
+#: The evaluated versions as last read, under the rules table's state they were read in (`evaluated_versions`).
+_current: tuple[tuple[Any, ...], list[RuleVersion]] = ((), [])
+
+
 def evaluated_versions() -> list[RuleVersion]:
-    """The current versions of the enabled rules in background or live mode."""
-    rules = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).exclude(current_version=None)
-    return [rule.current_version for rule in rules.select_related("current_version").order_by("pk")]
+    """The current versions of the enabled rules in background or live mode.
+
+    Read again only when the rules table changed (every save stamps `updated_at`): every filing calls this,
+    and reading the rules each time cost more than evaluating them (docs/performance.md)."""
+    global _current
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), max(updated_at), max(current_version_id) FROM {Rule._meta.db_table}")  # noqa: S608
+        state = tuple(cursor.fetchone())
+    if _current[0] != state:
+        rules = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).exclude(current_version=None)
+        _current = (state, [rule.current_version for rule in rules.select_related("current_version").order_by("pk")])
+    return _current[1]
 
 
 def hits_for(
     versions: Sequence[RuleVersion], values: dict[int, dict[str, Any]]
 ) -> list[tuple[RuleVersion, int, dict[str, Any]]]:
-    """(version, item id, values) for every version matching an item; an item the expression cannot be
-    evaluated on (a runtime type problem) is no hit."""
-    rules = [(version, compiled(version)) for version in versions]
+    """(version, item id, the values that version read) for every version matching an item; an item the
+    expression cannot be evaluated on (a runtime type problem) is no hit."""
+    rules = [(version, compiled(version), symbols_read(compiled(version))) for version in versions]
     found = []
     for item_id, item_values in values.items():
-        for version, rule in rules:
+        for version, rule, symbols in rules:
             try:
                 hit = matches(rule, item_values)
             except rule_engine.errors.EngineError:
                 continue
             if hit:
-                found.append((version, item_id, item_values))
+                found.append((version, item_id, {symbol: item_values[symbol] for symbol in symbols}))
     return found
 
 
