@@ -326,6 +326,11 @@ CELERY_TASK_IGNORE_RESULT = True
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
+    # Quality audits (safeguards): Monday's draw of last week's reproducible sample (idempotent per week).
+    "draw-weekly-audit": {
+        "task": "safeguards.tasks.draw_weekly_audit",
+        "schedule": crontab(minute=30, hour=3, day_of_week=1),
+    },
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},

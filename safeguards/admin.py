@@ -5,6 +5,7 @@ The review queue and the item page are the cases' (`CaseItemAdmin`), re-register
 reason as a queue column and a panel on the item page, as the integrations app re-registers the cases'
 admins with its exports."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -14,19 +15,22 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef
 from django.db.models.functions import JSONObject
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.views.generic import TemplateView
 
 from cases.admin.queue import CaseItemAdmin
 from cases.choices import RejectionCode
 from cases.models import CaseItem
 from core.admin.mixins import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, ServiceAdminMixin
+from core.csvexport import csv_response
 from core.errors import DomainError
-from safeguards.choices import RuleAction, RuleMode
+from safeguards.choices import AuditState, AuditVerdict, RuleAction, RuleMode
 from safeguards.expressions import ExpressionError, compile_expression, fields_help
-from safeguards.models import Backtest, Rule, RuleHit, RuleVersion, SecondApproval
-from safeguards.services import approvals, backtests, rules
+from safeguards.models import AuditItem, AuditRound, Backtest, Rule, RuleHit, RuleVersion, SecondApproval
+from safeguards.services import approvals, audits, backtests, rules
 
 #: The live actions that keep an item for a person: the queue shows their reason.
 BLOCKING_ACTIONS = (RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER)
@@ -260,3 +264,101 @@ class RiskCaseItemAdmin(CaseItemAdmin):
             "held": any(h["action"] == RuleAction.HOLD_SECOND_APPROVER for h in self._effects(item)),
             "approvals_url": reverse("admin:safeguards_secondapproval_changelist"),
         }
+
+
+# --- quality audits ------------------------------------------------------------------------------------
+
+
+@admin.register(AuditRound)
+class AuditRoundAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    list_display = ("week", "seed", "per_stratum", "created_at")
+
+
+class AuditVerdictForm(forms.Form):
+    verdict = forms.ChoiceField(choices=AuditVerdict.choices, widget=forms.RadioSelect)
+
+
+@admin.register(AuditItem)
+class AuditItemAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """The audit queue. Auditors see each sampled item blind: its notice and listing, never the first
+    decision, its moderator or the item's status; leads see both sides of a disagreement and resolve it."""
+
+    list_display = ("id", "round", "stratum", "state", "listing_column")
+    list_filter = ("state", "round")
+    list_select_related = ("round", "item__listing")
+    change_form_template = "admin/safeguards/audititem_change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[AuditItem]:
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(audits.RESOLVE_PERMISSION):
+            return queryset
+        # An auditor's queue never holds their own decisions.
+        return queryset.exclude(first_moderator=request.user)
+
+    def get_fields(self, request: HttpRequest, obj: AuditItem | None = None) -> Sequence[str]:
+        blind = ("round", "stratum", "state")
+        if request.user.has_perm(audits.RESOLVE_PERMISSION):
+            return (*blind, "first_verdict", "first_moderator", "auditor", "audit_verdict", "resolved_verdict")
+        return blind
+
+    @admin.display(description="Listing")
+    def listing_column(self, audit: AuditItem) -> str:
+        return audit.item.listing.url
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> Any:
+        audit = self.get_object(request, object_id)
+        if audit is not None and request.method == "POST" and "verdict" in request.POST:
+            form = AuditVerdictForm(request.POST)
+            if form.is_valid():
+                verdict = form.cleaned_data["verdict"]
+                if request.POST.get("resolve"):
+                    service, kwargs = audits.audit_item_resolve, {"lead": request.user}
+                else:
+                    service, kwargs = audits.audit_item_decide, {"auditor": request.user}
+                ok, _ = self.call_service(request, service, audit_id=audit.pk, verdict=verdict, **kwargs)
+                if ok:
+                    self.message_user(request, "Verdict recorded.", messages.SUCCESS)
+            return redirect(request.path)
+        item = audit.item if audit else None
+        context = {
+            **(extra_context or {}),
+            "audited": item,
+            "can_audit": audit is not None
+            and audit.state == AuditState.PENDING
+            and request.user.has_perm(audits.AUDIT_PERMISSION),
+            "can_resolve": audit is not None
+            and audit.state == AuditState.DISAGREED
+            and request.user.has_perm(audits.RESOLVE_PERMISSION),
+            "verdict_form": AuditVerdictForm(),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+
+class AuditReportView(TemplateView):
+    """Audited accuracy per moderator and per program member with Wilson 95% intervals, and Cohen's kappa;
+    `?format=csv` downloads the same figures."""
+
+    template_name = "admin/safeguards/audit_report.html"
+    admin_site: admin.AdminSite | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("safeguards.view_audititem"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        report = audits.audit_report()
+        if request.GET.get("format") == "csv":
+            return csv_response("audit-report.csv", audits.CSV_HEADER, audits.audit_report_rows(report))
+        context = {
+            **self.get_context_data(**kwargs),
+            **self.admin_site.each_context(request),
+            "title": "Quality audits",
+            "report": report,
+        }
+        return self.render_to_response(context)
+
+
+admin.site.register_page("safeguards/audit-report/", AuditReportView, name="audit_report")

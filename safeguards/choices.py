@@ -40,3 +40,15 @@ class BacktestState(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class AuditVerdict(models.TextChoices):
+    ACCEPT = "accept", "Accept: the listing infringes"
+    REJECT = "reject", "Reject: the report is not founded"
+
+
+class AuditState(models.TextChoices):
+    PENDING = "pending", "Waiting for an auditor"
+    AGREED = "agreed", "Audit agrees"
+    DISAGREED = "disagreed", "Disagreement: a lead decides"
+    RESOLVED = "resolved", "Disagreement resolved by a lead"

@@ -5,7 +5,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-from safeguards.choices import ApprovalDecision, ApprovalState, BacktestState, HitTrigger, RuleAction, RuleMode
+from safeguards.choices import (
+    ApprovalDecision,
+    ApprovalState,
+    AuditState,
+    AuditVerdict,
+    BacktestState,
+    HitTrigger,
+    RuleAction,
+    RuleMode,
+)
 
 
 class Rule(models.Model):
@@ -127,3 +136,58 @@ class Backtest(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.items_total else min(100, self.items_done * 100 // self.items_total)
+
+
+class AuditRound(models.Model):
+    """One week's sample of decided items: drawn by a seeded hash of each item id, so anyone with the seed
+    re-draws the same sample (`audits.audit_sample`)."""
+
+    week = models.DateField(unique=True, help_text="The Monday of the week whose decisions are sampled.")
+    seed = models.CharField(max_length=64)
+    per_stratum = models.PositiveIntegerField(help_text="Items drawn per brand, lane and reason code.")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        ordering = ["-week"]
+
+    def __str__(self) -> str:
+        return f"Audit of the week of {self.week:%Y-%m-%d}"
+
+
+class AuditItem(models.Model):
+    """One sampled decision: re-decided blind by an auditor who did not make it; a disagreement goes to a
+    lead, whose resolution says which decision was right."""
+
+    round = models.ForeignKey(AuditRound, on_delete=models.PROTECT, related_name="items")
+    item = models.ForeignKey("cases.CaseItem", on_delete=models.PROTECT, related_name="+")
+    stratum = models.CharField(max_length=80, help_text="brand id / lane / reason code")
+    first_verdict = models.CharField(max_length=8, choices=AuditVerdict)
+    first_moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=AuditState, default=AuditState.PENDING)
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    audit_verdict = models.CharField(max_length=8, choices=AuditVerdict, blank=True)
+    audited_at = models.DateTimeField(null=True, blank=True)
+    resolved_verdict = models.CharField(max_length=8, choices=AuditVerdict, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["round", "pk"]
+        permissions = [
+            ("audit_audititem", "Re-decide sampled items blind (quality audits)"),
+            ("resolve_audititem", "Resolve audit disagreements"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["round", "item"], name="audititem_unique_item_per_round")]
+
+    def __str__(self) -> str:
+        return f"Audit #{self.pk} of item #{self.item_id}"
+
+    @property
+    def right_verdict(self) -> str:
+        """The verdict that stands: the agreed one, or the lead's; "" while open."""
+        if self.state == AuditState.AGREED:
+            return self.first_verdict
+        return self.resolved_verdict if self.state == AuditState.RESOLVED else ""

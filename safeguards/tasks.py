@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from core.queue import DATABASE_UNAVAILABLE, RETRY_ON_DATABASE_ERRORS
-from safeguards.services import backtests
+from safeguards.services import audits, backtests
 
 
 @shared_task(**RETRY_ON_DATABASE_ERRORS)
@@ -17,3 +17,9 @@ def run_backtest(backtest_id: int) -> str | None:
         backtests.backtest_fail(backtest_id=backtest_id, error="The backtest stopped on an error; start it again.")
         raise
     return backtest.state if backtest else None
+
+
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
+def draw_weekly_audit() -> int:
+    """Monday's draw of last week's audit sample (idempotent: a second run returns the same round)."""
+    return audits.audit_round_draw(week=audits.last_week()).pk

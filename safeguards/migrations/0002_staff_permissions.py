@@ -28,7 +28,8 @@ GRANTED = {
 }
 
 
-def _apply(apps, schema_editor, *, add):
+def _apply(apps, schema_editor, *, add, granted=GRANTED):
+    """Add (or remove) `granted` permissions to the named groups, creating a group that is missing."""
     using = schema_editor.connection.alias
     import_module("cases.migrations.0004_staff_groups").create_app_permissions(apps, "safeguards", using)
     Permission = apps.get_model("auth", "Permission")
@@ -36,7 +37,7 @@ def _apply(apps, schema_editor, *, add):
     by_codename = {
         perm.codename: perm for perm in Permission.objects.using(using).filter(content_type__app_label="safeguards")
     }
-    for name, perms in GRANTED.items():
+    for name, perms in granted.items():
         group, _ = Group.objects.using(using).get_or_create(name=name)
         chosen = [by_codename[codename] for _, codename in perms]
         (group.permissions.add if add else group.permissions.remove)(*chosen)

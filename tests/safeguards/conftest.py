@@ -16,6 +16,7 @@ from tests import factories
 
 GROUPS = ("cases", "0004_staff_groups")
 PERMISSIONS = ("safeguards", "0002_staff_permissions")
+AUDIT_PERMISSIONS = ("safeguards", "0004_audit_permissions")
 
 
 @cache
@@ -32,7 +33,8 @@ def staff_groups(request) -> None:
     request.getfixturevalue("db")
     with connection.schema_editor() as editor:
         import_module(f"{GROUPS[0]}.migrations.{GROUPS[1]}").create_groups(_state(GROUPS), editor)
-        import_module(f"{PERMISSIONS[0]}.migrations.{PERMISSIONS[1]}")._apply(_state(PERMISSIONS), editor, add=True)
+        for target in (PERMISSIONS, AUDIT_PERMISSIONS):
+            import_module(f"{target[0]}.migrations.{target[1]}")._apply(_state(target), editor, add=True)
 
 
 def _in_group(username: str, group: str):
@@ -54,6 +56,11 @@ def second_lead(db):
 @pytest.fixture
 def rules_moderator(db):
     return _in_group("rules-moderator", "Moderators")
+
+
+@pytest.fixture
+def auditor(db):
+    return _in_group("auditor", "Quality auditors")
 
 
 @pytest.fixture
