@@ -31,13 +31,18 @@ def staff_groups(request) -> None:
     if "db" not in request.fixturenames and request.node.get_closest_marker("django_db") is None:
         return
     request.getfixturevalue("db")
+    make_staff_groups()
+
+
+def make_staff_groups() -> None:
+    """Run the staff groups' migrations again (idempotent), in the current transaction."""
     with connection.schema_editor() as editor:
         import_module(f"{GROUPS[0]}.migrations.{GROUPS[1]}").create_groups(_state(GROUPS), editor)
         for target in (PERMISSIONS, AUDIT_PERMISSIONS):
             import_module(f"{target[0]}.migrations.{target[1]}")._apply(_state(target), editor, add=True)
 
 
-def _in_group(username: str, group: str):
+def in_group(username: str, group: str):
     user = factories.UserFactory(username=username, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
@@ -45,22 +50,22 @@ def _in_group(username: str, group: str):
 
 @pytest.fixture
 def rules_lead(db):
-    return _in_group("rules-lead", "Moderation leads")
+    return in_group("rules-lead", "Moderation leads")
 
 
 @pytest.fixture
 def second_lead(db):
-    return _in_group("second-lead", "Moderation leads")
+    return in_group("second-lead", "Moderation leads")
 
 
 @pytest.fixture
 def rules_moderator(db):
-    return _in_group("rules-moderator", "Moderators")
+    return in_group("rules-moderator", "Moderators")
 
 
 @pytest.fixture
 def auditor(db):
-    return _in_group("auditor", "Quality auditors")
+    return in_group("auditor", "Quality auditors")
 
 
 @pytest.fixture
