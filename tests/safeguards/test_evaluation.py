@@ -153,3 +153,15 @@ def test_leads_request_and_approve_in_the_admin(client, make_rule, file_case, ru
     client.post(changelist, {"action": "approve", "_selected_action": [approval.pk]})
     item.refresh_from_db()
     assert (item.status, item.rejection_code, item.decided_by) == ("rejected", "wrong_reason", second_lead)
+
+
+def test_force_human_review_also_refuses_the_item_in_a_background_decision(make_rule, file_case, rules_moderator):
+    make_rule("item.reason_code == 'counterfeit'", action="force_human_review", reason="Counterfeit: open it")
+    items = _items(file_case(2)) + _items(file_case(1, reason_code="copyright"))
+    bulk = case_services.bulk_decision_start(
+        actor=rules_moderator, decision="reject", item_ids=[i.pk for i in items], code="wrong_reason"
+    )
+    bulk = case_services.bulk_decision_run(bulk_id=str(bulk.pk))
+    assert bulk.done_ids == [items[2].pk]
+    assert sorted(int(pk) for pk in bulk.refused) == [items[0].pk, items[1].pk]
+    assert all("Counterfeit: open it" in why for why in bulk.refused.values())
