@@ -83,6 +83,16 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
         )
         for version, item_id, item_values in hits_for(versions, values)
     ]
+    if trigger == HitTrigger.LISTING_CHANGED and hits:
+        # A marketplace re-sends listings often, mostly unchanged: a hit is stored again only when the
+        # version read other values than its last hit on the item.
+        last = {
+            (version_id, item_id): stored
+            for version_id, item_id, stored in RuleHit.objects.filter(item_id__in={h.item_id for h in hits})
+            .order_by("pk")
+            .values_list("version_id", "item_id", "values")
+        }
+        hits = [h for h in hits if last.get((h.version_id, h.item_id)) != h.values]
     return RuleHit.objects.bulk_create(hits)
 
 

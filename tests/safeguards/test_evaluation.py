@@ -63,6 +63,14 @@ def test_a_listing_change_from_the_marketplace_evaluates_open_items_again(make_r
     hit = RuleHit.objects.get()
     assert hit.item == _items(case)[0] and hit.trigger == "listing_changed"
     assert hit.values == {"listing.price": 1500.0}
+    # Sent again unchanged: no new hit; with another price: a new one.
+    listings_upsert(marketplace=marketplace, rows=[row | {"price": "1500.00", "currency": "EUR"}])
+    assert RuleHit.objects.count() == 1
+    listings_upsert(marketplace=marketplace, rows=[row | {"price": "2000.00", "currency": "EUR"}])
+    assert list(RuleHit.objects.order_by("pk").values_list("values", flat=True)) == [
+        {"listing.price": 1500.0},
+        {"listing.price": 2000.0},
+    ]
 
 
 def test_force_human_review_keeps_the_item_out_of_bulk_decisions_and_shows_its_reason(
