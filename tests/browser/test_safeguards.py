@@ -12,7 +12,7 @@ from cases import services as case_services
 from cases.models import CaseItem
 from safeguards.models import AuditItem, Backtest
 from safeguards.services import audits, backtests
-from tests.safeguards.conftest import in_group, make_staff_groups
+from tests.safeguards.groups import in_group, make_staff_groups
 
 
 @pytest.fixture
