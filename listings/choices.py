@@ -13,6 +13,11 @@ class ListingStatus(models.TextChoices):
     REINSTATED = "reinstated", "Reinstated"
 
 
+#: The outbox topic (`core.outbox`) of listings the marketplace created or changed through the platform
+#: upsert: `publish(LISTINGS_CHANGED, listing_ids)` inside its transaction (the safeguards app re-evaluates
+#: the open items reporting them against its risk rules).
+LISTINGS_CHANGED = "listings.listings_changed"
+
 #: Statuses in which a listing is visible to buyers and can be removed.
 LISTING_LIVE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.REINSTATED)
 

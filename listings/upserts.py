@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from django.db import connection, transaction
 
 from core.errors import RowsRefused
+from core.outbox import publish
+from listings.choices import LISTINGS_CHANGED
 from listings.models import Listing, Marketplace, Seller
 from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
 
@@ -204,6 +206,7 @@ def listings_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]])
             cursor.execute(_LISTING_ADOPT_SQL, [[pk for pk, _ in adopt], [ext for _, ext in adopt]])
         cursor.execute(_LISTING_UPSERT_SQL, [marketplace.pk, *columns])
         returned = {external_id: (pk, created) for pk, external_id, created in cursor.fetchall()}
+        publish(LISTINGS_CHANGED, [pk for pk, _ in returned.values()])
     ids = [(row["external_id"], *returned[row["external_id"]]) for row in normalised]
     created = sum(1 for _, _, new in ids if new)
     return UpsertResult(created=created, updated=len(ids) - created, ids=ids)

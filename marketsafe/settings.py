@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listings",
     "brands",
     "cases",
+    "safeguards",  # risk rules above cases: evaluation, second approvals, backtests (issue 18)
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
     "marketsafe",  # wiring: the demo data command (seed_demo)
@@ -331,6 +332,11 @@ CELERY_TASK_IGNORE_RESULT = True
 # seconds and the work is left to the sweeps, instead of holding the request for the OS connect timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
+    # Quality audits (safeguards): Monday's draw of last week's reproducible sample (idempotent per week).
+    "draw-weekly-audit": {
+        "task": "safeguards.tasks.draw_weekly_audit",
+        "schedule": crontab(minute=30, hour=3, day_of_week=1),
+    },
     # Expired filing drafts and their private evidence copies; re-queues drafts whose task was lost or
     # never sent (broker down), so every minute.
     "sweep-case-drafts": {"task": "cases.tasks.sweep_case_drafts", "schedule": 60.0},
@@ -369,6 +375,7 @@ CELERY_TASK_ROUTES = {
     "cases.tasks.preview_case_draft": {"queue": "filing"},
     "cases.tasks.file_case_draft": {"queue": "filing"},
     "cases.tasks.run_bulk_decision": {"queue": "filing"},
+    "safeguards.tasks.run_backtest": {"queue": "filing"},  # a lead waits on it like on a bulk decision
     "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
     "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
     # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.

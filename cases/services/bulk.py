@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from cases.delisting import CASE_ITEMS
 from cases.models import BulkDecision, CaseItem
+from cases.safeguards import review_blocks
 from cases.services.decisions import item_accept, item_reject, item_request_clarification
 from cases.services.statements import StatementInput
 from cases.services.transitions import _rules
@@ -40,9 +41,16 @@ class BulkOutcome:
 
 def items_each(*, item_ids: Sequence[int], apply: Callable[[int], object]) -> BulkOutcome:
     """Apply a one-item service to each item, in the given order, each in its own transaction (a savepoint
-    inside the caller's). An item the service refuses is recorded with the reason and the others go on."""
+    inside the caller's). An item the service refuses is recorded with the reason and the others go on.
+
+    An item a registered review block names (`cases.safeguards`, e.g. a risk rule forcing human review)
+    is refused: it is decided one by one on its own page, never in a batch."""
     outcome = BulkOutcome()
+    blocked = review_blocks(item_ids)
     for item_id in item_ids:
+        if item_id in blocked:
+            outcome.refused[item_id] = f"Item #{item_id} must be decided on its own page: {blocked[item_id]}"
+            continue
         try:
             apply(item_id)
         except DomainError as exc:

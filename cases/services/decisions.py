@@ -18,6 +18,7 @@ from cases.choices import (
     RejectionCode,
 )
 from cases.models import Appeal, CaseItem, CounterNotice, Evidence
+from cases.safeguards import decision_hold
 from cases.services.assignment import _guard_assignee
 from cases.services.filing import EvidenceInput, _sha256
 from cases.services.statements import StatementInput, _statement_values, _store_statement
@@ -37,6 +38,13 @@ from core.errors import Conflict, TransitionNotAllowed
 from listings import services as listing_services
 
 # --- decisions ------------------------------------------------------------------------------------
+
+
+def _guard_hold(item: CaseItem, decision: str, actor: Any) -> None:
+    """Refuse a decision a registered hold keeps back (`cases.safeguards`: a second approver's rule)."""
+    why = decision_hold(item=item, decision=decision, actor=actor)
+    if why:
+        raise TransitionNotAllowed(why)
 
 
 @transaction.atomic
@@ -64,6 +72,7 @@ def item_accept(
     """
     item = _lock(item_id)
     _guard(item, "accept")
+    _guard_hold(item, "accept", actor)
     took_over = _guard_assignee(item, actor, take_over=take_over)
     values = _statement_values(item, message=message, given=statement)
     now = timezone.now()
@@ -94,6 +103,7 @@ def item_reject(*, item_id: int, actor: Any, code: str, message: str = "", take_
         raise ValidationError({"code": f"Choose a rejection code; {code!r} is not one."})
     item = _lock(item_id)
     _guard(item, "reject")
+    _guard_hold(item, "reject", actor)
     took_over = _guard_assignee(item, actor, take_over=take_over)
     now = timezone.now()
     return _move(

@@ -13,6 +13,7 @@ from django.db.migrations.state import StateApps
 from brands.choices import Role
 from marketsafe.management.commands import seed_demo
 from tests import factories
+from tests.safeguards.groups import make_safeguards_permissions
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
@@ -163,5 +164,6 @@ def test_a_brand_user_is_sent_to_the_admin_login(client, member_of):
 
 
 def test_the_demo_staff_join_the_groups_the_migration_made():
+    make_safeguards_permissions()  # the safeguards' migrations add the Quality auditors
     demo_groups = {user.group for user in seed_demo.DEMO_USERS if user.group}
     assert demo_groups == set(Group.objects.values_list("name", flat=True))

@@ -32,7 +32,11 @@ def test_every_model_is_registered():
     from django.apps import apps
 
     inline_only = {"PenaltyThreshold", "IPRightDocument", "ApplicationDocument", "InformationRequest"}
-    ours = [m for m in apps.get_models() if m._meta.app_label in {"accounts", "audit", "brands", "listings", "cases"}]
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"accounts", "audit", "brands", "listings", "cases", "safeguards"}
+    ]
     missing = [m.__name__ for m in ours if m not in admin.site._registry and m.__name__ not in inline_only]
     assert not missing
 

@@ -40,6 +40,7 @@ from listings import penalties
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
 from listings.models import Listing, Marketplace, Seller, Strike
+from safeguards.demo import seed_safeguards
 
 #: Development only: the command refuses to run in production mode without --force.
 DEMO_PASSWORD = "marketsafe-demo"  # noqa: S105
@@ -47,6 +48,7 @@ DEMO_PASSWORD = "marketsafe-demo"  # noqa: S105
 MODERATORS = "Moderators"
 MODERATION_LEADS = "Moderation leads"
 ASSOCIATION_REVIEWERS = "Association reviewers"
+QUALITY_AUDITORS = "Quality auditors"
 
 S = ItemStatus
 
@@ -95,6 +97,14 @@ DEMO_USERS = (
         "Russo",
         "Association reviewer (program applications)",
         group=ASSOCIATION_REVIEWERS,
+        is_staff=True,
+    ),
+    DemoUser(
+        "auditor",
+        "Aude",
+        "Aubert",
+        "Quality auditor (re-decides sampled items blind)",
+        group=QUALITY_AUDITORS,
         is_staff=True,
     ),
     DemoUser("admin", "Ada", "Adams", "Superuser", is_staff=True, is_superuser=True),
@@ -326,6 +336,8 @@ class Command(BaseCommand):
             penalties.penalty_policy_install_default(actor=users["admin"])
             seed_listings(marketplaces)
             new_cases = seed_cases(brands, users)
+            # Risk rules in each mode with their hits, a finished backtest and this week's audit round.
+            seed_safeguards(lead=users["lead"], auditor=users["auditor"], admin=users["admin"])
         self.stdout.write(f"Demo data loaded ({new_cases} new cases).")
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))

@@ -1,0 +1,140 @@
+"""Evaluating the background and live rules on new items and on items whose listing changed, storing
+each hit, and the hooks through which live hits hold the cases' decisions back (`cases.safeguards`)."""
+
+import contextvars
+from collections.abc import Sequence
+from typing import Any
+
+import rule_engine
+from django.db import connection
+
+from cases.choices import ITEM_OPEN_STATUSES, ItemStatus
+from cases.models import CaseItem
+from safeguards.choices import EVALUATED_MODES, HitTrigger, RuleAction, RuleMode
+from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_for
+from safeguards.models import Rule, RuleHit, RuleVersion
+
+#: Compiled expressions by version id: a version never changes, so its compiled rule never goes stale.
+_compiled: dict[int, rule_engine.Rule] = {}
+
+#: The item whose held decision `approvals.approval_approve` is applying now (the hold lets it through).
+approving_item: contextvars.ContextVar[int | None] = contextvars.ContextVar("approving_item", default=None)
+
+
+def compiled(version: RuleVersion) -> rule_engine.Rule:
+    if version.pk not in _compiled:
+        _compiled[version.pk] = compile_expression(version.expression)
+    return _compiled[version.pk]
+
+
+#: The evaluated versions as last read, under the rules table's state they were read in (`evaluated_versions`).
+_current: tuple[tuple[Any, ...], list[RuleVersion]] = ((), [])
+
+
+def evaluated_versions() -> list[RuleVersion]:
+    """The current versions of the enabled rules in background or live mode.
+
+    Read again only when the rules table changed (every save stamps `updated_at`): every filing calls this,
+    and reading the rules each time cost more than evaluating them (docs/performance.md)."""
+    global _current
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), max(updated_at), max(current_version_id) FROM {Rule._meta.db_table}")  # noqa: S608
+        state = tuple(cursor.fetchone())
+    if _current[0] != state:
+        rules = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).exclude(current_version=None)
+        _current = (state, [rule.current_version for rule in rules.select_related("current_version").order_by("pk")])
+    return _current[1]
+
+
+def hits_for(
+    versions: Sequence[RuleVersion], values: dict[int, dict[str, Any]]
+) -> list[tuple[RuleVersion, int, dict[str, Any]]]:
+    """(version, item id, the values that version read) for every version matching an item; an item the
+    expression cannot be evaluated on (a runtime type problem) is no hit."""
+    rules = [(version, compiled(version), symbols_read(compiled(version))) for version in versions]
+    found = []
+    for item_id, item_values in values.items():
+        for version, rule, symbols in rules:
+            try:
+                hit = matches(rule, item_values)
+            except rule_engine.errors.EngineError:
+                continue
+            if hit:
+                found.append((version, item_id, {symbol: item_values[symbol] for symbol in symbols}))
+    return found
+
+
+def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
+    """Evaluate the items against every background and live rule and store the hits (one query reads all
+    the items' values; one insert stores the hits)."""
+    versions = evaluated_versions()
+    if not versions or not item_ids:
+        return []
+    symbols = set().union(*(symbols_read(compiled(version)) for version in versions))
+    values = values_for(item_ids, symbols)
+    hits = [
+        RuleHit(
+            version=version,
+            item_id=item_id,
+            action=version.action,
+            mode=version.mode,
+            trigger=trigger,
+            values=read_values(item_values),
+        )
+        for version, item_id, item_values in hits_for(versions, values)
+    ]
+    if trigger == HitTrigger.LISTING_CHANGED and hits:
+        # A marketplace re-sends listings often, mostly unchanged: a hit is stored again only when the
+        # version read other values than its last hit on the item.
+        last = {
+            (version_id, item_id): stored
+            for version_id, item_id, stored in RuleHit.objects.filter(item_id__in={h.item_id for h in hits})
+            .order_by("pk")
+            .values_list("version_id", "item_id", "values")
+        }
+        hits = [h for h in hits if last.get((h.version_id, h.item_id)) != h.values]
+    return RuleHit.objects.bulk_create(hits)
+
+
+# --- hooks (registered in SafeguardsConfig.ready) ---------------------------------------------------
+
+
+def on_items_changed(items: Sequence[CaseItem], **details: Any) -> None:
+    """ITEM_STATUS_CHANGED: an item filed or resubmitted (back to "submitted") is evaluated."""
+    submitted = [item.pk for item in items if item.status == ItemStatus.SUBMITTED]
+    items_evaluate(item_ids=submitted, trigger=HitTrigger.ITEM_SUBMITTED)
+
+
+def on_listings_changed(listing_ids: Sequence[int], **details: Any) -> None:
+    """LISTINGS_CHANGED: the open items reporting a changed listing are evaluated again."""
+    if not evaluated_versions():
+        return
+    item_ids = list(
+        CaseItem.objects.filter(listing_id__in=listing_ids, status__in=ITEM_OPEN_STATUSES).values_list("pk", flat=True)
+    )
+    items_evaluate(item_ids=item_ids, trigger=HitTrigger.LISTING_CHANGED)
+
+
+def live_hits(item_ids: Sequence[int], action: str):
+    return RuleHit.objects.filter(item_id__in=item_ids, mode=RuleMode.LIVE, action=action).select_related("version")
+
+
+def human_review_blocks(item_ids: Sequence[int]) -> dict[int, str]:
+    """The items a live "force human review" rule hit: no automatic or bulk path decides them."""
+    blocked: dict[int, str] = {}
+    for hit in live_hits(item_ids, RuleAction.FORCE_HUMAN_REVIEW).order_by("pk"):
+        blocked.setdefault(hit.item_id, f"risk rule {hit.version.name!r}: {hit.version.reason}")
+    return blocked
+
+
+def second_approver_hold(*, item: CaseItem, decision: str, actor: Any) -> str | None:
+    """An item a live "hold for a second approver" rule hit is decided only through a second approval."""
+    if approving_item.get() == item.pk:
+        return None
+    hit = live_hits([item.pk], RuleAction.HOLD_SECOND_APPROVER).order_by("pk").first()
+    if hit is None:
+        return None
+    return (
+        f"Item #{item.pk} is held for a second approver by risk rule {hit.version.name!r} ({hit.version.reason}): "
+        "a moderation lead requests the decision under Risk rules, Second approvals and another lead approves it."
+    )
