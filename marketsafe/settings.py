@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listings",
     "brands",
     "cases",
+    "detection",  # stay-down: banks of upheld removals, re-listing candidates (above cases, below the edge)
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
     "marketsafe",  # wiring: the demo data command (seed_demo)
@@ -354,7 +355,7 @@ CELERY_BEAT_SCHEDULE = {
 # fails for a task without a route); "celery", the default queue, only catches what a route forgot.
 # Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
 # Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
-QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "sweeps", "celery"]
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "detection", "sweeps", "celery"]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
 CELERY_TASK_ROUTES = {
@@ -367,6 +368,8 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
     # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.
     "core.tasks.send_email": {"queue": "mail"},
+    # Re-listing detection (issue 17): matching ingested listings against the banks, beside nothing slower.
+    "detection.tasks.match_listings": {"queue": "detection"},
     # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
     **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
 }
