@@ -10,6 +10,7 @@ from cases.models import CaseItem
 from detection.services.hashes import listing_image_hashes_replace
 from listings.models import Listing
 from tests import factories
+from tests.integrations.conftest import api, staff_user, token  # noqa: F401 (fixtures of the platform tests)
 
 ORIGINAL_TITLE = "Acme Leather Classic Tote Bag Brown Genuine"
 ORIGINAL_HASH = f"{random.Random(17).getrandbits(256):064x}"
