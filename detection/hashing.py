@@ -1,10 +1,12 @@
 """PDQ image hashes (256 bits, sent as 64 hex characters) and their multi-index form.
 
-A hash is cut into 16 slots of 16 bits, each stored as `slot_index * 65536 + value` in an int[] column
-with a GIN index, so that one `&&` finds the bank hashes sharing a slot with a probe. Two hashes within
+A hash is cut into 16 slots of 16 bits, each keyed as `slot_index * 65536 + value`. Two hashes within
 Hamming distance 31 differ in at most 31 bits spread over 16 slots, so at least one slot differs in at
-most one bit (pigeonhole: 16 x 2 > 31). The probe therefore lists, for every slot, its value and the 16
-values one bit away (16 x 17 = 272 keys); the exact distance is then checked with `bit_count`.
+most one bit (pigeonhole: 16 x 2 > 31). A bank hash therefore stores its `neighbourhood`: for every slot,
+its value and the 16 values one bit away (16 x 17 = 272 keys, in an int[] column with a GIN index); a
+listing's hash probes it with its 16 exact `slots` (`&&`), and the exact distance is then checked with
+`bit_count`. The bank is written rarely and read on every ingest, so the 272 keys go on the bank side and
+a probe costs 16 index lookups, not 272.
 """
 
 import re
@@ -37,8 +39,8 @@ def slots(hex_hash: str) -> list[int]:
     return [i << SLOT_BITS | int(hex_hash[i * 4 : i * 4 + 4], 16) for i in range(SLOTS)]
 
 
-def probe_keys(hex_hash: str) -> list[int]:
-    """Every slot key within one bit of the hash's own, slot by slot (272 keys)."""
+def neighbourhood(hex_hash: str) -> list[int]:
+    """Every slot key within one bit of the hash's own, slot by slot (272 keys): what a bank hash stores."""
     keys = []
     for key in slots(hex_hash):
         keys.append(key)

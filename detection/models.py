@@ -77,11 +77,12 @@ class RemovalFingerprint(models.Model):
 
 
 class FingerprintImageHash(models.Model):
-    """An image hash of a bank entry, with its 16 slot keys for the GIN index (`detection.hashing`)."""
+    """An image hash of a bank entry, with its slot keys for the GIN index (`detection.hashing`)."""
 
     fingerprint = models.ForeignKey(RemovalFingerprint, on_delete=models.CASCADE, related_name="image_hashes")
     hash = PDQHashField()
-    slots = ArrayField(models.IntegerField(), size=hashing.SLOTS)
+    #: The hash's slot keys and their one-bit neighbours (`detection.hashing.neighbourhood`).
+    slots = ArrayField(models.IntegerField())
 
     class Meta:
         indexes = [GinIndex(name="detection_fp_hash_slots", fields=["slots"])]

@@ -70,7 +70,7 @@ def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
     )
     hashes = ListingImageHash.objects.filter(listing_id=listing.pk).values_list("hash", flat=True)
     FingerprintImageHash.objects.bulk_create(
-        FingerprintImageHash(fingerprint=fingerprint, hash=h, slots=hashing.slots(h)) for h in hashes
+        FingerprintImageHash(fingerprint=fingerprint, hash=h, slots=hashing.neighbourhood(h)) for h in hashes
     )
     return fingerprint
 

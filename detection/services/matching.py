@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from detection import hashing
 from detection.choices import Strength
-from detection.models import ListingImageHash, ReListingCandidate, RemovalFingerprint
+from detection.models import ListingImageHash, RemovalFingerprint
 from detection.text import normalise_title, seller_name_key
 from listings.choices import ListingStatus
 from listings.models import Listing
@@ -31,22 +31,44 @@ TITLE_LIMIT = 20
 #: Score from which a match by the same seller is strong (filed automatically when the policy allows).
 STRONG_SCORE = 0.9
 
+#: The image matches of a batch: per listing hash, the bank hashes whose neighbourhood holds one of its 16
+#: slot keys (GIN on `slots`), then the exact distance. `keys` travel as text ('{1,2,...}'), one per hash.
 _IMAGE_SQL = """
-SELECT h.fingerprint_id, min(bit_count(h.hash # %(probe)s::bit(256)))
-FROM detection_fingerprintimagehash h
-JOIN detection_removalfingerprint f ON f.id = h.fingerprint_id
-WHERE h.slots && %(keys)s::integer[]
-  AND bit_count(h.hash # %(probe)s::bit(256)) <= %(max)s
-  AND f.enabled AND (f.expires_at IS NULL OR f.expires_at > now())
-GROUP BY h.fingerprint_id
+SELECT q.listing_id, m.fingerprint_id, min(m.distance)
+FROM unnest(%(ids)s::bigint[], %(probes)s::text[], %(keys)s::text[]) AS q(listing_id, probe, keys)
+CROSS JOIN LATERAL (
+    SELECT h.fingerprint_id, bit_count(h.hash # q.probe::bit(256)) AS distance
+    FROM detection_fingerprintimagehash h
+    JOIN detection_removalfingerprint f ON f.id = h.fingerprint_id
+    WHERE h.slots && q.keys::integer[]
+      AND bit_count(h.hash # q.probe::bit(256)) <= %(max)s
+      AND f.enabled AND (f.expires_at IS NULL OR f.expires_at > now())
+) m
+GROUP BY 1, 2
 """
 
+#: The title matches of a batch: per listing, the most similar live bank titles over the trigram threshold.
 _TITLE_SQL = """
-SELECT f.id FROM detection_removalfingerprint f
-WHERE f.title_normalised %% %(title)s
-  AND f.enabled AND (f.expires_at IS NULL OR f.expires_at > now())
-ORDER BY similarity(f.title_normalised, %(title)s) DESC
-LIMIT %(limit)s
+SELECT q.listing_id, t.id
+FROM unnest(%(ids)s::bigint[], %(titles)s::text[]) AS q(listing_id, title)
+CROSS JOIN LATERAL (
+    SELECT f.id FROM detection_removalfingerprint f
+    WHERE f.title_normalised %% q.title
+      AND f.enabled AND (f.expires_at IS NULL OR f.expires_at > now())
+    ORDER BY similarity(f.title_normalised, q.title) DESC
+    LIMIT %(limit)s
+) t
+"""
+
+#: New candidates of a batch, once per (bank entry, listing): a repeated match inserts nothing.
+_INSERT_SQL = """
+INSERT INTO detection_relistingcandidate
+    (brand_id, fingerprint_id, listing_id, signals, score, strength, status, automated, note, created_at)
+SELECT u.brand_id, u.fingerprint_id, u.listing_id, u.signals::jsonb, u.score, u.strength, 'open', false, '', now()
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::text[])
+    AS u(brand_id, fingerprint_id, listing_id, signals, score, strength)
+ON CONFLICT (fingerprint_id, listing_id) DO NOTHING
+RETURNING id, strength
 """
 
 
@@ -74,110 +96,95 @@ class Signals:
         }
 
 
-def _image_matches(cursor, hashes: Iterable[str]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for h in hashes:
-        cursor.execute(
-            _IMAGE_SQL, {"probe": hashing.to_bits(h), "keys": hashing.probe_keys(h), "max": hashing.MAX_DISTANCE}
-        )
-        for fingerprint_id, dist in cursor.fetchall():
-            found[fingerprint_id] = min(dist, found.get(fingerprint_id, 256))
-    return found
-
-
-def _title_matches(cursor, title: str) -> list[int]:
-    if len(title) < 6:  # too short to mean anything on its own
-        return []
-    cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(TITLE_RETRIEVE)])
-    cursor.execute(_TITLE_SQL, {"title": title, "limit": TITLE_LIMIT})
-    return [row[0] for row in cursor.fetchall()]
-
-
-def listing_signals(listing: Listing, hashes: list[str]) -> list[tuple[RemovalFingerprint, Signals]]:
-    """The bank entries the listing matches, with their signals (call inside a transaction)."""
-    title = normalise_title(listing.title)
-    with connection.cursor() as cursor:
-        by_image = _image_matches(cursor, hashes)
-        by_title = _title_matches(cursor, title)
-    ids = set(by_image) | set(by_title)
-    if not ids:
-        return []
+def _signals(listing: Listing, title: str, fingerprint: RemovalFingerprint, distance: int | None) -> Signals | None:
+    """The signals of one (listing, bank entry) pair the indexes returned; None when too weak to keep."""
+    signals = Signals(image_distance=distance)
+    signals.title_similarity = fuzz.token_sort_ratio(title, fingerprint.title_normalised) / 100 if title else 0.0
+    signals.same_seller = listing.seller_id is not None and listing.seller_id == fingerprint.seller_id
     seller_key = seller_name_key(listing.seller.name) if listing.seller_id else ""
-    found = []
-    for fingerprint in RemovalFingerprint.objects.filter(pk__in=ids).exclude(listing_id=listing.pk):
-        signals = Signals(image_distance=by_image.get(fingerprint.pk))
-        signals.title_similarity = fuzz.token_sort_ratio(title, fingerprint.title_normalised) / 100 if title else 0.0
-        signals.same_seller = listing.seller_id is not None and listing.seller_id == fingerprint.seller_id
-        signals.linked_seller = (
-            not signals.same_seller and bool(seller_key) and (seller_key in fingerprint.seller_identifiers)
-        )
-        if signals.image_distance is not None:
-            signals.matched.append("image")
-        if signals.title_similarity >= TITLE_MATCH:
-            signals.matched.append("title")
-        if not signals.matched:
-            continue
-        if signals.same_seller:
-            signals.matched.append("seller")
-        elif signals.linked_seller:
-            signals.matched.append("linked_seller")
-        found.append((fingerprint, signals))
-    return found
+    signals.linked_seller = (
+        not signals.same_seller and bool(seller_key) and seller_key in fingerprint.seller_identifiers
+    )
+    if signals.image_distance is not None:
+        signals.matched.append("image")
+    if signals.title_similarity >= TITLE_MATCH:
+        signals.matched.append("title")
+    if not signals.matched:
+        return None
+    if signals.same_seller:
+        signals.matched.append("seller")
+    elif signals.linked_seller:
+        signals.matched.append("linked_seller")
+    return signals
 
 
 def listings_match(*, listing_ids: Iterable[int]) -> list[int]:
     """Match the active listings among `listing_ids` against every brand's bank; create the candidates.
 
+    A handful of statements per call whatever the number of listings (a batch is one task's worth).
     Returns the ids of the strong candidates created by this call (the caller may file them)."""
     ids = sorted(set(listing_ids))
-    listings = Listing.objects.filter(pk__in=ids, status=ListingStatus.ACTIVE).select_related("seller")
-    hashes: dict[int, list[str]] = {}
-    for listing_id, h in ListingImageHash.objects.filter(listing_id__in=ids).values_list("listing_id", "hash"):
-        hashes.setdefault(listing_id, []).append(h)
-    strong: list[int] = []
-    for listing in listings:
-        with transaction.atomic():
-            matches = listing_signals(listing, hashes.get(listing.pk, []))
-            if not matches:
-                continue
-            rows = []
-            for fingerprint, signals in matches:
-                score = signals.score()
-                is_strong = signals.same_seller and score >= STRONG_SCORE
-                rows.append(
-                    ReListingCandidate(
-                        brand_id=fingerprint.brand_id,
-                        fingerprint=fingerprint,
-                        listing=listing,
-                        signals=signals.as_json(),
-                        score=score,
-                        strength=Strength.STRONG if is_strong else Strength.WEAK,
-                    )
-                )
-            created = _insert_new(rows)
-            strong += [c.pk for c in created if c.strength == Strength.STRONG]
-    return strong
-
-
-def _insert_new(rows: list[ReListingCandidate]) -> list[ReListingCandidate]:
-    """Insert the candidates not yet stored; return those inserted (with their ids). Not `bulk_create`
-    with `ignore_conflicts`: it would not say which rows were new, and only new strong ones are filed."""
-    with connection.cursor() as cursor:
-        inserted = []
-        for row in rows:
+    listings = {
+        listing.pk: listing
+        for listing in Listing.objects.filter(pk__in=ids, status=ListingStatus.ACTIVE).select_related("seller")
+    }
+    if not listings:
+        return []
+    hashes = list(ListingImageHash.objects.filter(listing_id__in=listings).values_list("listing_id", "hash"))
+    titles = {pk: normalise_title(listing.title) for pk, listing in listings.items()}
+    # Titles too short to mean anything on their own are matched by image only.
+    titled = [(pk, title) for pk, title in titles.items() if len(title) >= 6]
+    distances: dict[tuple[int, int], int] = {}
+    pairs: set[tuple[int, int]] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if hashes:
             cursor.execute(
-                """
-                INSERT INTO detection_relistingcandidate
-                    (brand_id, fingerprint_id, listing_id, signals, score, strength, status, automated, note,
-                     created_at)
-                VALUES (%s, %s, %s, %s::jsonb, %s, %s, 'open', false, '', now())
-                ON CONFLICT (fingerprint_id, listing_id) DO NOTHING
-                RETURNING id
-                """,
-                [row.brand_id, row.fingerprint_id, row.listing_id, json.dumps(row.signals), row.score, row.strength],
+                _IMAGE_SQL,
+                {
+                    "ids": [pk for pk, _ in hashes],
+                    "probes": [hashing.to_bits(h) for _, h in hashes],
+                    "keys": ["{" + ",".join(map(str, hashing.slots(h))) + "}" for _, h in hashes],
+                    "max": hashing.MAX_DISTANCE,
+                },
             )
-            got = cursor.fetchone()
-            if got:
-                row.pk = got[0]
-                inserted.append(row)
-    return inserted
+            for listing_id, fingerprint_id, distance in cursor.fetchall():
+                distances[listing_id, fingerprint_id] = distance
+                pairs.add((listing_id, fingerprint_id))
+        if titled:
+            cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(TITLE_RETRIEVE)])
+            cursor.execute(
+                _TITLE_SQL,
+                {"ids": [pk for pk, _ in titled], "titles": [t for _, t in titled], "limit": TITLE_LIMIT},
+            )
+            pairs.update((listing_id, fingerprint_id) for listing_id, fingerprint_id in cursor.fetchall())
+        if not pairs:
+            return []
+        bank = RemovalFingerprint.objects.in_bulk({fingerprint_id for _, fingerprint_id in pairs})
+        columns: list[list] = [[], [], [], [], [], []]
+        for listing_id, fingerprint_id in sorted(pairs):
+            fingerprint = bank[fingerprint_id]
+            if fingerprint.listing_id == listing_id:  # the removed listing itself, sent again
+                continue
+            listing = listings[listing_id]
+            signals = _signals(listing, titles[listing_id], fingerprint, distances.get((listing_id, fingerprint_id)))
+            if signals is None:
+                continue
+            score = signals.score()
+            strong = signals.same_seller and score >= STRONG_SCORE
+            for column, value in zip(
+                columns,
+                (
+                    fingerprint.brand_id,
+                    fingerprint_id,
+                    listing_id,
+                    json.dumps(signals.as_json()),
+                    score,
+                    Strength.STRONG if strong else Strength.WEAK,
+                ),
+                strict=True,
+            ):
+                column.append(value)
+        if not columns[0]:
+            return []
+        cursor.execute(_INSERT_SQL, columns)
+        return [pk for pk, strength in cursor.fetchall() if strength == Strength.STRONG]
