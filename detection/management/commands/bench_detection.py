@@ -31,6 +31,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 from django.utils import timezone
 
 from brands.models import Brand, IPRight
@@ -124,6 +125,10 @@ class Command(BaseCommand):
         brand, originals = self._bank(marketplace, run, rng, options["bank"])
         out(f"Bank: {RemovalFingerprint.objects.filter(brand=brand, enabled=True).count():,} live entries of {brand}")
 
+        with connection.cursor() as cursor:  # fresh statistics, as a live bank would have
+            cursor.execute(
+                "VACUUM (ANALYZE) listings_listing, detection_removalfingerprint, detection_fingerprintimagehash"
+            )
         sellers = [f"{run}-S{i}" for i in range(options["bank"] + 200)]
         names = _model_names(rng, 400)
         off_rows, _ = self._labelled(run, "off", originals, sellers, names, rng, options)
