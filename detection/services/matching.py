@@ -25,11 +25,11 @@ from listings.models import Listing
 #: pg_trgm similarity at which the title index returns an entry (a recall net, re-ranked below).
 TITLE_RETRIEVE = 0.45
 #: rapidfuzz token-sort ratio (0..1) from which a title alone makes a candidate.
-TITLE_MATCH = 0.86
+TITLE_MATCH = 0.9
 #: Entries the title index may return per listing (the most similar first).
 TITLE_LIMIT = 20
-#: Score from which a match by the same seller is strong (filed automatically when the policy allows).
-STRONG_SCORE = 0.9
+#: Title similarity from which a match by the same seller is strong without an image.
+STRONG_TITLE = 0.95
 
 #: The image matches of a batch: per listing hash, the bank hashes whose neighbourhood holds one of its 16
 #: slot keys (GIN on `slots`), then the exact distance. `keys` travel as text ('{1,2,...}'), one per hash.
@@ -81,10 +81,16 @@ class Signals:
     matched: list[str] = field(default_factory=list)
 
     def score(self) -> float:
-        image = 1 - self.image_distance / 64 if self.image_distance is not None else 0.0
+        # Any distance within PDQ's threshold is a match; closer ranks higher (0 bits: 1.0, 31 bits: 0.76).
+        image = 1 - self.image_distance / 128 if self.image_distance is not None else 0.0
         title = self.title_similarity if self.title_similarity >= TITLE_MATCH else 0.0
         seller = 0.1 if self.same_seller or self.linked_seller else 0.0
         return round(min(1.0, max(image, title) + seller), 4)
+
+    def is_strong(self) -> bool:
+        """The same seller account, with the same image or an all but identical title: filed automatically
+        when the brand's policy allows (`detection.services.candidates.candidates_file_strong`)."""
+        return self.same_seller and (self.image_distance is not None or self.title_similarity >= STRONG_TITLE)
 
     def as_json(self) -> dict:
         return {
@@ -170,7 +176,7 @@ def listings_match(*, listing_ids: Iterable[int]) -> list[int]:
             if signals is None:
                 continue
             score = signals.score()
-            strong = signals.same_seller and score >= STRONG_SCORE
+            strong = signals.is_strong()
             for column, value in zip(
                 columns,
                 (
