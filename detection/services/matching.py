@@ -23,7 +23,7 @@ from listings.choices import ListingStatus
 from listings.models import Listing
 
 #: pg_trgm similarity at which the title index returns an entry (a recall net, re-ranked below).
-TITLE_RETRIEVE = 0.45
+TITLE_RETRIEVE = 0.6
 #: rapidfuzz token-sort ratio (0..1) from which a title alone makes a candidate.
 TITLE_MATCH = 0.9
 #: Entries the title index may return per listing (the most similar first).
