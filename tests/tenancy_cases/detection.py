@@ -9,6 +9,7 @@ from cases import services
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
 from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.services.matching import Signals
 from tests import factories
 from tests.harness import ACTOR, Audited, Saved, TenancyCase
 
@@ -39,7 +40,7 @@ def _candidate(brand, user) -> dict[str, Any]:
         brand=brand,
         fingerprint=fingerprint,
         listing=listing,
-        signals={"matched": ["title"], "title_similarity": 0.93, "image_distance": None},
+        signals=Signals(title_similarity=0.93, matched=["title"]).as_json(),
         score=0.93,
         strength="weak",
     )
