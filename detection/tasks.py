@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from celery import shared_task
 
 from core.queue import RETRY_ON_DATABASE_ERRORS, send_on_commit
+from detection.services.bank import bank_refresh_expiry
 from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
 
@@ -28,3 +29,9 @@ def match_on_commit(listing_ids: Iterable[int]) -> None:
     ids = sorted(set(listing_ids))
     for start in range(0, len(ids), BATCH):
         send_on_commit(match_listings, ids[start : start + BATCH])
+
+
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
+def refresh_bank_expiry() -> int:
+    """Nightly: bank entries follow their rights' validity dates."""
+    return bank_refresh_expiry()

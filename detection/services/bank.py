@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from brands.models import IPRight
@@ -73,6 +73,30 @@ def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
         FingerprintImageHash(fingerprint=fingerprint, hash=h, slots=hashing.neighbourhood(h)) for h in hashes
     )
     return fingerprint
+
+
+#: Each bank entry's expiry from its case's rights as they are now (renewed, shortened): the end of the last
+#: right, or none while one right has no end date. Only rows whose expiry changes are written.
+_EXPIRY_SQL = """
+UPDATE detection_removalfingerprint f
+SET expires_at = e.expires_at
+FROM (
+    SELECT cr.case_id,
+           CASE WHEN bool_or(r.valid_until IS NULL) THEN NULL
+                ELSE (max(r.valid_until) + 1)::timestamp AT TIME ZONE %s - interval '1 microsecond' END AS expires_at
+    FROM cases_case_rights cr JOIN brands_ipright r ON r.id = cr.ipright_id
+    GROUP BY cr.case_id
+) e
+WHERE f.case_id = e.case_id AND f.expires_at IS DISTINCT FROM e.expires_at
+"""
+
+
+def bank_refresh_expiry() -> int:
+    """Follow the rights' validity dates (a renewal revives its bank entries, a shortened right ends them);
+    one set-based statement, run nightly. Returns the entries changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPIRY_SQL, [timezone.get_current_timezone_name()])
+        return cursor.rowcount
 
 
 def fingerprint_disable_for_item(*, item_id: int, reason: str) -> int:

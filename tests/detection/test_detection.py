@@ -15,7 +15,7 @@ from core.audit.models import AuditEvent
 from detection import hashing
 from detection.choices import CandidateStatus, Strength
 from detection.models import FingerprintImageHash, ListingImageHash, ReListingCandidate, RemovalFingerprint
-from detection.services import matching
+from detection.services import bank, matching
 from detection.services.candidates import CandidateNotOpen, candidate_dismiss, candidate_file, candidates_file_strong
 from detection.services.matching import listings_match
 from detection.text import normalise_title
@@ -262,3 +262,22 @@ def test_image_hashes_are_replaced_per_listing(new_listing):
 
     listing_image_hashes_replace(hashes_by_listing={listing.pk: [ORIGINAL_HASH.upper()]})
     assert list(ListingImageHash.objects.filter(listing=listing).values_list("hash", flat=True)) == [ORIGINAL_HASH]
+
+
+def test_the_nightly_refresh_follows_a_renewed_right(file_case, brand, moderator, new_listing, seller):
+    right = factories.IPRightFactory(brand=brand, valid_until=date.today() + timedelta(days=30))
+    item = file_case(rights=[right]).items.get()
+    case_services.item_accept(item_id=item.pk, actor=moderator)
+    item.refresh_from_db()
+    case_services.item_finalise(item_id=item.pk, now=item.counter_notice_due_at + timedelta(seconds=1))
+    fingerprint = RemovalFingerprint.objects.get(source_item=item)
+    expected = fingerprint.expires_at
+    assert bank.bank_refresh_expiry() == 0  # the SQL agrees with the expiry set when banking
+    # The right lapsed (the bank entry with it), then is renewed for a year.
+    RemovalFingerprint.objects.filter(pk=fingerprint.pk).update(expires_at="2001-01-01T00:00:00Z")
+    IPRight.objects.filter(pk=right.pk).update(valid_until=date.today() + timedelta(days=365))
+    assert bank.bank_refresh_expiry() == 1
+    fingerprint.refresh_from_db()
+    assert fingerprint.expires_at.date() == date.today() + timedelta(days=365)
+    assert fingerprint.expires_at.time() == expected.time()
+    assert bank.bank_refresh_expiry() == 0
