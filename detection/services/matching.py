@@ -25,7 +25,7 @@ from listings.models import Listing
 #: pg_trgm similarity at which the title index returns an entry (a recall net, re-ranked below).
 TITLE_RETRIEVE = 0.6
 #: rapidfuzz token-sort ratio (0..1) from which a title alone makes a candidate.
-TITLE_MATCH = 0.9
+TITLE_MATCH = 0.92
 #: Entries the title index may return per listing (the most similar first).
 TITLE_LIMIT = 20
 #: Title similarity from which a match by the same seller is strong without an image.
