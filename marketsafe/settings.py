@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "brands",
     "cases",
     "safeguards",  # risk rules above cases: evaluation, second approvals, backtests (issue 18)
+    "detection",  # stay-down: banks of upheld removals, re-listing candidates (above cases, below the edge)
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
     "marketsafe",  # wiring: the demo data command (seed_demo)
@@ -359,6 +360,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outgoing-email": {"task": "core.tasks.sweep_outgoing_email", "schedule": 60.0},
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    # Stay-down bank entries follow their rights' renewals and ends (detection); once a night.
+    "refresh-bank-expiry": {"task": "detection.tasks.refresh_bank_expiry", "schedule": crontab(hour=2, minute=45)},
 }
 
 # Queues by kind of work (docs/deployment.md, "Queues"): each kind has workers of its own, so a flood of
@@ -366,7 +369,7 @@ CELERY_BEAT_SCHEDULE = {
 # fails for a task without a route); "celery", the default queue, only catches what a route forgot.
 # Declaring the queues makes a worker started without -Q consume all of them (`make run`'s one worker).
 # Exports are built inside their requests and pages (integrations.exports), not in Celery: no queue.
-QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "sweeps", "celery"]
+QUEUE_NAMES = ["delisting", "filing", "webhooks", "mail", "detection", "sweeps", "celery"]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES]
 CELERY_TASK_ROUTES = {
@@ -380,6 +383,8 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.dispatch_webhook_deliveries": {"queue": "webhooks"},
     # E-mail (core.mail): its own queue, so that retries while SMTP is down wait beside nothing else.
     "core.tasks.send_email": {"queue": "mail"},
+    # Re-listing detection (issue 17): matching ingested listings against the banks, beside nothing slower.
+    "detection.tasks.match_listings": {"queue": "detection"},
     # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
     **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
 }

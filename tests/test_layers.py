@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-PACKAGES = ("marketsafe", "core", "brands", "listings", "cases", "safeguards", "integrations", "reports")
+PACKAGES = ("marketsafe", "core", "brands", "listings", "cases", "safeguards", "detection", "integrations", "reports")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

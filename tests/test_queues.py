@@ -24,7 +24,7 @@ from tests.outages import broker_at
 from tests.workers import running_worker, wait_until
 
 #: The project's apps: their tasks are the ones that must be routed (Celery's own are not).
-PROJECT_APPS = ("brands.", "cases.", "listings.", "integrations.", "reports.", "core.", "marketsafe.")
+PROJECT_APPS = ("brands.", "cases.", "detection.", "listings.", "integrations.", "reports.", "core.", "marketsafe.")
 FLOOD = 2000
 
 

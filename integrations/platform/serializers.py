@@ -49,6 +49,14 @@ class ListingRowSerializer(serializers.Serializer):
         default="",
         error_messages={"invalid": "An ISO 4217 code in capitals, e.g. EUR."},
     )
+    # Stay-down detection (issue 17): perceptual hashes of the listing's images; sent → replaces the stored ones.
+    image_hashes = serializers.ListField(
+        child=serializers.RegexField(
+            r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "A PDQ hash: 64 hexadecimal characters (256 bits)."}
+        ),
+        required=False,
+        max_length=16,
+    )
 
 
 def bulk_rows_field(child: serializers.Serializer) -> serializers.ListField:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -37,6 +37,8 @@ from core.api.exceptions import RowsInvalid
 from core.api.fast_rows import validate_rows
 from core.api.schema import ApiAutoSchema, error_response
 from core.errors import Conflict
+from detection.services.hashes import listing_image_hashes_replace
+from detection.tasks import match_on_commit
 from integrations.authentication import (
     IsMarketplaceService,
     ServiceTokenAuthentication,
@@ -153,7 +155,17 @@ class ListingBulkUpsertView(BulkUpsertView):
     row_serializer = api.ListingRowSerializer
 
     def upsert(self, rows: list[dict[str, Any]]) -> UpsertResult:
-        return listings_upsert(marketplace=self.marketplace, rows=rows)
+        with transaction.atomic():
+            result = listings_upsert(marketplace=self.marketplace, rows=rows)
+            # Stay-down detection: keep the image hashes sent, then match the listings once committed.
+            ids = [pk for _, pk, _ in result.ids]
+            listing_image_hashes_replace(
+                hashes_by_listing={
+                    pk: row["image_hashes"] for pk, row in zip(ids, rows, strict=True) if "image_hashes" in row
+                }
+            )
+            match_on_commit(ids)
+        return result
 
 
 ITEM_REFUSED = error_response("The item's status (or a passed deadline) does not allow this.")

@@ -13,10 +13,12 @@ from brands.choices import Role
 from brands.models import IPRight, IPRightDocument
 from cases.choices import ItemStatus
 from cases.models import Case, CaseDraft, CaseItem
+from detection.models import ReListingCandidate
 from tests import factories
 from tests.api_harness import ApiTenancyCase
 from tests.tenancy_cases.brands import PDF
 from tests.tenancy_cases.cases_pages import _case, _file, _item_in
+from tests.tenancy_cases.detection import _candidate
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
 OWNERS = frozenset({Role.OWNER})
@@ -152,5 +154,18 @@ CASES = [
         format="multipart",
         allowed_roles=OWNERS,
         success=201,
+    ),
+    # Stay-down detection: the re-listing candidates feed.
+    ApiTenancyCase("detection-api:candidate-list", model=ReListingCandidate, seed=lambda b, u: _candidate(b, u)["pk"]),
+    ApiTenancyCase("detection-api:candidate-detail", model=ReListingCandidate, make=_candidate),
+    ApiTenancyCase(
+        "detection-api:candidate-file", model=ReListingCandidate, make=_candidate, method="post", allowed_roles=FILERS
+    ),
+    ApiTenancyCase(
+        "detection-api:candidate-dismiss",
+        model=ReListingCandidate,
+        make=_candidate,
+        method="post",
+        allowed_roles=FILERS,
     ),
 ]

@@ -10,6 +10,9 @@ import shutil
 
 import pytest
 
+# The detection tests' fixtures (an upheld removal in a bank, new listings), for the re-listing journeys.
+from tests.detection.conftest import new_listing, removed_item, seller  # noqa: F401
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a thread

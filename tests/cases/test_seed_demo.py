@@ -16,6 +16,7 @@ from cases.choices import ItemStatus
 from cases.models import Case, CaseItem, Evidence
 from core.accounts.models import User
 from core.audit.models import AuditEvent
+from detection.models import ReListingCandidate, RemovalFingerprint
 from integrations.models import ServiceToken
 from integrations.services import service_token_authenticate
 from listings import penalties
@@ -39,6 +40,8 @@ COUNTED = (
     Strike,
     AuditEvent,
     ServiceToken,
+    RemovalFingerprint,
+    ReListingCandidate,
 )
 
 
@@ -62,6 +65,18 @@ def test_a_second_run_adds_nothing():
     assert "0 new cases" in output
     assert first["Case"] > 0
     assert first["AuditEvent"] > first["CaseItem"]
+
+
+@pytest.mark.django_db
+def test_the_demo_has_relistings_found_one_filed_automatically_and_others_waiting():
+    seed()
+
+    assert RemovalFingerprint.objects.filter(enabled=True).exists()
+    candidates = ReListingCandidate.objects.all()
+    assert candidates.count() >= 2
+    filed = candidates.filter(status="filed", automated=True)
+    assert filed.count() >= 1 and all(c.filed_item.lane == Lane.EXPEDITED for c in filed)
+    assert candidates.filter(status="open").exists()
 
 
 @pytest.mark.django_db

@@ -31,12 +31,15 @@ def test_changelist_and_add_pages_open(superuser_client, model, model_admin, fil
 def test_every_model_is_registered():
     from django.apps import apps
 
-    inline_only = {"PenaltyThreshold", "IPRightDocument", "ApplicationDocument", "InformationRequest"}
-    ours = [
-        m
-        for m in apps.get_models()
-        if m._meta.app_label in {"accounts", "audit", "brands", "listings", "cases", "safeguards"}
-    ]
+    inline_only = {
+        "PenaltyThreshold",
+        "IPRightDocument",
+        "ApplicationDocument",
+        "InformationRequest",
+        "FingerprintImageHash",
+    }
+    labels = {"accounts", "audit", "brands", "listings", "cases", "safeguards", "detection"}
+    ours = [m for m in apps.get_models() if m._meta.app_label in labels]
     missing = [m.__name__ for m in ours if m not in admin.site._registry and m.__name__ not in inline_only]
     assert not missing
 

@@ -34,6 +34,9 @@ from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
 from cases.services import FilingRequest, ListingRow, case_submit, evidence_staged
 from core.accounts.models import User
+from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.services.candidates import candidates_file_strong
+from detection.services.matching import listings_match
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
 from listings import penalties
@@ -338,7 +341,8 @@ class Command(BaseCommand):
             new_cases = seed_cases(brands, users)
             # Risk rules in each mode with their hits, a finished backtest and this week's audit round.
             seed_safeguards(lead=users["lead"], auditor=users["auditor"], admin=users["admin"])
-        self.stdout.write(f"Demo data loaded ({new_cases} new cases).")
+            relistings = seed_relistings()
+        self.stdout.write(f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found).")
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
         self.print_summary(options["password"])
@@ -569,6 +573,36 @@ def seed_listings(marketplaces: dict[str, Marketplace]) -> None:
                 "currency": listing.marketplace.currency,
             },
         )
+
+
+def seed_relistings() -> int:
+    """Stay-down detection's demo (issue 17): some final removals come back, reworded, one by the same
+    seller (a strong match, filed automatically while the brand is in the expedited lane) and the others
+    by another seller (waiting in the brand's "possible re-listings"). Matched here as the detection worker
+    would after a platform upsert; returns the candidates created by this run."""
+    new_ids = []
+    for n, fingerprint in enumerate(
+        RemovalFingerprint.objects.filter(enabled=True).select_related("listing").order_by("pk")[:3]
+    ):
+        removed = fingerprint.listing
+        words = removed.title.split()
+        seller = removed.seller
+        if n and seller is not None:
+            seller = Seller.objects.filter(marketplace=removed.marketplace_id).exclude(pk=seller.pk).first()
+        listing, _ = Listing.objects.get_or_create(
+            url=f"{removed.url.rstrip('/')}-relisted",
+            defaults={
+                "marketplace_id": removed.marketplace_id,
+                "seller": seller,
+                "title": " ".join([*words[:1], *reversed(words[1:])]),  # same words, another order
+                "price": removed.price,
+                "currency": removed.currency,
+            },
+        )
+        new_ids.append(listing.pk)
+    strong = listings_match(listing_ids=new_ids)
+    candidates_file_strong(candidate_ids=strong)
+    return ReListingCandidate.objects.filter(listing_id__in=new_ids).count()
 
 
 def seed_cases(brands: dict[str, Brand], users: dict[str, User]) -> int:

@@ -1,0 +1,1 @@
+"""The brand's REST endpoints of stay-down detection (namespace "detection-api")."""

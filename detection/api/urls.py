@@ -1,0 +1,12 @@
+"""Detection endpoints, mounted under /api/v1/ (namespace "detection-api")."""
+
+from rest_framework.routers import SimpleRouter
+
+from detection.api import views
+
+app_name = "detection-api"
+
+router = SimpleRouter(use_regex_path=False)
+router.register("relisting-candidates", views.ReListingCandidateViewSet, basename="candidate")
+
+urlpatterns = router.urls

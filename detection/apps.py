@@ -1,0 +1,17 @@
+"""The detection app's configuration: it listens to the cases' item moves (cases never imports detection)."""
+
+from django.apps import AppConfig
+
+
+class DetectionConfig(AppConfig):
+    name = "detection"
+    label = "detection"
+    verbose_name = "Stay-down detection"
+
+    def ready(self) -> None:
+        from cases.choices import ITEM_STATUS_CHANGED
+        from core.outbox import subscribe
+        from detection.services import bank, candidates
+
+        subscribe(ITEM_STATUS_CHANGED, bank.on_item_status_changed)
+        subscribe(ITEM_STATUS_CHANGED, candidates.on_item_status_changed)

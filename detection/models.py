@@ -1,0 +1,122 @@
+"""The banks of removal fingerprints, the image hashes the marketplaces send, and re-listing candidates."""
+
+from typing import Any
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Now
+
+from detection import choices, hashing
+from detection.querysets import CandidateQuerySet, FingerprintQuerySet
+
+
+class PDQHashField(models.Field):
+    """A 256-bit PDQ hash, stored as PostgreSQL bit(256) (so `bit_count(a # b)` is the Hamming distance),
+    read and written in Python as 64 lower-case hex characters."""
+
+    description = "PDQ hash (bit(256))"
+
+    def db_type(self, connection: Any) -> str:
+        return "bit(256)"
+
+    def get_placeholder_sql(self, value: Any, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s::bit(256)", [value]
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        return None if value is None else hashing.to_bits(hashing.parse_pdq(value))
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        return None if value is None else hashing.from_bits(value)
+
+
+class ListingImageHash(models.Model):
+    """A PDQ hash of one of a listing's images, as the marketplace sent it with the listing."""
+
+    listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    hash = PDQHashField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["listing", "position"], name="detection_listing_hash_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}#{self.position}: {self.hash}"
+
+
+class RemovalFingerprint(models.Model):
+    """A bank entry: what an upheld removal looked like, so that its return is recognised."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
+    source_item = models.OneToOneField("cases.CaseItem", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=500, blank=True)
+    title_normalised = models.CharField(max_length=500, blank=True)
+    seller = models.ForeignKey("listings.Seller", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    #: What else identifies the seller (its shop name reduced to letters and digits): a new account links.
+    seller_identifiers = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    price_band = models.SmallIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    #: When the last right the case rests on expires (none: a right without an end date).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = FingerprintQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            GinIndex(name="detection_fp_title_trgm", fields=["title_normalised"], opclasses=["gin_trgm_ops"]),
+            models.Index(name="detection_fp_brand", fields=["brand", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Removal of listing {self.listing_id} (item #{self.source_item_id})"
+
+
+class FingerprintImageHash(models.Model):
+    """An image hash of a bank entry, with its slot keys for the GIN index (`detection.hashing`)."""
+
+    fingerprint = models.ForeignKey(RemovalFingerprint, on_delete=models.CASCADE, related_name="image_hashes")
+    hash = PDQHashField()
+    #: The hash's slot keys and their one-bit neighbours (`detection.hashing.neighbourhood`).
+    slots = ArrayField(models.IntegerField())
+
+    class Meta:
+        indexes = [GinIndex(name="detection_fp_hash_slots", fields=["slots"])]
+
+    def __str__(self) -> str:
+        return self.hash
+
+
+class ReListingCandidate(models.Model):
+    """A listing that looks like an earlier removal of the brand: the signals that matched and a score."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
+    fingerprint = models.ForeignKey(RemovalFingerprint, on_delete=models.PROTECT, related_name="candidates")
+    listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="+")
+    #: {"image_distance": int|None, "title_similarity": float|None, "same_seller": bool, "linked_seller": bool}
+    signals = models.JSONField(default=dict)
+    score = models.FloatField()
+    strength = models.CharField(max_length=8, choices=choices.Strength)
+    status = models.CharField(max_length=12, choices=choices.CandidateStatus, default=choices.CandidateStatus.OPEN)
+    #: Filed without a person: a strong match by the same seller, by the brand's policy.
+    automated = models.BooleanField(default=False)
+    filed_case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    filed_item = models.ForeignKey("cases.CaseItem", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    note = models.CharField(max_length=500, blank=True, help_text="Why an automatic filing did not happen, if so.")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CandidateQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint", "listing"], name="detection_candidate_unique"),
+        ]
+        indexes = [models.Index(name="detection_cand_brand_status", fields=["brand", "status", "-id"])]
+
+    def __str__(self) -> str:
+        return f"Listing {self.listing_id} like removal {self.fingerprint_id} ({self.score:.2f})"
