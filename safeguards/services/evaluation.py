@@ -14,17 +14,21 @@ from safeguards.choices import EVALUATED_MODES, HitTrigger, RuleAction, RuleMode
 from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_for
 from safeguards.models import Rule, RuleHit, RuleVersion
 
-#: Compiled expressions by version id: a version never changes, so its compiled rule never goes stale.
-_compiled: dict[int, rule_engine.Rule] = {}
+#: Compiled expressions by version id and expression: a version never changes, so its compiled rule never
+#: goes stale.
+_compiled: dict[tuple[int, str], rule_engine.Rule] = {}
 
 #: The item whose held decision `approvals.approval_approve` is applying now (the hold lets it through).
 approving_item: contextvars.ContextVar[int | None] = contextvars.ContextVar("approving_item", default=None)
 
 
 def compiled(version: RuleVersion) -> rule_engine.Rule:
-    if version.pk not in _compiled:
-        _compiled[version.pk] = compile_expression(version.expression)
-    return _compiled[version.pk]
+    # Keyed by the expression too: a version never changes, but a database emptied and filled again (tests,
+    # a restore) can give the same id to another version.
+    key = (version.pk, version.expression)
+    if key not in _compiled:
+        _compiled[key] = compile_expression(version.expression)
+    return _compiled[key]
 
 
 #: The evaluated versions as last read, under the rules table's state they were read in (`evaluated_versions`).

@@ -20,6 +20,8 @@ from rest_framework.test import APIClient
 from brands.choices import Role
 from brands.models import BrandMembership
 from cases import services as case_services
+from detection.choices import Strength
+from detection.models import ReListingCandidate, RemovalFingerprint
 from tests import factories
 from tests.api_harness import service_client, token_client
 
@@ -45,12 +47,31 @@ def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
     item = file_case(1).items.get()
     case_services.item_accept(item_id=item.pk, actor=moderator)
     draft = make_draft(brand=brand, reporter=owner, right=right, count=1)  # the owner's: the walk's brand client
+    # A re-listing candidate of the brand (detection): the removed item's fingerprint, matched by another listing.
+    fingerprint = RemovalFingerprint.objects.create(
+        brand=brand, source_item=item, case_id=item.case_id, listing_id=item.listing_id, title="Bag"
+    )
+    candidate = ReListingCandidate.objects.create(
+        brand=brand,
+        fingerprint=fingerprint,
+        listing=factories.ListingFactory(marketplace=item.listing.marketplace),
+        score=0.9,
+        strength=Strength.WEAK,
+        signals={
+            "image_distance": None,
+            "title_similarity": 0.9,
+            "same_seller": False,
+            "linked_seller": False,
+            "matched": ["title"],
+        },
+    )
     return {
         "cases": item.case_id,
         "items": item.pk,
         "case-items": item.pk,
         "ip-rights": right.pk,
         "case-imports": draft.pk,
+        "relisting-candidates": candidate.pk,
     }
 
 
