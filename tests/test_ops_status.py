@@ -76,7 +76,7 @@ def chunk(job: DelistJob, seq: int, state: str, finished_ago: timedelta | None =
 def test_all_clear_prints_every_queue_and_exits_0(broker):
     code, out, err = ops_status()
     assert (code, err) == (0, "")
-    for queue in ("delisting", "filing", "webhooks", "mail", "sweeps", "celery"):
+    for queue in ("delisting", "filing", "webhooks", "mail", "detection", "sweeps", "celery"):
         assert f"queue {queue}: 0 waiting" in out
     assert "oldest pending delisting chunk: none" in out
     assert "stalled delisting jobs: 0" in out
@@ -90,7 +90,15 @@ def test_json_gives_the_depth_of_each_queue(broker):
     code, status = ops_json()
 
     assert code == 0
-    assert status["queues"] == {"celery": 0, "delisting": 1, "filing": 0, "mail": 0, "sweeps": 0, "webhooks": 3}
+    assert status["queues"] == {
+        "celery": 0,
+        "delisting": 1,
+        "detection": 0,
+        "filing": 0,
+        "mail": 0,
+        "sweeps": 0,
+        "webhooks": 3,
+    }
     assert status["unavailable"] == [] and status["breaches"] == []
 
 

@@ -30,6 +30,8 @@ from brands.models import (
 from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, DeclarationKind
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.tenancy import brand_owned_models
+from detection.choices import Strength
+from detection.models import ReListingCandidate, RemovalFingerprint
 from integrations.models import WebhookEndpoint
 from tests import factories
 
@@ -55,6 +57,8 @@ SCOPED_MODELS: list[type[models.Model]] = [
     CaseDraft,
     ApiToken,
     WebhookEndpoint,
+    RemovalFingerprint,
+    ReListingCandidate,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -156,6 +160,16 @@ def build_world(slug: str) -> World:
     world.add(CaseDraft.objects.create(brand=brand, created_by=owner, idempotency_key="scoping", expires_at=now))
     world.add(token_create(membership=owner_membership, actor=owner, name="scoping")[0])
     world.add(WebhookEndpoint.objects.create(brand=brand, url=f"https://hooks.{slug}.test/", secret="whsec_test"))
+    fingerprint = world.add(
+        RemovalFingerprint.objects.create(
+            brand=brand, source_item=item, case=case, listing_id=item.listing_id, title="Fake bag"
+        )
+    )
+    world.add(
+        ReListingCandidate.objects.create(
+            brand=brand, fingerprint=fingerprint, listing=factories.ListingFactory(), score=0.9, strength=Strength.WEAK
+        )
+    )
     return world
 
 
