@@ -37,11 +37,11 @@ from django.utils import timezone
 from brands.models import Brand, IPRight
 from cases import services as case_services
 from cases.demo import demo_evidence
+from core.benchmarks import use_scratch_database
 from detection.models import ReListingCandidate, RemovalFingerprint
 from detection.services.hashes import listing_image_hashes_replace
 from detection.services.matching import listings_match
 from listings.bulk import generate_listings
-from listings.management.commands.bench_delist import _use_scratch_database
 from listings.models import Marketplace
 from listings.upserts import listings_upsert, sellers_upsert
 
@@ -106,7 +106,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=17)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _use_scratch_database(options["database_url"])
+        use_scratch_database(options["database_url"])
         call_command("migrate", interactive=False, verbosity=0)
         rng = random.Random(options["seed"])  # noqa: S311 (synthetic data, not secrets)
         run = f"{int(time.time())}"

@@ -38,12 +38,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.benchmarks import use_scratch_database
 from devtools.bench_web import _production_env, _wait_ready
 from devtools.devenv import free_port
 from integrations.services import service_token_create
 from listings.bulk import COPY_SQL
 from listings.choices import ListingStatus
-from listings.management.commands.bench_delist import _tail, _use_scratch_database, process_group
+from listings.management.commands.bench_delist import _tail, process_group
 from listings.models import Marketplace, Seller
 
 SELLERS = 100
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         counts = [int(count) for count in options["clients"].split(",")]
         if min(counts, default=0) < 1 or 1 not in counts or options["batches"] < 1 or options["rows"] < 1:
             raise CommandError("--clients must be positive counts including 1; --batches and --rows positive")
-        database_url = _use_scratch_database(options["database_url"])
+        database_url = use_scratch_database(options["database_url"])
         call_command("migrate", interactive=False, verbosity=0)
         tag = uuid.uuid4().hex[:12]
         marketplace = Marketplace.objects.create(

@@ -46,7 +46,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import environ
 import psutil
 from celery import current_app
 from django.conf import settings
@@ -57,6 +56,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.models import Sum
 
+from core.benchmarks import DATABASE_SUFFIX, use_scratch_database
 from devtools import devenv
 from listings import delisting
 from listings.bulk import generate_listings
@@ -70,7 +70,6 @@ from listings.choices import (
 from listings.models import DelistJob, Listing, Marketplace, Seller
 from listings.tasks import plan_delist_job, process_delist_chunk
 
-DATABASE_SUFFIX = "_bench"
 READY_TIMEOUT = 60.0  # seconds the worker gets to answer a ping
 STALL_TIMEOUT = 300.0  # seconds without a finished chunk before the engine run is given up
 STOP_TIMEOUT = 30.0  # seconds the worker gets for its warm shutdown
@@ -139,7 +138,7 @@ class Command(BaseCommand):
     ) -> None:
         if listings < 1 or chunk_size < 1 or workers < 1:
             raise CommandError("--listings, --chunk-size and --workers must be positive")
-        database_url = _use_scratch_database(database_url)
+        database_url = use_scratch_database(database_url)
         call_command("migrate", interactive=False, verbosity=0)
 
         marketplace, seller_id = self._seed(listings)
@@ -271,24 +270,6 @@ def seed_seller(count: int, stdout: Any) -> tuple[Marketplace, int]:
     generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=stdout)
     stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
     return marketplace, Seller.objects.get(marketplace=marketplace).pk
-
-
-def _use_scratch_database(url: str | None) -> str:
-    """Switch to the database of url (if given) and return its URL; refuse any not named *_bench."""
-    if url:
-        parsed = environ.Env.db_url_config(url)
-        connection.close()
-        # Connections (this thread's and the plain-SQL threads') are built from this very dict.
-        connection.settings_dict.update(
-            {"HOST": "", "PORT": "", "USER": "", "PASSWORD": "", "OPTIONS": {}} | parsed,
-        )
-    name = connection.settings_dict["NAME"]
-    if not name.endswith(DATABASE_SUFFIX):
-        raise CommandError(
-            f"refusing to run on database {name!r}: benchmark audit events can never be deleted, so use a scratch "
-            f"database whose name ends with {DATABASE_SUFFIX} (createdb marketsafe{DATABASE_SUFFIX}; --database-url)"
-        )
-    return url or os.environ["DATABASE_URL"]
 
 
 def _settle() -> None:

@@ -37,6 +37,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
 
+from core.benchmarks import use_scratch_database
 from listings import delisting
 from listings.choices import DelistJobStatus, DelistSelectionKind
 from listings.management.commands.bench_delist import (
@@ -46,7 +47,6 @@ from listings.management.commands.bench_delist import (
     _reset,
     _settle,
     _tail,
-    _use_scratch_database,
     _wait_for,
     add_seed_arguments,
     process_group,
@@ -86,7 +86,7 @@ class Command(BaseCommand):
         counts = [int(count) for count in hosts.split(",")]
         if listings < 1 or chunk_size < 1 or not counts or min(counts) < 1 or 1 not in counts:
             raise CommandError("--listings and --chunk-size must be positive, --hosts positive counts including 1")
-        database_url = _use_scratch_database(database_url)
+        database_url = use_scratch_database(database_url)
         call_command("migrate", interactive=False, verbosity=0)
         marketplace, seller_id = seed_seller(listings, self.stdout)
         seeded_at = _database_now()

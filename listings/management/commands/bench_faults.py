@@ -51,6 +51,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from core.benchmarks import use_scratch_database
 from devtools import devenv
 from listings import delisting
 from listings.choices import DELIST_JOB_FINISHED, LISTING_LIVE_STATUSES, DelistJobStatus, DelistSelectionKind
@@ -61,7 +62,6 @@ from listings.management.commands.bench_delist import (
     _settle,
     _tail,
     _use_broker,
-    _use_scratch_database,
     _worker,
     add_seed_arguments,
     process_group,
@@ -162,7 +162,7 @@ class Command(BaseCommand):
             raise CommandError(f"unknown faults: {', '.join(sorted(unknown))}; choose from {', '.join(FAULTS)}")
         if "clean" not in faults:
             faults.insert(0, "clean")
-        database_url = _use_scratch_database(options["database_url"])
+        database_url = use_scratch_database(options["database_url"])
         call_command("migrate", interactive=False, verbosity=0)
         if "postgres-down" in faults and not _on_embedded_postgres():
             self.stdout.write("postgres-down skipped: the scratch database is not on the embedded server")

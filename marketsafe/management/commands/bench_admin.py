@@ -4,7 +4,7 @@
     python manage.py bench_admin --database-url postgres://USER@HOST/marketsafe_bench [--listings 1000000]
 
 Seeds, once (a later run reuses what it finds): `--listings` marketplace listings, as many audit events,
-and `--items` case items of one brand (cases of 1,000 items each), by COPY and INSERT ... SELECT. Then, as
+and `--items` case items of one brand (cases of 1,000 items each: `cases.bulk`), by COPY and INSERT ... SELECT. Then, as
 a superuser through Django's test client (in process: no network, no server), it times for each changelist
 the first page, the deepest page reachable by number, and searches and filters, and prints the query count,
 the median of `--repeat` requests and each one's ratio to the first page of the same list. The targets:
@@ -19,19 +19,18 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, reset_queries
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.test.utils import setup_test_environment
 
 from brands.models import Brand
+from cases.bulk import generate_case_items
 from cases.models import CaseItem
 from core.audit.models import AuditEvent
+from core.benchmarks import page_queries, use_scratch_database
 from listings.bulk import generate_listings
-from listings.management.commands.bench_delist import _use_scratch_database
 from listings.models import Listing, Marketplace
-
-ITEMS_PER_CASE = 1_000
 
 
 class Command(BaseCommand):
@@ -44,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=7)
 
     def handle(self, *args: Any, database_url: str | None, listings: int, items: int, repeat: int, **options: Any):
-        _use_scratch_database(database_url)
+        use_scratch_database(database_url)
         setup_test_environment()  # the test client then returns each response's template context
         self._seed(listings=listings, items=items)
         user = get_user_model().objects.filter(username="bench-admin").first()
@@ -93,7 +92,7 @@ class Command(BaseCommand):
                 label: url + query.replace("{deepest}", str(self._deepest(client, url + query)))
                 for label, query in variants.items()
             }
-            queries = {label: self._queries(client, page) for label, page in urls.items()}
+            queries = {label: page_queries(client, page) for label, page in urls.items()}
             timings: dict[str, list[float]] = {label: [] for label in urls}
             for _ in range(repeat):
                 for label, page in urls.items():
@@ -112,16 +111,6 @@ class Command(BaseCommand):
         """The last page reachable by number of the list at `url` (its `p` parameter ignored)."""
         response = client.get(url.replace("p={deepest}", "p=1"))
         return response.context["cl"].paginator.num_pages
-
-    @staticmethod
-    def _queries(client: Client, url: str) -> int:
-        """The queries one request of `url` runs; refuses a page that does not answer 200."""
-        reset_queries()  # DEBUG keeps a log that each request clears: start the capture from an empty one
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        if response.status_code != 200:
-            raise CommandError(f"{url} answered {response.status_code}")
-        return len(queries)
 
     def _seed(self, *, listings: int, items: int) -> None:
         have = Listing.objects.count()
@@ -151,33 +140,7 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE audit_auditevent")
         have_items = CaseItem.objects.count()
         if have_items < items:
-            self._seed_items(items - have_items)
-
-    def _seed_items(self, count: int) -> None:
-        self.stdout.write(f"seeding {count:,} case items")
-        user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_user(
-            "bench-filer", "filer@example.invalid", None
-        )
-        brand, _ = Brand.objects.get_or_create(slug="bench-admin", defaults={"name": "Bench admin brand"})
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO cases_case (lane, reason_code, explanation, channel, status, idempotency_key,"
-                " submitted_at, brand_id, filed_by_id)"
-                " SELECT 'standard', 'counterfeit', 'bench', 'csv', 'received', '', now() - g * interval '1 hour',"
-                " %s, %s FROM generate_series(1, %s) g RETURNING id",
-                [brand.pk, user.pk, -(-count // ITEMS_PER_CASE)],
-            )
-            case_ids = sorted(row[0] for row in cursor.fetchall())
-            # Listings this brand has not reported yet, each in one case (ITEMS_PER_CASE per case).
-            cursor.execute(
-                "INSERT INTO cases_caseitem (lane, reason_code, status, brand_note, submitted_at, sla_due_at,"
-                " rejection_code, moderator_message, status_changed_at, brand_id, case_id, listing_id)"
-                " SELECT 'standard', 'counterfeit', 'submitted', '', now() - l.n * interval '1 second',"
-                " now() + interval '3 days' - l.n * interval '1 second', '', '', now(), %s,"
-                " (%s::bigint[])[1 + (l.n - 1) / %s], l.id"
-                " FROM (SELECT id, row_number() OVER (ORDER BY id DESC) AS n FROM listings_listing"
-                "       WHERE NOT EXISTS (SELECT 1 FROM cases_caseitem i WHERE i.listing_id = listings_listing.id"
-                "                         AND i.brand_id = %s) LIMIT %s) l",
-                [brand.pk, case_ids, ITEMS_PER_CASE, brand.pk, count],
-            )
-            cursor.execute("ANALYZE cases_caseitem; ANALYZE cases_case")
+            self.stdout.write(f"seeding {items - have_items:,} case items")
+            user, _ = get_user_model().objects.get_or_create(username="bench-filer")
+            brand, _ = Brand.objects.get_or_create(slug="bench-admin", defaults={"name": "Bench admin brand"})
+            generate_case_items(brand_id=brand.pk, user_id=user.pk, count=items - have_items)

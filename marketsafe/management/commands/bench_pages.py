@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -40,22 +39,23 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 from django.urls import include, path
 from rest_framework.throttling import SimpleRateThrottle
 
 from brands.api.services import token_create
 from brands.choices import Role
 from brands.models import Brand, BrandMembership
+from cases.bulk import generate_case_items
 from cases.models import Case, CaseItem
+from core.benchmarks import median_ms, page_queries, use_scratch_database
 from core.pagination import encode_cursor, ordering_keys
 from listings.bulk import generate_listings
 from listings.models import Listing, Marketplace
 
-DATABASE_SUFFIX = "_bench"
 BRAND_SLUG = "bench-pages"
 ITEMS_PER_CASE = 1000
 FULL_LISTINGS = 1_000_000
@@ -107,12 +107,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, scale: float, repeat: int, seconds: float, live: bool, **options: Any) -> None:
-        name = connection.settings_dict["NAME"]
-        if not name.endswith(DATABASE_SUFFIX):
-            raise CommandError(
-                f"refusing to run on database {name!r}: bench_pages seeds a million rows; point DATABASE_URL at a "
-                f"scratch database whose name ends with {DATABASE_SUFFIX} (createdb marketsafe{DATABASE_SUFFIX})"
-            )
+        use_scratch_database(None)
         if not 0 < scale <= 1:
             raise CommandError("--scale must be in (0, 1]")
         call_command("migrate", interactive=False, verbosity=0)
@@ -147,7 +142,13 @@ class Command(BaseCommand):
         have_items = CaseItem.objects.filter(brand=brand).count()
         if have_items < items:
             self.stdout.write(f"seeding {items - have_items:,} reported items")
-            self._seed_items(brand, user, marketplaces, items - have_items)
+            generate_case_items(
+                brand_id=brand.pk,
+                user_id=user.pk,
+                count=items - have_items,
+                marketplace_ids=[m.pk for m in marketplaces],
+                per_case=ITEMS_PER_CASE,
+            )
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) listings_listing, listings_seller, cases_case, cases_caseitem")
         self.stdout.write(
@@ -157,67 +158,10 @@ class Command(BaseCommand):
         )
         return brand, user
 
-    @transaction.atomic
-    def _seed_items(self, brand: Brand, user: Any, marketplaces: list[Marketplace], count: int) -> None:
-        """Cases of ITEMS_PER_CASE items over listings the brand has not reported yet, one hour apart."""
-        cases = -(-count // ITEMS_PER_CASE)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                INSERT INTO cases_case (brand_id, filed_by_id, lane, reason_code, explanation, channel, status,
-                                        idempotency_key, submitted_at)
-                SELECT %s, %s, 'standard', 'counterfeit', 'Benchmark case', 'web', 'received', '',
-                       now() - make_interval(hours => g)
-                FROM generate_series(1, %s) AS g
-                RETURNING id
-                """,
-                [brand.pk, user.pk, cases],
-            )
-            case_ids = sorted(row[0] for row in cursor.fetchall())
-            cursor.execute(
-                """
-                WITH fresh AS (
-                    SELECT listing.id, row_number() OVER (ORDER BY listing.id) - 1 AS n
-                    FROM listings_listing AS listing
-                    WHERE listing.marketplace_id = ANY(%(marketplaces)s)
-                      AND NOT EXISTS (SELECT 1 FROM cases_caseitem AS item
-                                      WHERE item.brand_id = %(brand)s AND item.listing_id = listing.id)
-                    ORDER BY listing.id
-                    LIMIT %(count)s
-                ), numbered AS (
-                    SELECT case_id, ordinality - 1 AS k FROM unnest(%(cases)s::bigint[]) WITH ORDINALITY AS c(case_id)
-                )
-                INSERT INTO cases_caseitem (case_id, brand_id, listing_id, lane, reason_code, status, brand_note,
-                                            submitted_at, sla_due_at, rejection_code, moderator_message,
-                                            status_changed_at)
-                SELECT numbered.case_id, %(brand)s, fresh.id, 'standard', 'counterfeit',
-                       CASE WHEN fresh.n %% 3 = 0 THEN 'in_review' ELSE 'submitted' END, '',
-                       case_row.submitted_at, case_row.submitted_at + interval '3 days', '', '', case_row.submitted_at
-                FROM fresh
-                JOIN numbered ON numbered.k = fresh.n / %(per_case)s
-                JOIN cases_case AS case_row ON case_row.id = numbered.case_id
-                """,
-                {
-                    "marketplaces": [m.pk for m in marketplaces],
-                    "brand": brand.pk,
-                    "count": count,
-                    "cases": case_ids,
-                    "per_case": ITEMS_PER_CASE,
-                },
-            )
-
     # --- measuring ----------------------------------------------------------------------------------
 
     def _median_ms(self, client: Any, url: str) -> float:
-        client.get(url)  # warm: caches, plans, pages of the table
-        times = []
-        for _ in range(self.repeat):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise CommandError(f"{url} answered {response.status_code}")
-        return statistics.median(times)
+        return median_ms(client, url, self.repeat)
 
     def _rps(self, client: Any, url: str) -> float:
         done, started = 0, time.perf_counter()
@@ -228,10 +172,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def _queries(client: Any, url: str) -> int:
-        client.get(url)
-        with CaptureQueriesContext(connection) as captured:
-            client.get(url)
-        return len(captured.captured_queries)
+        client.get(url)  # warm: a first request fills caches (the filter form) a later one reads
+        return page_queries(client, url)
 
     def _measure(self, name: str, client: Any, first: str, deep: str | None, search: str | None) -> Figures:
         figures = Figures(

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from brands.models import Brand, IPRight
 from cases.models import CaseItem
-from listings.management.commands.bench_delist import _use_scratch_database
+from core.benchmarks import use_scratch_database
 from listings.models import Marketplace, Seller
 from safeguards.choices import HitTrigger
 from safeguards.models import Rule
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         parser.add_argument("--database-url", default=None)
 
     def handle(self, *args: Any, items: int, samples: int, database_url: str | None, **options: Any) -> None:
-        _use_scratch_database(database_url)
+        use_scratch_database(database_url)
         call_command("migrate", interactive=False, verbosity=0)
         user = self._user()
         seeded = self._seed(items, user)

@@ -16,7 +16,6 @@ Runs only on a database whose name ends with `_bench`: the audit events it adds 
 """
 
 import resource
-import statistics
 import time
 import uuid
 from typing import Any
@@ -25,16 +24,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, reset_queries
 from django.test import Client, override_settings
-from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.test.utils import setup_test_environment
 from django.urls import reverse
 
 from brands.models import Brand, IPRight
 from cases import importing, services
 from cases.choices import ReasonCode
 from cases.models import CaseItem
-from listings.management.commands.bench_delist import _use_scratch_database
+from core.benchmarks import median_ms, page_queries, use_scratch_database
 from listings.models import Marketplace
 
 BRAND = "acme"
@@ -49,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=5, help="requests per page (median)")
 
     def handle(self, *args: Any, database_url: str | None, sizes: list[int], repeat: int, **options: Any) -> None:
-        _use_scratch_database(database_url)
+        use_scratch_database(database_url)
         setup_test_environment()
         if not Brand.objects.filter(slug=BRAND).exists():
             call_command("seed_demo", stdout=self.stdout)
@@ -93,7 +91,10 @@ class Command(BaseCommand):
                     "API case detail": (brand_client, f"/api/v1/cases/{case.pk}/"),
                     "admin case page": (admin_client, reverse("admin:cases_case_change", args=[case.pk])),
                 }
-                pages = {label: self._time(client, url, repeat) for label, (client, url) in timed.items()}
+                pages = {
+                    label: (median_ms(client, url, repeat), page_queries(client, url))
+                    for label, (client, url) in timed.items()
+                }
                 rows.append(
                     (
                         f"{size:,}",
@@ -107,17 +108,3 @@ class Command(BaseCommand):
         self.stdout.write("\n" + " | ".join(headers))
         for row in rows:
             self.stdout.write(" | ".join(row))
-
-    @staticmethod
-    def _time(client: Client, url: str, repeat: int) -> tuple[float, int]:
-        reset_queries()
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        if response.status_code != 200:
-            raise CommandError(f"{url} answered {response.status_code}")
-        timings = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
-        return statistics.median(timings), len(queries)
