@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "cases",
     "safeguards",  # risk rules above cases: evaluation, second approvals, backtests (issue 18)
     "detection",  # stay-down: banks of upheld removals, re-listing candidates (above cases, below the edge)
+    "investigations",  # test purchases, seller networks, referral dossiers (above cases and detection)
     "integrations",  # service tokens, the platform API, webhooks, DSA and Lumen exports
     "reports",  # staff reports: the SLA page and the program report
     "marketsafe",  # wiring: the demo data command (seed_demo)

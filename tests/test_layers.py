@@ -12,7 +12,18 @@ from pathlib import Path
 
 from django.conf import settings
 
-PACKAGES = ("marketsafe", "core", "brands", "listings", "cases", "safeguards", "detection", "integrations", "reports")
+PACKAGES = (
+    "marketsafe",
+    "core",
+    "brands",
+    "listings",
+    "cases",
+    "safeguards",
+    "detection",
+    "investigations",
+    "integrations",
+    "reports",
+)
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

@@ -1,0 +1,10 @@
+"""The investigations app: test purchases with their chain of custody, seller networks and referral dossiers
+(issue 19). It sits above cases and detection and below the edge apps."""
+
+from django.apps import AppConfig
+
+
+class InvestigationsConfig(AppConfig):
+    name = "investigations"
+    label = "investigations"
+    verbose_name = "Investigations"

@@ -1,0 +1,2 @@
+"""The investigations app's models, one module per sub-domain (test purchases, seller networks), imported
+here so that Django finds them."""

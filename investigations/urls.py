@@ -1,0 +1,5 @@
+"""Pages of the investigations app."""
+
+app_name = "investigations"
+
+urlpatterns: list = []
