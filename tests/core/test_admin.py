@@ -6,15 +6,8 @@ from django.urls import reverse
 
 from core.admin.mixins import ReadOnlyAdminMixin
 from core.audit.models import AuditEvent
-from tests import factories
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
-
-
-@pytest.fixture
-def superuser_client(client, db):
-    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.mark.django_db

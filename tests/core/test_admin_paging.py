@@ -23,12 +23,6 @@ LISTINGS = reverse("admin:listings_listing_changelist")
 
 
 @pytest.fixture
-def superuser_client(client):
-    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
-@pytest.fixture
 def seven_listings():
     marketplace = factories.MarketplaceFactory()
     factories.ListingFactory.create_batch(7, marketplace=marketplace, seller__marketplace=marketplace)

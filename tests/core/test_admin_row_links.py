@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 SELLERS = reverse("admin:listings_seller_changelist")
 
 
-@pytest.fixture
-def superuser_client(client):
-    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
 def row_links(response) -> list[str]:
     """The hrefs of the result table's row links (to a change page)."""
     html = response.content.decode()
