@@ -54,7 +54,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
-from django.db.models import Sum
+from django.db.models import Max, Min, Sum
 
 from core.benchmarks import DATABASE_SUFFIX, use_scratch_database
 from devtools import devenv
@@ -67,7 +67,7 @@ from listings.choices import (
     DelistSelectionKind,
     ListingStatus,
 )
-from listings.models import DelistJob, Listing, Marketplace, Seller
+from listings.models import DelistChunk, DelistJob, Listing, Marketplace, Seller
 from listings.tasks import plan_delist_job, process_delist_chunk
 
 READY_TIMEOUT = 60.0  # seconds the worker gets to answer a ping
@@ -132,12 +132,29 @@ class Command(BaseCommand):
             default=2,
             help="worker pool processes, and connections of the plain-SQL run (default 2)",
         )
+        parser.add_argument(
+            "--small-jobs",
+            type=int,
+            default=0,
+            help="after the large job, also run this many seller jobs at once (default 0: none)",
+        )
+        parser.add_argument(
+            "--small-size", type=int, default=500, help="listings of each small job's seller (default 500)"
+        )
 
     def handle(
-        self, *args: Any, listings: int, chunk_size: int, workers: int, database_url: str | None, **options: Any
+        self,
+        *args: Any,
+        listings: int,
+        chunk_size: int,
+        workers: int,
+        database_url: str | None,
+        small_jobs: int,
+        small_size: int,
+        **options: Any,
     ) -> None:
-        if listings < 1 or chunk_size < 1 or workers < 1:
-            raise CommandError("--listings, --chunk-size and --workers must be positive")
+        if listings < 1 or chunk_size < 1 or workers < 1 or small_jobs < 0 or small_size < 1:
+            raise CommandError("--listings, --chunk-size, --workers and --small-size must be positive")
         database_url = use_scratch_database(database_url)
         call_command("migrate", interactive=False, verbosity=0)
 
@@ -177,6 +194,11 @@ class Command(BaseCommand):
             f"{sql_rate:,.0f} rows/s"
         )
         self.stdout.write(f"ratio={engine_rate / sql_rate:.2f}")
+        if small_jobs:
+            small_rate = self._small_jobs(small_jobs, small_size, actor, database_url, chunk_size, workers)
+            self.stdout.write(
+                f"small jobs: {small_rate:,.0f} rows/s, {small_rate / engine_rate:.2f} of the large job's rate"
+            )
 
     def _seed(self, count: int) -> tuple[Marketplace, int]:
         return seed_seller(count, self.stdout)
@@ -218,6 +240,58 @@ class Command(BaseCommand):
             planning_seconds=(job.started_at - job.created_at).total_seconds(),
             memory=memory,
         )
+
+    def _small_jobs(self, jobs: int, size: int, actor: Any, database_url: str, chunk_size: int, workers: int) -> float:
+        """`jobs` sellers of `size` listings each, one seller job each, all created at once on the same kind
+        of worker as the large job: rows removed per second from the first job's creation to the last
+        job's end (what many small suspensions at once cost per listing)."""
+        tag = uuid.uuid4().hex[:12]
+        marketplace = Marketplace.objects.create(
+            name=f"Benchmark small {tag}",
+            slug=f"bench-small-{tag}",
+            hosts=[f"bench-small-{tag}.example"],
+            listing_id_pattern="",
+        )
+        self.stdout.write(f"seeding {jobs:,} sellers of {size:,} listings")
+        generate_listings(
+            count=jobs * size, marketplaces=[marketplace], sellers_per_marketplace=jobs, stdout=self.stdout
+        )
+        seller_ids = list(Seller.objects.filter(marketplace=marketplace).values_list("pk", flat=True))
+        _settle()
+        with tempfile.TemporaryDirectory(prefix="bench-delist-") as scratch:
+            directory = Path(scratch)
+            with (
+                _private_broker(directory) as broker_url,
+                _worker(
+                    directory / "worker.log",
+                    concurrency=workers,
+                    env={"DATABASE_URL": database_url, "REDIS_URL": broker_url, "DELIST_CHUNK_SIZE": str(chunk_size)},
+                ) as worker,
+            ):
+                self.stdout.write(
+                    f"small jobs: {len(seller_ids):,} seller jobs on a worker with {workers} pool processes"
+                )
+                created = [
+                    delisting.delist_job_create(
+                        selection_kind=DelistSelectionKind.SELLER,
+                        selection={"seller_id": seller_id},
+                        actor=actor,
+                        reason="Benchmark (small jobs).",
+                        idempotency_key=f"bench-small-{tag}-{seller_id}",
+                        automated=True,
+                    )
+                    for seller_id in seller_ids
+                ]
+                for job in created:
+                    _wait_for(job, worker)
+        finished = DelistJob.objects.filter(pk__in=[job.pk for job in created])
+        if finished.exclude(status=DelistJobStatus.COMPLETED).exists():
+            raise CommandError("a small job did not complete, see its chunks' last_error")
+        span = finished.aggregate(first=Min("created_at"), last=Max("finished_at"))
+        rows = DelistChunk.objects.filter(job__in=finished).aggregate(removed=Sum("removed"))["removed"] or 0
+        seconds = (span["last"] - span["first"]).total_seconds()
+        self.stdout.write(f"small jobs: {rows:,} rows in {seconds:.1f} s ({len(created)} jobs)")
+        return rows / seconds
 
     def _plain_sql(
         self, seller_id: int, actor_id: int, chunk_size: int, workers: int, *, label: str
