@@ -16,6 +16,8 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.choices import ItemStatus
@@ -23,7 +25,13 @@ from cases.demo import drive_item_to
 from cases.models import Case, Evidence
 from core.audit.models import AuditEvent
 from core.errors import DomainError
-from investigations.dossiers import DossierContext, DossierSection, SectionOutput, register_dossier_section
+from investigations.dossiers import (
+    DossierContext,
+    DossierFile,
+    DossierSection,
+    SectionOutput,
+    register_dossier_section,
+)
 from investigations.models import DossierExport
 from investigations.services import dossiers
 from listings.models import Listing
@@ -171,8 +179,6 @@ def test_a_registered_section_joins_the_dossier(case, lead_user, monkeypatch):
     monkeypatch.setattr("investigations.dossiers._SECTIONS", dict(import_module("investigations.dossiers")._SECTIONS))
 
     def purchases(context: DossierContext) -> SectionOutput:
-        from investigations.dossiers import DossierFile
-
         return SectionOutput(
             data={"cases": context.case_ids}, files=[DossierFile("purchases/1.txt", content=b"receipt")]
         )
@@ -232,8 +238,6 @@ def test_the_page_refuses_moderators_brand_users_and_posts_without_csrf(client, 
     assert client.post(page(case)).status_code == 403
     client.force_login(reporter)
     assert client.post(page(case))["Location"].startswith(reverse("admin:login"))
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(lead_user)
     assert strict.post(page(case)).status_code == 403
@@ -241,3 +245,14 @@ def test_the_page_refuses_moderators_brand_users_and_posts_without_csrf(client, 
     missing = reverse("admin:investigations_case_dossier", args=[case.pk + 1000])
     client.force_login(lead_user)
     assert client.get(missing).status_code == 404
+
+
+def test_the_export_s_queries_do_not_grow_with_the_case(file_case, lead_user):
+    def queries(case) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            dossiers.dossier_export(case_id=case.pk, actor=lead_user).file.close()
+        return len(captured.captured_queries)
+
+    queries(file_case(1))  # warms the per-process caches (content types, the user's permissions)
+    few, many = queries(file_case(1)), queries(file_case(25))
+    assert few == many
