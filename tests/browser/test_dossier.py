@@ -12,6 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from marketsafe.management.commands import seed_demo
+from tests.browser.test_accessibility import failures
 from tests.cases.test_staff_groups import staff_groups, staff_in  # noqa: F401 (fixture)
 
 
@@ -26,6 +27,7 @@ def test_a_lead_exports_a_case_s_dossier(login, live_server, file_case):
     page.goto(live_server.url + reverse("admin:cases_case_change", args=[case.pk]))
     page.get_by_role("link", name="Referral dossier").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral dossier of {case}")
+    assert failures(page) == []
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export the dossier (ZIP)").click()
