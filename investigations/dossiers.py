@@ -9,11 +9,11 @@ table for the PDF. `investigations.services.dossiers.dossier_export` assembles t
 
 The sections of a case are registered below: the case (notice, rights, declarations), the listings with
 their snapshots, the sellers and their identifiers, the decisions (items, statements of reasons,
-counter-notices, appeals), the evidence files and the chain of custody (the audit trail, and each file's
-hash at upload checked against the stored file). Test purchases and seller networks register their own
-sections from their modules (`register_dossier_section(DossierSection(key="purchases", ...))`), with an
-`order` that places them (sections here use 10 to 60; 70 and above are free) and the subject kinds they
-apply to.
+counter-notices, appeals), the evidence files, the documents of the rights relied on, and the chain of
+custody (the audit trail, and each file's hash at upload checked against the stored file). Test purchases
+and seller networks register their own sections from their modules
+(`register_dossier_section(DossierSection(key="purchases", ...))`), with an `order` that places them
+(sections here use 10 to 60; 70 and above are free) and the subject kinds they apply to.
 
 Identities: sellers' names, identifiers and countries, and the IP addresses of signed declarations, are in
 clear only when the exporting user may see sellers (`listings.view_seller`); otherwise a seller is named by
@@ -32,8 +32,10 @@ from typing import IO, Any
 from django.conf import settings
 from django.db.models import Prefetch
 
+from brands.models import IPRightDocument
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from cases.selectors import case_timeline
+from core.files import StoredDocument
 from listings.models import Listing, Seller
 
 #: Who may see sellers' identities in clear in a dossier (moderators and leads hold it).
@@ -314,7 +316,7 @@ def _decisions_section(context: DossierContext) -> SectionOutput:
     )
 
 
-def _stored_sha256(document: Evidence) -> str:
+def _stored_sha256(document: StoredDocument) -> str:
     digest = hashlib.sha256()
     with document.file.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -322,18 +324,20 @@ def _stored_sha256(document: Evidence) -> str:
     return digest.hexdigest()
 
 
-def _evidence_section(context: DossierContext) -> SectionOutput:
-    evidence = list(Evidence.objects.filter(case_id__in=context.case_ids).select_related("uploaded_by").order_by("pk"))
+def _documents(
+    context: DossierContext, documents: list[StoredDocument], folder: str, **extra: Callable[[Any], Any]
+) -> SectionOutput:
+    """Stored documents as a section: each one's metadata with its hash at upload checked against the stored
+    file now (the chain of custody of a file), and the file itself under `folder/` when the exporting role
+    may see evidence."""
     data, files, rows = [], [], []
-    for document in evidence:
+    for document in documents:
         current = _stored_sha256(document)
-        path = f"evidence/{document.pk}-{safe_name(document.original_name)}" if context.include_evidence else None
+        path = f"{folder}/{document.pk}-{safe_name(document.original_name)}" if context.include_evidence else None
         data.append(
             {
                 "id": document.pk,
-                "item": document.item_id,
-                "kind": document.kind,
-                "description": document.description,
+                **{name: read(document) for name, read in extra.items()},
                 "original_name": document.original_name,
                 "content_type": document.content_type,
                 "size": document.size,
@@ -347,25 +351,46 @@ def _evidence_section(context: DossierContext) -> SectionOutput:
         )
         if path:
             files.append(DossierFile(path, open=lambda d=document: d.file.open("rb"), size=document.size))
-        rows.append(
-            [
-                str(document.pk),
-                document.original_name,
-                document.sha256[:16],
-                "yes" if current == document.sha256 else "NO",
-            ]
-        )
+        unchanged = "yes" if current == document.sha256 else "NO"
+        rows.append([str(document.pk), document.original_name, document.sha256[:16], unchanged])
     changed = sum(not entry["unchanged_since_upload"] for entry in data)
     return SectionOutput(
         data=data,
         files=files,
         summary=[
-            ("Evidence files", str(len(evidence))),
+            ("Files", str(len(documents))),
             ("Changed since upload", str(changed)),
-            *([] if context.include_evidence else [("Files", "not included: the exporting role may not see evidence")]),
+            *(
+                []
+                if context.include_evidence
+                else [("Copies", "not included: the exporting role may not see evidence")]
+            ),
         ],
-        table=DossierTable(["Evidence", "Name", "SHA-256 at upload", "Unchanged"], rows),
+        table=DossierTable(["File", "Name", "SHA-256 at upload", "Unchanged"], rows),
     )
+
+
+def _evidence_section(context: DossierContext) -> SectionOutput:
+    evidence = Evidence.objects.filter(case_id__in=context.case_ids).select_related("uploaded_by").order_by("pk")
+    return _documents(
+        context,
+        list(evidence),
+        "evidence",
+        item=lambda d: d.item_id,
+        kind=lambda d: d.kind,
+        description=lambda d: d.description,
+    )
+
+
+def _rights_documents_section(context: DossierContext) -> SectionOutput:
+    """The certificates and authorisations of the rights the case relies on."""
+    documents = (
+        IPRightDocument.objects.filter(right__cases__in=context.case_ids)
+        .select_related("uploaded_by", "right")
+        .distinct()
+        .order_by("pk")
+    )
+    return _documents(context, list(documents), "rights", right=lambda d: str(d.right), kind=lambda d: d.kind)
 
 
 def _custody_section(context: DossierContext) -> SectionOutput:
@@ -413,6 +438,7 @@ for _section in (
     DossierSection("sellers", "Sellers and identifiers", 30, _sellers_section),
     DossierSection("decisions", "Notices, decisions, counter-notices and appeals", 40, _decisions_section),
     DossierSection("evidence", "Evidence", 50, _evidence_section),
+    DossierSection("rights_documents", "Documents of the rights relied on", 55, _rights_documents_section),
     DossierSection("custody", "Chain of custody (audit trail)", 60, _custody_section),
 ):
     register_dossier_section(_section)

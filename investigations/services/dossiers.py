@@ -266,7 +266,7 @@ def _export(
             action="dossier.export",
             target=case,
             actor=actor,
-            brand_id=case.brand_id,
+            # No brand: the export is the staff's own act, kept off the brand's timeline of the case.
             reason=f"Referral dossier {export.pk} exported.",
             data={
                 "export": export.pk,

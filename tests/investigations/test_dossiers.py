@@ -20,6 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from brands.models import IPRightDocument
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
 from cases.models import Case, Evidence
@@ -52,8 +53,10 @@ def dossier_permissions(staff_groups):  # noqa: F811
 
 
 @pytest.fixture
-def case(file_case, moderator, reporter, marketplace) -> Case:
-    """Three listings of one seller with snapshots: accepted, removal upheld on the brand's evidence, rejected."""
+def case(file_case, moderator, reporter, marketplace, right) -> Case:
+    """Three listings of one seller with snapshots: accepted, removal upheld on the brand's evidence, rejected;
+    the right relied on has a certificate."""
+    factories.stored_document(IPRightDocument, uploaded_by=reporter, name="certificate.pdf", right=right)
     case = file_case(3)
     seller = factories.SellerFactory(marketplace=marketplace, name="Shady Goods Ltd", external_id="SG-42")
     for n, item in enumerate(case.items.order_by("pk")):
@@ -90,6 +93,7 @@ def test_the_zip_holds_the_dossier_and_every_hash_in_its_manifest_checks(case, l
         "MANIFEST.sha256",
         *(f"listings/{pk}.json" for pk in listing_ids),
         *(f"evidence/{e.pk}-evidence.png" for e in evidence),
+        f"rights/{IPRightDocument.objects.get().pk}-certificate.pdf",
     }
     # Every line of MANIFEST.sha256 names a file whose bytes hash to it; every file but itself is listed.
     lines = archive.read("MANIFEST.sha256").decode().splitlines()
@@ -135,25 +139,29 @@ def test_the_pdf_and_case_json_name_the_case_its_listings_decisions_and_custody(
     assert f"Referral dossier: Case #{case.pk}".encode() in pdf  # the document's title
     data = json.loads(archive.read("case.json"))
     sections = data["sections"]
-    assert list(sections) == ["case", "listings", "sellers", "decisions", "evidence", "custody"]
+    assert list(sections) == ["case", "listings", "sellers", "decisions", "evidence", "rights_documents", "custody"]
     assert sections["case"]["id"] == case.pk and sections["case"]["declarations"]
     assert [entry["status"] for entry in sections["decisions"]] == ["accepted", "upheld", "rejected"]
     assert sections["decisions"][0]["statements_of_reasons"][0]["decision_ground"].startswith("DECISION_GROUND_")
     assert sections["decisions"][1]["counter_notices"][0]["answer"] == "rejected"
-    assert all(entry["unchanged_since_upload"] for entry in sections["evidence"])
+    assert all(entry["unchanged_since_upload"] for entry in sections["evidence"] + sections["rights_documents"])
     assert {"item.accept", "item.reject"} <= {event["action"] for event in sections["custody"]}
     snapshot = json.loads(archive.read(sections["listings"][0]["snapshot_file"]))
     assert snapshot["snapshot"]["images"] == ["img0.jpg"]
 
 
-def test_each_export_is_recorded_and_audited_with_the_manifest_hash(case, lead_user):
+def test_each_export_is_recorded_and_audited_with_the_manifest_hash(case, lead_user, client, reporter):
     result = dossiers.dossier_export(case_id=case.pk, actor=lead_user)
     event = AuditEvent.objects.get(action="dossier.export")
-    assert (event.target_id, event.actor, event.brand_id) == (case.pk, lead_user, case.brand_id)
+    assert (event.target_id, event.actor, event.brand_id) == (case.pk, lead_user, None)
     assert event.data["manifest_sha256"] == result.export.manifest_sha256
     assert event.data["export"] == result.export.pk
     dossiers.dossier_export(case_id=case.pk, actor=lead_user)
     assert DossierExport.objects.filter(case=case).count() == 2
+    # The export is the staff's act: not on the brand's page of the case.
+    client.force_login(reporter)
+    brand_page = client.get(reverse("cases:case_detail", args=[case.brand.slug, case.pk]))
+    assert brand_page.status_code == 200 and "dossier" not in brand_page.content.decode().lower()
     assert AuditEvent.objects.filter(action="dossier.export").count() == 2
 
 
@@ -256,3 +264,13 @@ def test_the_export_s_queries_do_not_grow_with_the_case(file_case, lead_user):
     queries(file_case(1))  # warms the per-process caches (content types, the user's permissions)
     few, many = queries(file_case(1)), queries(file_case(25))
     assert few == many
+
+
+def test_a_file_changed_since_its_upload_is_flagged_in_the_chain_of_custody(case, lead_user):
+    document = Evidence.objects.filter(case=case).order_by("pk").first()
+    with document.file.storage.open(document.file.name, "wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n tampered")
+    data = json.loads(unzip(dossiers.dossier_export(case_id=case.pk, actor=lead_user)).read("case.json"))
+    flagged = {entry["id"]: entry["unchanged_since_upload"] for entry in data["sections"]["evidence"]}
+    assert flagged[document.pk] is False
+    assert sum(flagged.values()) == len(flagged) - 1
