@@ -113,6 +113,23 @@ def last_full_year(today: date | None = None) -> Period:
     return Period(date(year, 1, 1), date(year, 12, 31))
 
 
+def recent_periods(today: date | None = None) -> list[tuple[str, Period]]:
+    """Quick choices: the last three calendar years, and the last two full half-years (the reporting
+    periods of very large platforms), newest first."""
+    today = today or timezone.localdate()
+    years = [(str(y), Period(date(y, 1, 1), date(y, 12, 31))) for y in range(today.year - 1, today.year - 4, -1)]
+    halves = []
+    year, first_half = (today.year, True) if today.month > 6 else (today.year - 1, False)
+    for _ in range(2):
+        if first_half:
+            halves.append((f"H1 {year}", Period(date(year, 1, 1), date(year, 6, 30))))
+            year, first_half = year - 1, False
+        else:
+            halves.append((f"H2 {year}", Period(date(year, 7, 1), date(year, 12, 31))))
+            first_half = True
+    return years + halves
+
+
 # --- the report's shape -----------------------------------------------------------------------------
 
 

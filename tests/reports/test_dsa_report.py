@@ -26,7 +26,7 @@ from cases.models import Appeal, Case, CaseItem, StatementOfReasons
 from listings.choices import PenaltyAction
 from listings.models import SellerPenalty
 from marketsafe.management.commands import seed_demo
-from reports.dsa import CSV_HEADER, NOT_APPLICABLE, Period, dsa_report, last_full_year
+from reports.dsa import CSV_HEADER, NOT_APPLICABLE, Period, dsa_report, last_full_year, recent_periods
 from tests import factories
 from tests.cases.test_lists import page_queries
 from tests.cases.test_staff_groups import staff_groups, staff_in  # noqa: F401 (fixture)
@@ -302,3 +302,17 @@ def test_the_page_queries_do_not_grow_with_the_data(moderator_client, file_case,
     for _ in range(4):
         file_case(6)
     assert page_queries(moderator_client, url, django_assert_max_num_queries, PAGE_QUERIES) == few
+
+
+def test_the_quick_choices_are_the_last_years_and_half_years():
+    choices = dict(recent_periods(date(2026, 3, 15)))
+    assert list(choices) == ["2025", "2024", "2023", "H2 2025", "H1 2025"]
+    assert choices["H2 2025"] == Period(date(2025, 7, 1), date(2025, 12, 31))
+    assert list(dict(recent_periods(date(2026, 8, 1)))) == ["2025", "2024", "2023", "H1 2026", "H2 2025"]
+
+
+def test_the_page_links_the_quick_choices_keeping_the_marketplace(moderator_client, marketplace):
+    page = moderator_client.get(URL, {"marketplace": marketplace.pk})
+    choices = page.context["period_choices"]
+    assert [current for _, _, current in choices] == [True, False, False, False, False]  # the default: last year
+    assert all(f"marketplace={marketplace.pk}" in link for _, link, _ in choices)
