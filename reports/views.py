@@ -182,18 +182,19 @@ class DSAReportView(TemplateView):
             return context
         query = self.request.GET.copy()
         query.pop("format", None)
-        query.update({"start": report.period.start.isoformat(), "end": report.period.end.isoformat()})
+        # Set, not QueryDict.update, which would append a second value to each.
+        query["start"], query["end"] = report.period.start.isoformat(), report.period.end.isoformat()
         medians = [(label, hours) for label, hours in report.medians if hours is not None]
         choices = []
         for label, period in dsa.recent_periods():
             choice = query.copy()
-            choice.update({"start": period.start.isoformat(), "end": period.end.isoformat()})
+            choice["start"], choice["end"] = period.start.isoformat(), period.end.isoformat()
             choices.append((label, choice.urlencode(), period == report.period))
         return {
             **context,
             "query": query.urlencode(),
             "period_choices": choices,
-            "template_name": dsa.TEMPLATE,
+            "template_source": dsa.TEMPLATE,
             "reason_labels": [label for label, _ in report.notices_by_reason],
             "reason_series": [Series("Notices", [n for _, n in report.notices_by_reason])],
             "ground_labels": [label for label, _ in report.actions_by_ground],

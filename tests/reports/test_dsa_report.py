@@ -315,4 +315,6 @@ def test_the_page_links_the_quick_choices_keeping_the_marketplace(moderator_clie
     page = moderator_client.get(URL, {"marketplace": marketplace.pk})
     choices = page.context["period_choices"]
     assert [current for _, _, current in choices] == [True, False, False, False, False]  # the default: last year
-    assert all(f"marketplace={marketplace.pk}" in link for _, link, _ in choices)
+    assert all(f"marketplace={marketplace.pk}" in link and link.count("start=") == 1 for _, link, _ in choices)
+    picked = moderator_client.get(URL, {"start": "2024-01-01", "end": "2024-12-31"})
+    assert picked.context["query"].count("start=") == 1
