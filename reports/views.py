@@ -1,12 +1,12 @@
-"""Staff reports served in the admin: the moderation SLA page (`cases.sla`) and the MarketSafe program
-report (`brands.selectors.program_overview`, `cases.selectors.lane_figures`). Registered on the admin site
-by `reports.admin`."""
+"""Staff reports served in the admin: the moderation SLA page (`cases.sla`), the MarketSafe program
+report (`brands.selectors.program_overview`, `cases.selectors.lane_figures`) and the DSA transparency report
+(`reports.dsa`). Registered on the admin site by `reports.admin`."""
 
 from typing import Any
 
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -18,6 +18,8 @@ from cases import sla
 from cases.selectors import lane_figures
 from core.csvexport import csv_response
 from core.templatetags.charts import Series
+from reports import dsa
+from reports.forms import DSAReportForm
 
 
 class SLAView(TemplateView):
@@ -134,3 +136,69 @@ def program_csv_rows(overview: Any, lanes: Any) -> list[tuple[Any, ...]]:
             ("median_hours_to_decision", lane.lane, "", "" if hours is None else round(hours, 2)),
         ]
     return rows
+
+
+# --- the DSA transparency report ------------------------------------------------------------------
+
+#: Who may read the DSA report: moderators and leads (they see statements of reasons) and the association
+#: (the program report's permission). The report is aggregates only, so neither sees a case through it.
+DSA_REPORT_PERMISSIONS = ("cases.view_statementofreasons", "brands.view_program_report")
+
+
+class DSAReportView(TemplateView):
+    """The DSA transparency report (`reports.dsa`) for a period and a marketplace, with charts, one table
+    per template section, and the same figures as CSV (one row per field) or JSON (`?format=csv|json`)."""
+
+    template_name = "admin/dsa_report.html"
+    admin_site: AdminSite | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not any(request.user.has_perm(permission) for permission in DSA_REPORT_PERMISSIONS):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = DSAReportForm(request.GET)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form, report=None), status=400)
+        report = dsa.dsa_report(period=form.cleaned_data["period"], marketplace=form.cleaned_data["marketplace"])
+        name = f"dsa-transparency-{report.period.start:%Y%m%d}-{report.period.end:%Y%m%d}"
+        if marketplace := form.cleaned_data["marketplace"]:
+            name += f"-{marketplace.slug}"
+        export = request.GET.get("format")
+        if export == "csv":
+            return csv_response(f"{name}.csv", dsa.CSV_HEADER, dsa.csv_rows(report))
+        if export == "json":
+            response = JsonResponse(report.as_json(), json_dumps_params={"indent": 2, "ensure_ascii": False})
+            response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+            return response
+        return self.render_to_response(self.get_context_data(form=form, report=report))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = {**super().get_context_data(**kwargs), **self.admin_site.each_context(self.request)}
+        context["title"] = "DSA transparency report"
+        report = kwargs["report"]
+        if report is None:
+            return context
+        query = self.request.GET.copy()
+        query.pop("format", None)
+        # Set, not QueryDict.update, which would append a second value to each.
+        query["start"], query["end"] = report.period.start.isoformat(), report.period.end.isoformat()
+        medians = [(label, hours) for label, hours in report.medians if hours is not None]
+        choices = []
+        for label, period in dsa.recent_periods():
+            choice = query.copy()
+            choice["start"], choice["end"] = period.start.isoformat(), period.end.isoformat()
+            choices.append((label, choice.urlencode(), period == report.period))
+        return {
+            **context,
+            "query": query.urlencode(),
+            "period_choices": choices,
+            "template_source": dsa.TEMPLATE,
+            "reason_labels": [label for label, _ in report.notices_by_reason],
+            "reason_series": [Series("Notices", [n for _, n in report.notices_by_reason])],
+            "ground_labels": [label for label, _ in report.actions_by_ground],
+            "ground_series": [Series("Actions", [n for _, n in report.actions_by_ground])],
+            "median_labels": [label for label, _ in medians],
+            "median_series": [Series("Median hours", [hours for _, hours in medians])],
+        }

@@ -1,2 +1,6 @@
 """The investigations app's models, one module per sub-domain (test purchases, seller networks), imported
 here so that Django finds them."""
+
+from investigations.models.dossiers import DossierExport, DossierSubject
+
+__all__ = ["DossierExport", "DossierSubject"]
