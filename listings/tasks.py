@@ -27,8 +27,8 @@ DATABASE_DOWN = {
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
 def plan_delist_job(job_id: int) -> bool:
-    """Materialise a job's targets and chunks and enqueue the chunks."""
-    return delisting.delist_job_plan(job_id=job_id)
+    """Materialise a job's targets and chunks and enqueue the chunks (a job of one chunk runs it here)."""
+    return delisting.delist_job_plan(job_id=job_id, run_single_chunk=True)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)

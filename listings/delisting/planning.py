@@ -6,6 +6,12 @@ array, so a chunk's listings are one row away wherever it sits in the job, and p
 per chunk rather than one per listing. Chunks are cut by INSERT ... SELECT (a seller's live listings;
 the frozen id list, expanded inside PostgreSQL; a file streamed line by line in batches into a temporary
 table): no job is ever loaded whole into Python. Input that names no listing gets a not-found target.
+
+A job of one chunk (a seller of a few hundred listings, a short list) is run by its planning task right
+after the plan commits (`run_single_chunk`), instead of through a message of its own: for hundreds of
+small suspensions the message round trip was a large part of each job's cost. Nothing is lost if the
+planner dies in between: the chunk is committed as pending and stamped as sent, so the reaper re-sends it
+like any lost message.
 """
 
 import itertools
@@ -23,6 +29,7 @@ from listings.choices import (
     DelistSelectionKind,
 )
 from listings.delisting import common
+from listings.delisting.chunks import ChunkRun, delist_chunk_process
 from listings.delisting.common import DEFAULT_CHUNK_SIZE
 from listings.delisting.jobs import close_if_done, job_move
 from listings.delisting.selections import PICKED_IDS, SELLER_LISTINGS, SelectionUnreadable, file_lines, read_line
@@ -145,14 +152,18 @@ _PLANNERS: dict[str, Callable[[DelistJob], tuple[list[int], int, int]]] = {
 }
 
 
-def delist_job_plan(*, job_id: int) -> bool:
+def delist_job_plan(*, job_id: int, run_single_chunk: bool = False) -> bool:
     """Cut the job's selection into chunks, start it and enqueue its chunks; False if nothing to do.
+
+    With `run_single_chunk` (the planning task's way), a job of one chunk has it run here, after the
+    plan commits, rather than enqueued.
 
     Idempotent: the whole plan is one transaction under the job's row lock, guarded by the planning
     status. A crash rolls everything back for the next attempt; a second copy of the task finds the job
     locked (another planner is at work) or planned, and returns. An uploaded file that cannot be read
     fails the job, since no retry would bring it back.
     """
+    run_now = None
     with transaction.atomic():
         job = DelistJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
         if job is None or job.status != DelistJobStatus.PLANNING:
@@ -169,6 +180,18 @@ def delist_job_plan(*, job_id: int) -> bool:
         job.status = DelistJobStatus.RUNNING
         job.started_at = timezone.now()
         job.save(update_fields=["total", "unresolved", "status", "started_at"])
-        common.enqueue_chunks(chunk_ids)
+        if run_single_chunk and len(chunk_ids) == 1:
+            (run_now,) = chunk_ids
+        else:
+            common.enqueue_chunks(chunk_ids)
         close_if_done(job)  # a selection that found nothing is finished at once
+    if run_now is not None:
+        _run_single_chunk(run_now)
     return True
+
+
+def _run_single_chunk(chunk_id: int) -> None:
+    """Run a one-chunk job's chunk in the planner; on a failed attempt hand it to the chunk task, whose
+    retries (and the attempt cap in the database) take over from there."""
+    if delist_chunk_process(chunk_id=chunk_id) is ChunkRun.RETRY:
+        common.enqueue_chunks([chunk_id])

@@ -383,6 +383,56 @@ def test_planning_again_changes_nothing(create_job, make_listings, django_captur
     assert callbacks == []
 
 
+def test_the_planning_task_runs_a_job_of_one_chunk_itself(
+    create_job, make_listings, django_capture_on_commit_callbacks
+):
+    listings = make_listings(3)
+    job = create_job(listings=listings)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert plan_delist_job.run(job.pk) is True
+
+    job.refresh_from_db()
+    assert job.status == DelistJobStatus.COMPLETED
+    assert outcomes(job) == {str(listing.pk): "removed" for listing in listings}
+    assert enqueued(callbacks) == []  # no message for the chunk the planner ran
+
+
+def test_the_planning_task_enqueues_the_chunks_of_a_larger_job(
+    create_job, make_listings, django_capture_on_commit_callbacks
+):
+    job = create_job(listings=make_listings(4))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert plan_delist_job.run(job.pk) is True
+
+    job.refresh_from_db()
+    assert job.status == DelistJobStatus.RUNNING
+    assert enqueued(callbacks) == [(CHUNK, (chunk_id,)) for chunk_id in chunk_ids(job)]
+
+
+def test_a_single_chunk_the_planner_could_not_run_goes_to_the_chunk_task(
+    create_job, make_listings, monkeypatch, django_capture_on_commit_callbacks
+):
+    job = create_job(listings=make_listings(2))
+
+    def crash(chunk, locked):
+        raise ConnectionError("lost the database")
+
+    monkeypatch.setattr(chunks, "_run_chunk", crash)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert plan_delist_job.run(job.pk) is True
+
+    (chunk,) = job.chunks.all()
+    assert (chunk.state, chunk.attempts) == (DelistChunkState.PENDING, 1)
+    assert "lost the database" in chunk.last_error
+    assert enqueued(callbacks) == [(CHUNK, (chunk.pk,))]
+    monkeypatch.undo()
+    assert process_delist_chunk.run(chunk.pk) == ChunkRun.DONE
+    job.refresh_from_db()
+    assert job.status == DelistJobStatus.COMPLETED
+
+
 def test_a_planning_that_crashes_leaves_nothing_and_can_run_again(create_job, make_listings, monkeypatch):
     job = create_job(listings=make_listings(4))
 
