@@ -69,6 +69,9 @@ class CaseItem(models.Model):
     brand_note = models.TextField(blank=True, help_text="The brand's explanation for this listing (and amendments).")
     submitted_at = models.DateTimeField(db_default=Now())
     sla_due_at = models.DateTimeField()
+    # Set by `items_lower_priority` (a live "lower priority" risk rule): the item waits behind the others of
+    # its lane until its SLA is close (`cases.querysets.queue_ordering`); its SLA clock never moves.
+    priority_lowered = models.BooleanField(default=False, db_default=False)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

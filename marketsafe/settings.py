@@ -410,6 +410,10 @@ MARKETSAFE = {
         "expedited": env.int("SLA_HOURS_EXPEDITED", default=24),
         "standard": env.int("SLA_HOURS_STANDARD", default=72),
     },
+    # The review queue puts an item a "lower priority" risk rule hit behind the other items of its lane
+    # until its SLA due time is this close; from then on it takes its place by SLA due time again
+    # (cases.querysets.queue_ordering), so lowering an item never makes it miss its SLA.
+    "QUEUE_LOWERED_PRIORITY_GUARD": timedelta(hours=env.int("QUEUE_LOWERED_PRIORITY_GUARD_HOURS", default=4)),
     "CLARIFICATION_WINDOW": timedelta(days=env.int("CLARIFICATION_WINDOW_DAYS", default=14)),
     "COUNTER_NOTICE_WINDOW": timedelta(days=env.int("COUNTER_NOTICE_WINDOW_DAYS", default=10)),
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),

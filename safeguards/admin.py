@@ -34,6 +34,9 @@ from safeguards.services import approvals, audits, backtests, rules
 
 #: The live actions that keep an item for a person: the queue shows their reason.
 BLOCKING_ACTIONS = (RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER)
+#: The live actions the queue's risk column names: those that keep an item for a person, and the lowered priority
+#: that explains why an item sits further down the queue.
+SHOWN_ACTIONS = (*BLOCKING_ACTIONS, RuleAction.LOWER_PRIORITY)
 RULE_FIELDS = ("name", "expression", "action", "mode", "enabled", "reason")
 
 
@@ -247,7 +250,7 @@ class RiskCaseItemAdmin(CaseItemAdmin):
 
     @staticmethod
     def _effects(item: CaseItem) -> list[dict[str, Any]]:
-        return [h for h in item.risk_hits if h["mode"] == RuleMode.LIVE and h["action"] in BLOCKING_ACTIONS]
+        return [h for h in item.risk_hits if h["mode"] == RuleMode.LIVE and h["action"] in SHOWN_ACTIONS]
 
     @admin.display(description="Risk")
     def risk_column(self, item: CaseItem) -> str:

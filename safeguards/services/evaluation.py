@@ -10,6 +10,7 @@ from django.db import connection
 
 from cases.choices import ITEM_OPEN_STATUSES, ItemStatus
 from cases.models import CaseItem
+from cases.services import items_lower_priority
 from safeguards.choices import EVALUATED_MODES, HitTrigger, RuleAction, RuleMode
 from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_for
 from safeguards.models import Rule, RuleHit, RuleVersion
@@ -97,7 +98,20 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
             .values_list("version_id", "item_id", "values")
         }
         hits = [h for h in hits if last.get((h.version_id, h.item_id)) != h.values]
-    return RuleHit.objects.bulk_create(hits)
+    stored = RuleHit.objects.bulk_create(hits)
+    _lower_priorities(stored)
+    return stored
+
+
+def _lower_priorities(hits: Sequence[RuleHit]) -> None:
+    """Live "lower priority" hits move their items down the review queue (through the cases' service,
+    which never touches the SLA clock)."""
+    by_version: dict[RuleVersion, list[int]] = {}
+    for hit in hits:
+        if hit.mode == RuleMode.LIVE and hit.action == RuleAction.LOWER_PRIORITY:
+            by_version.setdefault(hit.version, []).append(hit.item_id)
+    for version, item_ids in by_version.items():
+        items_lower_priority(item_ids=item_ids, reason=f"risk rule {version.name!r}: {version.reason}")
 
 
 # --- hooks (registered in SafeguardsConfig.ready) ---------------------------------------------------
