@@ -414,6 +414,9 @@ MARKETSAFE = {
     # until its SLA due time is this close; from then on it takes its place by SLA due time again
     # (cases.querysets.queue_ordering), so lowering an item never makes it miss its SLA.
     "QUEUE_LOWERED_PRIORITY_GUARD": timedelta(hours=env.int("QUEUE_LOWERED_PRIORITY_GUARD_HOURS", default=4)),
+    # Risk rules: a suspension or termination of a seller with more than this many live listings is held
+    # until a second moderation lead approves it (safeguards.services.approvals.suspension_hold).
+    "SECOND_APPROVER_SUSPENSION_MIN_LISTINGS": env.int("SECOND_APPROVER_SUSPENSION_MIN_LISTINGS", default=100),
     "CLARIFICATION_WINDOW": timedelta(days=env.int("CLARIFICATION_WINDOW_DAYS", default=14)),
     "COUNTER_NOTICE_WINDOW": timedelta(days=env.int("COUNTER_NOTICE_WINDOW_DAYS", default=10)),
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),

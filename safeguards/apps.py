@@ -13,9 +13,11 @@ class SafeguardsConfig(AppConfig):
         from cases.safeguards import register_decision_hold, register_review_block
         from core.outbox import subscribe
         from listings.choices import LISTINGS_CHANGED
-        from safeguards.services import evaluation
+        from listings.penalties import register_penalty_gate
+        from safeguards.services import approvals, evaluation
 
         subscribe(ITEM_STATUS_CHANGED, evaluation.on_items_changed)
         subscribe(LISTINGS_CHANGED, evaluation.on_listings_changed)
         register_review_block(evaluation.human_review_blocks)
         register_decision_hold(evaluation.second_approver_hold)
+        register_penalty_gate(approvals.suspension_hold)
