@@ -450,6 +450,9 @@ MARKETSAFE = {
     "PROGRAM_ACCEPTANCE_MARGIN": env.float("PROGRAM_ACCEPTANCE_MARGIN", default=0.03),
     "PROGRAM_COUNTER_NOTICE_MARGIN": env.float("PROGRAM_COUNTER_NOTICE_MARGIN", default=0.01),
     "PROGRAM_MIN_DECISIONS": env.int("PROGRAM_MIN_DECISIONS", default=20),
+    # Quality audits (issue 18): a member's audited accuracy is judged from this many settled audits in the
+    # accuracy window (brands.selectors.program_standing).
+    "PROGRAM_MIN_AUDITED": env.int("PROGRAM_MIN_AUDITED", default=20),
     "PROGRAM_ACCURACY_WINDOW": timedelta(days=env.int("PROGRAM_ACCURACY_WINDOW_DAYS", default=90)),
     "PROGRAM_WARNING_PERIOD": timedelta(days=env.int("PROGRAM_WARNING_PERIOD_DAYS", default=30)),
     "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),
