@@ -173,3 +173,21 @@ def test_force_human_review_also_refuses_the_item_in_a_background_decision(make_
     assert bulk.done_ids == [items[2].pk]
     assert sorted(int(pk) for pk in bulk.refused) == [items[0].pk, items[1].pk]
     assert all("Counterfeit: open it" in why for why in bulk.refused.values())
+
+
+def test_a_batch_reads_the_same_values_as_each_item_alone(file_case, priced_listing, marketplace):
+    """A batch reads the facts shared by its items (seller's live listings, the notice's item count, its
+    newest right) once per seller or case; one item reads them by correlated subqueries: same values."""
+    from safeguards.expressions import FIELDS, values_for
+
+    case = file_case(
+        listing_urls=[priced_listing.url, "https://shopnow.example/item/B2", "https://shopnow.example/item/B3"]
+    )
+    other = file_case(1)
+    ids = [*(i.pk for i in _items(case)), *(i.pk for i in _items(other))]
+    symbols = {f.symbol for f in FIELDS}
+    batch = values_for(ids, symbols, "status")
+    assert batch == {pk: values_for([pk], symbols, "status")[pk] for pk in ids}
+    first = batch[ids[0]]
+    assert (first["seller__live_listings"], first["case__item_count"], batch[ids[-1]]["case__item_count"]) == (3, 3, 1)
+    assert abs(first["right__age_days"]) < 1 and batch[ids[1]]["seller__live_listings"] == 0
