@@ -191,3 +191,25 @@ def test_a_batch_reads_the_same_values_as_each_item_alone(file_case, priced_list
     first = batch[ids[0]]
     assert (first["seller__live_listings"], first["case__item_count"], batch[ids[-1]]["case__item_count"]) == (3, 3, 1)
     assert abs(first["right__age_days"]) < 1 and batch[ids[1]]["seller__live_listings"] == 0
+
+
+def test_a_rule_changed_after_an_evaluation_is_read_again_before_the_next(make_rule, file_case, rules_lead):
+    """The evaluated versions are kept between evaluations and checked against the rules table's state read
+    with the items' values: a change is seen by the very next evaluation."""
+    from safeguards.services.rules import rule_save
+
+    rule = make_rule("true", action="flag", name="everything")
+    file_case()
+    assert RuleHit.objects.filter(version=rule.current_version).count() == 1
+    rule_save(
+        actor=rules_lead, rule_id=rule.pk, name="everything", expression="true", action="flag", mode="draft", reason="x"
+    )
+    file_case()
+    assert RuleHit.objects.count() == 1  # the draft is not evaluated
+    changed = rule_save(
+        actor=rules_lead, rule_id=rule.pk, name="everything", expression="false", action="flag", mode="live", reason="x"
+    )
+    newer = make_rule("item.lane == 'standard'", action="flag")
+    file_case()
+    assert not RuleHit.objects.filter(version=changed.current_version).exists()
+    assert RuleHit.objects.filter(version=newer.current_version).count() == 1
