@@ -203,10 +203,9 @@ def _fact_joins() -> dict[str, tuple[str, str]]:
 
 
 @cache
-def _values_sql(symbols: frozenset[str], extra: tuple[str, ...], batch: bool, also: str) -> tuple[str, list[str]]:
+def _values_sql(symbols: frozenset[str], extra: tuple[str, ...], batch: bool) -> tuple[str, list[str]]:
     """The query reading `symbols` (and the item's own `extra` columns) of the items whose ids are its
-    one parameter, for one item or a `batch`, and the one row of the query `also` (if any) as its last
-    columns; and the names of its columns after the id."""
+    one parameter, for one item or a `batch`; and the names of its columns after the id."""
     expressions, facts = _sql_expressions(), (_fact_joins() if batch else {})
     names = [*sorted(symbols), *extra]
 
@@ -220,12 +219,10 @@ def _values_sql(symbols: frozenset[str], extra: tuple[str, ...], batch: bool, al
     # The batch's facts read the batch `i` several times: it is read once, by primary key.
     source = f"WITH i AS MATERIALIZED (SELECT * FROM {items} WHERE id = ANY(%s)) SELECT" if batch else "SELECT"  # noqa: S608
     sql = (
-        f"{source} {', '.join(['i.id', *map(column, names), *(['also.*'] if also else [])])}"
-        f" FROM {'i' if batch else f'{items} i'}"
+        f"{source} {', '.join(['i.id', *map(column, names)])} FROM {'i' if batch else f'{items} i'}"
         f" JOIN {Listing._meta.db_table} l ON l.id = i.listing_id"
         f" JOIN {Case._meta.db_table} c ON c.id = i.case_id"
         f" LEFT JOIN {Seller._meta.db_table} s ON s.id = l.seller_id{joins}"
-        f"{f' CROSS JOIN ({also}) also' if also else ''}"
         f"{'' if batch else ' WHERE i.id = ANY(%s)'}"
     )
     return sql, names
@@ -247,18 +244,7 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
 def values_for(item_ids: Sequence[int], symbols: set[str], *extra: str) -> dict[int, dict[str, Any]]:
     """{item id: values by symbol} of the items, reading only `symbols` (and the item's own `extra` columns,
     returned under their names) in one query."""
-    return values_and(item_ids, symbols, *extra)[0]
-
-
-def values_and(
-    item_ids: Sequence[int], symbols: set[str], *extra: str, also: str = ""
-) -> tuple[dict[int, dict[str, Any]], tuple[Any, ...] | None]:
-    """`values_for`, and the one row of the query `also` read in the same statement (None when no item
-    was found): the evaluation reads the rules table's state with the items' values, one round trip less."""
-    sql, names = _values_sql(frozenset(symbols), extra, len(item_ids) > 1, also)
+    sql, names = _values_sql(frozenset(symbols), extra, len(item_ids) > 1)
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(item_ids)])
-        rows = cursor.fetchall()
-    width = len(names) + 1
-    also_row = tuple(rows[0][width:]) if also and rows else None
-    return {row[0]: _typed(dict(zip(names, row[1:width], strict=True))) for row in rows}, also_row
+        return {row[0]: _typed(dict(zip(names, row[1:], strict=True))) for row in cursor.fetchall()}

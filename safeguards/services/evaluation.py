@@ -13,7 +13,7 @@ from cases.choices import ITEM_OPEN_STATUSES, ItemStatus
 from cases.models import CaseItem
 from cases.services import items_lower_priority
 from safeguards.choices import EVALUATED_MODES, HitTrigger, RuleAction, RuleMode
-from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_and, values_for
+from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_for
 from safeguards.models import Rule, RuleHit, RuleVersion
 
 #: Compiled expressions by version id and expression: a version never changes, so its compiled rule never
@@ -35,8 +35,6 @@ def compiled(version: RuleVersion) -> rule_engine.Rule:
 
 #: The evaluated versions as last read, under the rules table's state they were read in (`evaluated_versions`).
 _current: tuple[tuple[Any, ...], list[RuleVersion]] = ((), [])
-#: The rules table's state: any save changes it.
-RULES_STATE = f"SELECT count(*), max(updated_at), max(current_version_id) FROM {Rule._meta.db_table}"  # noqa: S608
 
 
 def evaluated_versions() -> list[RuleVersion]:
@@ -44,14 +42,10 @@ def evaluated_versions() -> list[RuleVersion]:
 
     Read again only when the rules table changed (every save stamps `updated_at`): every filing calls this,
     and reading the rules each time cost more than evaluating them (docs/performance.md)."""
-    with connection.cursor() as cursor:
-        cursor.execute(RULES_STATE)
-        return _versions_in(tuple(cursor.fetchone()))
-
-
-def _versions_in(state: tuple[Any, ...]) -> list[RuleVersion]:
-    """The evaluated versions, read again if the rules table's `state` is not the one they were read in."""
     global _current
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), max(updated_at), max(current_version_id) FROM {Rule._meta.db_table}")  # noqa: S608
+        state = tuple(cursor.fetchone())
     if _current[0] != state:
         rules = Rule.objects.filter(enabled=True, mode__in=EVALUATED_MODES).exclude(current_version=None)
         _current = (state, [rule.current_version for rule in rules.select_related("current_version").order_by("pk")])
@@ -80,19 +74,11 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> int:
     """Evaluate the items against every background and live rule and store the hits (one query reads all
     the items' values; one insert stores the hits); returns how many hits were stored. The hits are rows
     here, not model instances: building 7 instances per item cost more than matching (docs/performance.md)."""
-    if not item_ids:
+    versions = evaluated_versions()
+    if not versions or not item_ids:
         return 0
-    # The versions as last read, checked against the rules table's state read with the items' values: one
-    # statement while the rules stay as they are (the common case), two more when they changed.
-    versions = _current[1] or evaluated_versions()
-    if not versions:
-        return 0
-    values, state = values_and(item_ids, _symbols(versions), also=RULES_STATE)
-    if state is not None and state != _current[0]:
-        versions = _versions_in(state)
-        if not versions:
-            return 0
-        values = values_for(item_ids, _symbols(versions))
+    symbols = set().union(*(symbols_read(compiled(version)) for version in versions))
+    values = values_for(item_ids, symbols)
     hits = [
         Hit(version, item_id, read_values(item_values)) for version, item_id, item_values in hits_for(versions, values)
     ]
@@ -109,10 +95,6 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> int:
     _insert(hits, trigger)
     _lower_priorities(hits)
     return len(hits)
-
-
-def _symbols(versions: Sequence[RuleVersion]) -> set[str]:
-    return set().union(*(symbols_read(compiled(version)) for version in versions))
 
 
 class Hit(NamedTuple):

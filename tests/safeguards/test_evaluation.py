@@ -194,8 +194,8 @@ def test_a_batch_reads_the_same_values_as_each_item_alone(file_case, priced_list
 
 
 def test_a_rule_changed_after_an_evaluation_is_read_again_before_the_next(make_rule, file_case, rules_lead):
-    """The evaluated versions are kept between evaluations and checked against the rules table's state read
-    with the items' values: a change is seen by the very next evaluation."""
+    """The evaluated versions are kept between evaluations and checked against the rules table's state before
+    each: a change is seen by the very next evaluation."""
     from safeguards.services.rules import rule_save
 
     rule = make_rule("true", action="flag", name="everything")
