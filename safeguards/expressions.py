@@ -202,6 +202,10 @@ def _fact_joins() -> dict[str, tuple[str, str]]:
     }
 
 
+#: The fields read once per seller or case of a batch (`_fact_joins`).
+FACT_SYMBOLS = frozenset({"seller__live_listings", "case__item_count", "right__age_days"})
+
+
 @cache
 def _values_sql(symbols: frozenset[str], extra: tuple[str, ...], batch: bool) -> tuple[str, list[str]]:
     """The query reading `symbols` (and the item's own `extra` columns) of the items whose ids are its
@@ -244,7 +248,10 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
 def values_for(item_ids: Sequence[int], symbols: set[str], *extra: str) -> dict[int, dict[str, Any]]:
     """{item id: values by symbol} of the items, reading only `symbols` (and the item's own `extra` columns,
     returned under their names) in one query."""
-    sql, names = _values_sql(frozenset(symbols), extra, len(item_ids) > 1)
+    # The grouped form only pays when a fact shared by several items is read (a backtest reading the
+    # item's and listing's own fields keeps the plain join).
+    batch = len(item_ids) > 1 and not symbols.isdisjoint(FACT_SYMBOLS)
+    sql, names = _values_sql(frozenset(symbols), extra, batch)
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(item_ids)])
         return {row[0]: _typed(dict(zip(names, row[1:], strict=True))) for row in cursor.fetchall()}

@@ -178,7 +178,9 @@ def test_force_human_review_also_refuses_the_item_in_a_background_decision(make_
 def test_a_batch_reads_the_same_values_as_each_item_alone(file_case, priced_listing, marketplace):
     """A batch reads the facts shared by its items (seller's live listings, the notice's item count, its
     newest right) once per seller or case; one item reads them by correlated subqueries: same values."""
-    from safeguards.expressions import FIELDS, values_for
+    from safeguards.expressions import FACT_SYMBOLS, FIELDS, _fact_joins, values_for
+
+    assert set(_fact_joins()) == FACT_SYMBOLS
 
     case = file_case(
         listing_urls=[priced_listing.url, "https://shopnow.example/item/B2", "https://shopnow.example/item/B3"]
