@@ -411,8 +411,9 @@ MARKETSAFE = {
         "standard": env.int("SLA_HOURS_STANDARD", default=72),
     },
     # The review queue puts an item a "lower priority" risk rule hit behind the other items of its lane
-    # until its SLA due time is this close; from then on it takes its place by SLA due time again
-    # (cases.querysets.queue_ordering), so lowering an item never makes it miss its SLA.
+    # until its SLA due time is this close (the deadline sweep, every 5 minutes, gives its place back); from
+    # then on it takes its place by SLA due time again (cases.services.priority), so lowering an item never
+    # makes it miss its SLA.
     "QUEUE_LOWERED_PRIORITY_GUARD": timedelta(hours=env.int("QUEUE_LOWERED_PRIORITY_GUARD_HOURS", default=4)),
     # Risk rules: a suspension or termination of a seller with more than this many live listings is held
     # until a second moderation lead approves it (safeguards.services.approvals.suspension_hold).

@@ -1,5 +1,6 @@
 """A live "lower priority" rule moves its items down the review queue, never past their SLA (issue 18,
-point 1's action): the flag is set through the cases' service, the order is `cases.querysets.queue_ordering`."""
+point 1's action): the flag is set through the cases' service, the order is `cases.querysets.QUEUE_ORDERING`;
+the deadline sweep gives the place back once the SLA is close."""
 
 from datetime import timedelta
 
@@ -8,10 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import CaseItem
-from cases.querysets import queue_ordering
-from cases.services import items_lower_priority
+from cases.services import items_apply_deadlines, items_lower_priority
+from cases.tasks import apply_item_deadlines
 from core.audit.models import AuditEvent
 from tests import factories
+from tests.workers import running_worker, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -40,23 +42,38 @@ def test_a_live_lower_priority_hit_moves_the_item_behind_its_lane_but_keeps_its_
     assert event.automated and "Low value" in event.reason and event.from_state == event.to_state == "submitted"
 
 
-def test_a_lowered_item_close_to_its_sla_comes_first_again(file_case, settings):
+def test_a_lowered_item_close_to_its_sla_comes_first_again(file_case, settings, django_capture_on_commit_callbacks):
     settings.MARKETSAFE = settings.MARKETSAFE | {"QUEUE_LOWERED_PRIORITY_GUARD": timedelta(hours=4)}
     lowered, normal, urgent_normal = (file_case().items.get() for _ in range(3))
-    _due_in(lowered, timedelta(hours=3))  # within the guard: ordered by its SLA like any other
+    _due_in(lowered, timedelta(hours=5))
     _due_in(normal, timedelta(hours=10))
     _due_in(urgent_normal, timedelta(hours=2))
     assert items_lower_priority(item_ids=[lowered.pk], reason="test") == [lowered.pk]
-    assert _queue(lowered, normal, urgent_normal) == [urgent_normal.pk, lowered.pk, normal.pk]
     # Further from its deadline than the guard: behind the normal item, though due earlier.
-    _due_in(lowered, timedelta(hours=5))
     assert _queue(lowered, normal, urgent_normal) == [urgent_normal.pk, normal.pk, lowered.pk]
-    # The same order as seen an hour and a half later: the lowered item's SLA is close, it is back in front.
+    # The deadline sweep an hour and a half later: its SLA is within the guard, it is ordered by SLA again.
     later = timezone.now() + timedelta(hours=1, minutes=30)
-    order = CaseItem.objects.filter(pk__in=[lowered.pk, normal.pk, urgent_normal.pk]).order_by(
-        *queue_ordering(now=later)
-    )
-    assert list(order.values_list("pk", flat=True)) == [urgent_normal.pk, lowered.pk, normal.pk]
+    assert items_apply_deadlines(now=later - timedelta(hours=1)) == {"finalise": 0, "lapse": 0, "skipped": 0}
+    assert items_apply_deadlines(now=later)["priority_restored"] == 1
+    assert _queue(lowered, normal, urgent_normal) == [urgent_normal.pk, lowered.pk, normal.pk]
+    event = AuditEvent.objects.get(action="item.restore_priority", target_id=lowered.pk)
+    assert event.automated and "SLA due within" in event.reason
+    # An item already within the guard is not lowered at all.
+    assert items_lower_priority(item_ids=[urgent_normal.pk], reason="test") == []
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_task_restores_priorities_in_a_real_worker(file_case):
+    """The Celery task of the deadline sweep, run by a real worker against PostgreSQL and Redis."""
+    item = file_case().items.get()
+    _due_in(item, timedelta(hours=10))
+    items_lower_priority(item_ids=[item.pk], reason="test")
+    _due_in(item, timedelta(hours=1))
+    with running_worker():
+        apply_item_deadlines.delay()
+        wait_until(lambda: not CaseItem.objects.get(pk=item.pk).priority_lowered, what="priority restored")
+    assert AuditEvent.objects.filter(action="item.restore_priority", target_id=item.pk).count() == 1
 
 
 def test_lowering_leaves_decided_and_already_lowered_items_alone(file_case, rules_moderator):
