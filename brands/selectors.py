@@ -206,6 +206,8 @@ class Thresholds:
     max_counter_notice_rate: float
     min_decisions: int
     window_days: int
+    #: Settled quality audits from which a member's audited accuracy is judged.
+    min_audited: int = 0
 
 
 def program_thresholds() -> Thresholds:
@@ -215,6 +217,7 @@ def program_thresholds() -> Thresholds:
         max_counter_notice_rate=rules["PROGRAM_MAX_COUNTER_NOTICE_RATE"],
         min_decisions=rules["PROGRAM_MIN_DECISIONS"],
         window_days=rules["PROGRAM_ACCURACY_WINDOW"].days,
+        min_audited=rules["PROGRAM_MIN_AUDITED"],
     )
 
 

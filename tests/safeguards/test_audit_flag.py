@@ -85,6 +85,8 @@ def test_a_member_under_the_threshold_is_warned_and_shown_on_the_program_report(
     assert report.status_code == 200
     assert "Members flagged by the nightly check: 1" in report.text
     assert member.brand.name in report.text and "audited accuracy 80.0%" in report.text
+    page = client.get(reverse("admin:brands_programmembership_change", args=[member.pk]))
+    assert "16 of 20 audited reports founded (80.0%, 95% interval 58.4% to 91.9%)" in page.text
 
 
 def test_a_confident_shortfall_suspends_after_the_warning_period(member, audited, django_capture_on_commit_callbacks):
