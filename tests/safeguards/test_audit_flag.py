@@ -19,6 +19,7 @@ from cases.models import CaseItem
 from safeguards.models import AuditItem
 from safeguards.services import audits
 from tests import factories
+from tests.safeguards.groups import in_group
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +74,21 @@ def test_the_track_record_carries_the_audited_accuracy_with_its_wilson_interval(
 def test_a_member_under_the_threshold_is_warned_and_shown_on_the_program_report(
     member, audited, client, django_capture_on_commit_callbacks
 ):
+    reviewer = in_group("rosa", "Association reviewers")
+    reviewer.email = "Rosa@Association.example"
+    reviewer.save(update_fields=["email"])
     audited(20, founded=16)
     with night(1), django_capture_on_commit_callbacks(execute=True):
         assert monitor_program_memberships()["warned"] == 1
     member.refresh_from_db()
     assert member.status == MembershipStatus.WARNED and member.accuracy_note.startswith("audited accuracy 80.0%")
-    assert [m.subject for m in mail.outbox] == ["MarketSafe: accuracy warning"]
-    assert "audited accuracy 80.0%" in mail.outbox[0].body
+    # The brand's warning, as for the monitored rates, and the same flag to the association's reviewers.
+    brand_mail, association_mail = mail.outbox
+    assert brand_mail.subject == "MarketSafe: accuracy warning" and "audited accuracy 80.0%" in brand_mail.body
+    assert association_mail.to == ["rosa@association.example"]
+    assert association_mail.subject == f"MarketSafe: {member.brand} flagged by the nightly check"
+    assert "audited accuracy 80.0%" in association_mail.body
+    assert f"/admin/brands/programmembership/{member.pk}/change/" in association_mail.body
     client.force_login(factories.UserFactory(username="association", is_staff=True, is_superuser=True))
     report = client.get(reverse("admin:program_report"))
     assert report.status_code == 200
@@ -98,6 +107,11 @@ def test_a_confident_shortfall_suspends_after_the_warning_period(member, audited
         assert monitor_program_memberships()["suspended"] == 1
     member.refresh_from_db()
     assert member.status == MembershipStatus.SUSPENDED
+    # Nobody at the association has an address here: the brand's two e-mails only.
+    assert [m.subject for m in mail.outbox] == [
+        "MarketSafe: accuracy warning",
+        "MarketSafe: your membership is suspended",
+    ]
 
 
 def test_fewer_audits_than_the_minimum_sample_are_not_judged(member, audited, client, rules_lead):
