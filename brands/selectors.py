@@ -2,7 +2,7 @@
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -70,6 +70,22 @@ class Accuracy(AccuracyRates):
 
 
 @dataclass(frozen=True)
+class AuditedAccuracy:
+    """A member's quality-audit figures over a window: of `audited` reports whose audit is settled, how many
+    were `founded` (the audit, or the lead resolving a disagreement, says the listing infringes), with the
+    Wilson 95% interval of that proportion (`low`, `high`)."""
+
+    audited: int
+    founded: int
+    low: float
+    high: float
+
+    @property
+    def rate(self) -> float:
+        return self.founded / self.audited if self.audited else 0.0
+
+
+@dataclass(frozen=True)
 class TrackRecord:
     brand_id: int
     window_days: int
@@ -77,6 +93,9 @@ class TrackRecord:
     lane: str
     overall: Accuracy
     by_reason: list[Accuracy]
+    #: The quality audits' figures (`register_audited_accuracy_source`), for the program's judgement: set on
+    #: records of all lanes when an audit source is registered; None otherwise.
+    audited: AuditedAccuracy | None = None
 
     def judged(self, min_decisions: int) -> list[Accuracy]:
         """The figures with enough decisions to be judged: overall first, then each reason code."""
@@ -93,6 +112,18 @@ def register_track_record_source(source: TrackRecordSource) -> TrackRecordSource
     return source
 
 
+#: `source(brand_ids=..., now=..., window=...)` → {brand id: AuditedAccuracy} of the brands with settled audits.
+AuditedAccuracySource = Callable[..., dict[int, AuditedAccuracy]]
+_audited_accuracy_source: list[AuditedAccuracySource] = []
+
+
+def register_audited_accuracy_source(source: AuditedAccuracySource) -> AuditedAccuracySource:
+    """Set the function that reads members' audited accuracy (the safeguards app, from its AppConfig): the
+    program judges it with the monitored rates (`program_standing`)."""
+    _audited_accuracy_source[:] = [source]
+    return source
+
+
 def track_records(
     *, brand_ids: Sequence[int], now: datetime | None = None, window: timedelta | None = None, lane: str = ""
 ) -> dict[int, TrackRecord]:
@@ -102,7 +133,11 @@ def track_records(
         raise RuntimeError("No track record source registered: is the cases app installed?")
     now = now or timezone.now()
     window = window or settings.MARKETSAFE["PROGRAM_ACCURACY_WINDOW"]
-    return _track_record_source[0](brand_ids=list(brand_ids), now=now, window=window, lane=lane)
+    records = _track_record_source[0](brand_ids=list(brand_ids), now=now, window=window, lane=lane)
+    if lane or not _audited_accuracy_source:
+        return records
+    audited = _audited_accuracy_source[0](brand_ids=list(brand_ids), now=now, window=window)
+    return {brand_id: replace(record, audited=audited.get(brand_id)) for brand_id, record in records.items()}
 
 
 @dataclass(frozen=True)
@@ -123,7 +158,8 @@ def _percent(rate: float) -> str:
 
 
 def program_standing(record: TrackRecord) -> Standing:
-    """Judge every figure with enough decisions (overall and each reason code) against the thresholds."""
+    """Judge every figure with enough decisions (overall and each reason code) against the thresholds, and
+    the member's audited accuracy when the quality audits settled enough of its reports (`_judge_audited`)."""
     rules = settings.MARKETSAFE
     min_acceptance, max_counter = rules["PROGRAM_MIN_ACCEPTANCE_RATE"], rules["PROGRAM_MAX_COUNTER_NOTICE_RATE"]
     below, near = [], []
@@ -141,9 +177,27 @@ def program_standing(record: TrackRecord) -> Standing:
                 below.append(text)
             elif counter > max_counter - rules["PROGRAM_COUNTER_NOTICE_MARGIN"]:
                 near.append(text)
+    _judge_audited(record.audited, below, near)
     if below:
         return Standing("below", below + near)
     return Standing("near", near) if near else Standing("ok", [])
+
+
+def _judge_audited(audited: AuditedAccuracy | None, below: list[str], near: list[str]) -> None:
+    """The quality audits' verdict on a member, judged from `PROGRAM_MIN_AUDITED` settled audits against the
+    minimum acceptance rate: an audited accuracy (founded / audited) under it flags the member ("near":
+    warned); when even the upper end of its Wilson 95% interval is under it, the audits show the shortfall
+    with 95% confidence and it counts as a missed threshold ("below": suspended after the warning period,
+    like a missed rate). A small sample is never judged on its point estimate alone."""
+    rules = settings.MARKETSAFE
+    minimum = rules["PROGRAM_MIN_ACCEPTANCE_RATE"]
+    if audited is None or audited.audited < rules["PROGRAM_MIN_AUDITED"] or audited.rate >= minimum:
+        return
+    text = (
+        f"audited accuracy {_percent(audited.rate)} ({audited.founded} of {audited.audited} audited reports"
+        f" founded, 95% interval {_percent(audited.low)} to {_percent(audited.high)}; at least {_percent(minimum)})"
+    )
+    (below if audited.high < minimum else near).append(text)
 
 
 @dataclass(frozen=True)
@@ -152,6 +206,8 @@ class Thresholds:
     max_counter_notice_rate: float
     min_decisions: int
     window_days: int
+    #: Settled quality audits from which a member's audited accuracy is judged.
+    min_audited: int = 0
 
 
 def program_thresholds() -> Thresholds:
@@ -161,10 +217,25 @@ def program_thresholds() -> Thresholds:
         max_counter_notice_rate=rules["PROGRAM_MAX_COUNTER_NOTICE_RATE"],
         min_decisions=rules["PROGRAM_MIN_DECISIONS"],
         window_days=rules["PROGRAM_ACCURACY_WINDOW"].days,
+        min_audited=rules["PROGRAM_MIN_AUDITED"],
     )
 
 
 # --- the program report -------------------------------------------------------------------------------
+
+#: Flagged members listed on the program report (the membership list has them all).
+FLAGGED_SHOWN = 100
+
+
+def program_flagged_members(*, limit: int = FLAGGED_SHOWN) -> list[ProgramMembership]:
+    """The members the nightly check flagged (warned: a monitored rate or the audited accuracy close to or
+    under a threshold), longest flagged first, with the check's note: the association's watch list."""
+    return list(
+        ProgramMembership.objects.filter(status=MembershipStatus.WARNED)
+        .select_related("brand")
+        .only("brand__name", "brand__slug", "status", "warned_at", "below_thresholds_since", "accuracy_note")
+        .order_by("warned_at", "pk")[:limit]
+    )
 
 
 @dataclass(frozen=True)

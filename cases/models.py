@@ -69,6 +69,10 @@ class CaseItem(models.Model):
     brand_note = models.TextField(blank=True, help_text="The brand's explanation for this listing (and amendments).")
     submitted_at = models.DateTimeField(db_default=Now())
     sla_due_at = models.DateTimeField()
+    # Set by `items_lower_priority` (a live "lower priority" risk rule), cleared by the deadline sweep once
+    # the SLA is close: the item waits behind the others of its lane meanwhile (`cases.querysets.QUEUE_ORDERING`);
+    # its SLA clock never moves.
+    priority_lowered = models.BooleanField(default=False, db_default=False)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -115,6 +119,12 @@ class CaseItem(models.Model):
                 fields=["lane", "sla_due_at"],
                 condition=models.Q(status__in=[choices.ItemStatus.SUBMITTED, choices.ItemStatus.IN_REVIEW]),
                 name="item_review_queue_idx",
+            ),
+            # The review queue's order (`cases.querysets.QUEUE_ORDERING`).
+            models.Index(
+                fields=["lane", "priority_lowered", "sla_due_at", "id"],
+                condition=models.Q(status__in=[choices.ItemStatus.SUBMITTED, choices.ItemStatus.IN_REVIEW]),
+                name="item_queue_priority_idx",
             ),
             models.Index(fields=["brand", "status", "submitted_at"], name="item_brand_status_idx"),
             # The brand's item list: newest first by default, or by review deadline; the dashboard's window.

@@ -7,13 +7,19 @@ A suspension or termination is always preceded by a warning: when the seller has
 recorded first, in the same transaction. Suspending or terminating a seller delists all of its live
 listings through a delisting job (`listings.delisting`), which writes the audit record of every listing.
 
+A suspension or termination may be *held* by a penalty gate (`register_penalty_gate`), which an app above
+listings fills at start-up (the risk rules hold the suspension of a seller with many live listings for a
+second moderation lead): the held action is not applied, the rest (the warning before it) is, and the
+seller's audit trail records the hold (`penalty.held`). The gate's app applies it later by evaluating the
+seller again while its gate lets the seller through.
+
 The seller's status moves through `SELLER_MOVES` (`core.transitions.StateMachine`), audited as
 `penalty.apply` / `penalty.lift`. The policy itself (strike lifetime, ladder) is saved by
 `penalty_policy_save`, whatever edits it (the admin, a command), which checks the ladder and audits it.
 """
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -58,6 +64,26 @@ class PenaltyAlreadyLifted(Conflict, PenaltyLiftError):
     """The penalty was lifted before."""
 
 
+#: `gate(seller=..., action=..., strikes=..., trigger=..., actor=...)` → why the delisting action must wait
+#: (the gate records what it waits for), or None to let it through.
+PenaltyGate = Callable[..., str | None]
+_penalty_gates: list[PenaltyGate] = []
+
+
+def register_penalty_gate(gate: PenaltyGate) -> None:
+    """Let an app above listings hold suspensions and terminations back (called from its AppConfig.ready)."""
+    if gate not in _penalty_gates:
+        _penalty_gates.append(gate)
+
+
+def _held(*, seller: Seller, action: PenaltyAction, strikes: int, trigger: str, actor: Any) -> str | None:
+    for gate in _penalty_gates:
+        why = gate(seller=seller, action=action, strikes=strikes, trigger=trigger, actor=actor)
+        if why:
+            return why
+    return None
+
+
 def system_user() -> Any:
     """The user that automated work acts as where a user is required.
 
@@ -90,7 +116,7 @@ def _move_seller(seller: Seller, action: str, status: str, now, **audit: Any) ->
 
 
 @transaction.atomic
-def penalty_evaluate(*, seller_id: int, trigger: str = "") -> list[SellerPenalty]:
+def penalty_evaluate(*, seller_id: int, trigger: str = "", actor: Any = None) -> list[SellerPenalty]:
     """Apply what the active policy calls for at the seller's active strike count; returns the new penalties.
 
     Under a row lock on the seller (two strikes recorded at once are evaluated one after the other), the
@@ -102,6 +128,10 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "") -> list[SellerPenalty
     a moderator) decided that case, not the penalty. Every penalty, its audit event and its delisting job
     are recorded as automated, with no person as their actor (the job names `system_user()`, since a job
     needs one), and their reason names the policy and `trigger`, the event that set them off.
+
+    `actor`, when a person's decision set the evaluation off (the moderator who made a removal final), is
+    only passed to the penalty gates: a held suspension names them as its requester, so that a different
+    lead approves it. A held action is left out (`penalty.held` on the seller's trail); the rest applies.
     """
     seller = Seller.objects.select_for_update().get(pk=seller_id)
     policy = PenaltyPolicy.objects.filter(is_active=True).prefetch_related("thresholds").first()
@@ -127,6 +157,27 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "") -> list[SellerPenalty
     now = timezone.now()
     applied = []
     reason = f"Policy “{policy.name}”: {strikes} active strike(s)" + (f", after {trigger}." if trigger else ".")
+    held = (
+        _held(seller=seller, action=target, strikes=strikes, trigger=trigger, actor=actor)
+        if target in DELISTING_ACTIONS
+        else None
+    )
+    if held:
+        to_apply.remove(target)
+        audit_record(
+            action="penalty.held",
+            target=seller,
+            automated=True,
+            from_state=seller.status,
+            to_state=seller.status,
+            reason=held,
+            data={
+                "penalty_action": target.value,
+                "active_strikes": strikes,
+                "policy_id": policy.pk,
+                "trigger": trigger,
+            },
+        )
     for action in to_apply:
         penalty = SellerPenalty.objects.create(
             seller=seller,

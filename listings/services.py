@@ -265,6 +265,7 @@ def strike_record(
         penalty_evaluate(
             seller_id=seller_id,
             trigger=f"strike #{strike.pk} for the final removal of case item #{source_item_id}{made_final}",
+            actor=actor,
         )
     return strike
 

@@ -410,6 +410,14 @@ MARKETSAFE = {
         "expedited": env.int("SLA_HOURS_EXPEDITED", default=24),
         "standard": env.int("SLA_HOURS_STANDARD", default=72),
     },
+    # The review queue puts an item a "lower priority" risk rule hit behind the other items of its lane
+    # until its SLA due time is this close (the deadline sweep, every 5 minutes, gives its place back); from
+    # then on it takes its place by SLA due time again (cases.services.priority), so lowering an item never
+    # makes it miss its SLA.
+    "QUEUE_LOWERED_PRIORITY_GUARD": timedelta(hours=env.int("QUEUE_LOWERED_PRIORITY_GUARD_HOURS", default=4)),
+    # Risk rules: a suspension or termination of a seller with more than this many live listings is held
+    # until a second moderation lead approves it (safeguards.services.approvals.suspension_hold).
+    "SECOND_APPROVER_SUSPENSION_MIN_LISTINGS": env.int("SECOND_APPROVER_SUSPENSION_MIN_LISTINGS", default=100),
     "CLARIFICATION_WINDOW": timedelta(days=env.int("CLARIFICATION_WINDOW_DAYS", default=14)),
     "COUNTER_NOTICE_WINDOW": timedelta(days=env.int("COUNTER_NOTICE_WINDOW_DAYS", default=10)),
     "BRAND_ANSWER_WINDOW": timedelta(days=env.int("BRAND_ANSWER_WINDOW_DAYS", default=10)),
@@ -443,6 +451,9 @@ MARKETSAFE = {
     "PROGRAM_ACCEPTANCE_MARGIN": env.float("PROGRAM_ACCEPTANCE_MARGIN", default=0.03),
     "PROGRAM_COUNTER_NOTICE_MARGIN": env.float("PROGRAM_COUNTER_NOTICE_MARGIN", default=0.01),
     "PROGRAM_MIN_DECISIONS": env.int("PROGRAM_MIN_DECISIONS", default=20),
+    # Quality audits (issue 18): a member's audited accuracy is judged from this many settled audits in the
+    # accuracy window (brands.selectors.program_standing).
+    "PROGRAM_MIN_AUDITED": env.int("PROGRAM_MIN_AUDITED", default=20),
     "PROGRAM_ACCURACY_WINDOW": timedelta(days=env.int("PROGRAM_ACCURACY_WINDOW_DAYS", default=90)),
     "PROGRAM_WARNING_PERIOD": timedelta(days=env.int("PROGRAM_WARNING_PERIOD_DAYS", default=30)),
     "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),

@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.views.generic import TemplateView
 
 from brands.choices import Lane
-from brands.selectors import program_overview
+from brands.selectors import program_flagged_members, program_overview
 from cases import sla
 from cases.selectors import lane_figures
 from core.csvexport import csv_response
@@ -56,7 +56,9 @@ class ProgramReportView(TemplateView):
     """Program-wide figures for association staff (`brands.view_program_report`): members, applications and
     the time to decide them, items per month and lane, acceptance rates and time to decision per lane.
 
-    Aggregates only: no case item, listing, seller or evidence of any brand appears here or in the CSV.
+    Aggregates only: no case item, listing, seller or evidence of any brand appears here or in the CSV. The
+    one list of brands is the members the nightly check flagged (monitored rates or audited accuracy), with
+    its note, as the membership list shows them to association staff.
     """
 
     template_name = "admin/program_report.html"
@@ -72,7 +74,8 @@ class ProgramReportView(TemplateView):
         lanes = lane_figures()
         if request.GET.get("format") == "csv":
             return csv_response("marketsafe-program.csv", PROGRAM_CSV_HEADER, program_csv_rows(overview, lanes))
-        return self.render_to_response(self.get_context_data(overview=overview, lanes=lanes))
+        flagged = program_flagged_members()
+        return self.render_to_response(self.get_context_data(overview=overview, lanes=lanes, flagged=flagged))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         lanes = kwargs["lanes"]

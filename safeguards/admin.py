@@ -27,13 +27,16 @@ from cases.models import CaseItem
 from core.admin.mixins import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin, ServiceAdminMixin
 from core.csvexport import csv_response
 from core.errors import DomainError
-from safeguards.choices import AuditState, AuditVerdict, RuleAction, RuleMode
+from safeguards.choices import ITEM_DECISIONS, AuditState, AuditVerdict, RuleAction, RuleMode
 from safeguards.expressions import ExpressionError, compile_expression, fields_help
 from safeguards.models import AuditItem, AuditRound, Backtest, Rule, RuleHit, RuleVersion, SecondApproval
 from safeguards.services import approvals, audits, backtests, rules
 
 #: The live actions that keep an item for a person: the queue shows their reason.
 BLOCKING_ACTIONS = (RuleAction.FORCE_HUMAN_REVIEW, RuleAction.HOLD_SECOND_APPROVER)
+#: The live actions the queue's risk column names: those that keep an item for a person, and the lowered priority
+#: that explains why an item sits further down the queue.
+SHOWN_ACTIONS = (*BLOCKING_ACTIONS, RuleAction.LOWER_PRIORITY)
 RULE_FIELDS = ("name", "expression", "action", "mode", "enabled", "reason")
 
 
@@ -151,12 +154,18 @@ class BacktestAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
 class ApprovalForm(forms.ModelForm):
     """The request of a held decision, checked by the service's own rules before it is saved."""
 
+    decision = forms.ChoiceField(choices=[(d.value, d.label) for d in ITEM_DECISIONS])
     rejection_code = forms.ChoiceField(choices=[("", "---------"), *RejectionCode.choices], required=False)
     actor: Any = None  # set by SecondApprovalAdmin.get_form
 
     class Meta:
         model = SecondApproval
         fields = ("item", "decision", "rejection_code", "message")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A lead requests an item's decision here; a seller's held penalty is recorded by the penalty gate.
+        self.fields["item"].required = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -176,13 +185,24 @@ class ApprovalForm(forms.ModelForm):
 
 @admin.register(SecondApproval)
 class SecondApprovalAdmin(ScaleAdminMixin, ServiceAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
-    """A lead requests a held decision (the add page); a different lead approves it (the action)."""
+    """The held decisions: a lead requests an item's (the add page), the penalty gate records a seller's
+    suspension held by default; a different lead approves either (the action)."""
 
     form = ApprovalForm
-    list_display = ("id", "item", "decision", "state", "requested_by", "requested_at", "approved_by")
+    list_display = (
+        "id",
+        "item",
+        "seller",
+        "decision",
+        "state",
+        "message",
+        "requested_by",
+        "requested_at",
+        "approved_by",
+    )
     list_filter = ("state", "decision")
-    list_select_related = ("requested_by", "approved_by")
-    raw_id_fields = ("item",)
+    list_select_related = ("seller", "requested_by", "approved_by")
+    raw_id_fields = ("item", "seller")
     actions = ("approve",)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
@@ -247,7 +267,7 @@ class RiskCaseItemAdmin(CaseItemAdmin):
 
     @staticmethod
     def _effects(item: CaseItem) -> list[dict[str, Any]]:
-        return [h for h in item.risk_hits if h["mode"] == RuleMode.LIVE and h["action"] in BLOCKING_ACTIONS]
+        return [h for h in item.risk_hits if h["mode"] == RuleMode.LIVE and h["action"] in SHOWN_ACTIONS]
 
     @admin.display(description="Risk")
     def risk_column(self, item: CaseItem) -> str:

@@ -33,6 +33,13 @@ class ApprovalState(models.TextChoices):
 class ApprovalDecision(models.TextChoices):
     ACCEPT = "accept", "Accept (remove the listing)"
     REJECT = "reject", "Reject"
+    # A seller's penalty held by default (`approvals.suspension_hold`): the ladder's delisting actions.
+    SUSPEND = "suspend", "Suspend the seller"
+    TERMINATE = "terminate", "Terminate the seller"
+
+
+#: The decisions a lead requests on a held item; the other two are a seller's penalty.
+ITEM_DECISIONS = (ApprovalDecision.ACCEPT, ApprovalDecision.REJECT)
 
 
 class BacktestState(models.TextChoices):

@@ -143,8 +143,9 @@ def _quoted(values: Iterable[str]) -> str:
 
 def _sql_expressions() -> dict[str, str]:
     """Each field's SQL over the item `i`, its listing `l`, case `c` and seller `s` (correlated subqueries
-    for the counts). Plain SQL rather than ORM annotations: building and compiling the ORM query cost
-    several milliseconds per evaluation, more than the query itself (docs/performance.md, risk rules)."""
+    for the facts shared by many items; `_fact_joins` for a batch). Plain SQL rather than ORM annotations:
+    building and compiling the ORM query cost several milliseconds per evaluation, more than the query
+    itself (docs/performance.md, risk rules)."""
     items, listings = CaseItem._meta.db_table, Listing._meta.db_table
     members = ProgramMembership._meta.db_table
     rights, case_rights = IPRight._meta.db_table, Case.rights.through._meta.db_table
@@ -169,19 +170,64 @@ def _sql_expressions() -> dict[str, str]:
     }
 
 
+def _fact_joins() -> dict[str, tuple[str, str]]:
+    """For a batch of items: each fact shared by many items (a seller's live listings, a notice's item
+    count, its newest right) as (column, join), computed once per seller or case of the batch by a grouped
+    subquery over the batch `i`. The correlated subqueries counted them once per item: a 1,000-item notice
+    counted its 1,000 items 1,000 times. One item is read with the correlated form, which plans faster."""
+    items, listings = CaseItem._meta.db_table, Listing._meta.db_table
+    rights, case_rights = IPRight._meta.db_table, Case.rights.through._meta.db_table
+    # S608: only model table names and the apps' status constants are formatted into these texts.
+    return {
+        "seller__live_listings": (
+            "COALESCE(seller_facts.n, 0)",
+            f"LEFT JOIN (SELECT x.seller_id, count(*) AS n FROM {listings} x"  # noqa: S608
+            f" WHERE x.seller_id IN (SELECT bl.seller_id FROM i JOIN {listings} bl ON bl.id = i.listing_id)"
+            f" AND x.status IN ({_quoted(LISTING_LIVE_STATUSES)}) GROUP BY x.seller_id) seller_facts"
+            " ON seller_facts.seller_id = l.seller_id",
+        ),
+        "case__item_count": (
+            "case_facts.n",
+            f"LEFT JOIN (SELECT x.case_id, count(*) AS n FROM {items} x"  # noqa: S608
+            " WHERE x.case_id IN (SELECT i.case_id FROM i) GROUP BY x.case_id) case_facts"
+            " ON case_facts.case_id = i.case_id",
+        ),
+        "right__age_days": (
+            "right_facts.days",
+            "LEFT JOIN (SELECT cr.case_id, min(extract(epoch FROM now() - r.created_at)) / 86400 AS days"  # noqa: S608
+            f" FROM {case_rights} cr JOIN {rights} r ON r.id = cr.ipright_id"
+            " WHERE cr.case_id IN (SELECT i.case_id FROM i) GROUP BY cr.case_id) right_facts"
+            " ON right_facts.case_id = i.case_id",
+        ),
+    }
+
+
+#: The fields read once per seller or case of a batch (`_fact_joins`).
+FACT_SYMBOLS = frozenset({"seller__live_listings", "case__item_count", "right__age_days"})
+
+
 @cache
-def _values_sql(symbols: frozenset[str], extra: tuple[str, ...]) -> tuple[str, list[str]]:
+def _values_sql(symbols: frozenset[str], extra: tuple[str, ...], batch: bool) -> tuple[str, list[str]]:
     """The query reading `symbols` (and the item's own `extra` columns) of the items whose ids are its
-    one parameter; and the names of its columns after the id."""
-    expressions = _sql_expressions()
+    one parameter, for one item or a `batch`; and the names of its columns after the id."""
+    expressions, facts = _sql_expressions(), (_fact_joins() if batch else {})
     names = [*sorted(symbols), *extra]
-    columns = ["i.id", *(expressions[name] if name in symbols else f"i.{name}" for name in names)]
+
+    def column(name: str) -> str:
+        if name not in symbols:
+            return f"i.{name}"
+        return facts[name][0] if name in facts else expressions[name]
+
+    joins = "".join(f" {facts[name][1]}" for name in sorted(symbols) if name in facts)
+    items = CaseItem._meta.db_table
+    # The batch's facts read the batch `i` several times: it is read once, by primary key.
+    source = f"WITH i AS MATERIALIZED (SELECT * FROM {items} WHERE id = ANY(%s)) SELECT" if batch else "SELECT"  # noqa: S608
     sql = (
-        f"SELECT {', '.join(columns)} FROM {CaseItem._meta.db_table} i"  # noqa: S608
+        f"{source} {', '.join(['i.id', *map(column, names)])} FROM {'i' if batch else f'{items} i'}"
         f" JOIN {Listing._meta.db_table} l ON l.id = i.listing_id"
         f" JOIN {Case._meta.db_table} c ON c.id = i.case_id"
-        f" LEFT JOIN {Seller._meta.db_table} s ON s.id = l.seller_id"
-        " WHERE i.id = ANY(%s)"
+        f" LEFT JOIN {Seller._meta.db_table} s ON s.id = l.seller_id{joins}"
+        f"{'' if batch else ' WHERE i.id = ANY(%s)'}"
     )
     return sql, names
 
@@ -202,7 +248,10 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
 def values_for(item_ids: Sequence[int], symbols: set[str], *extra: str) -> dict[int, dict[str, Any]]:
     """{item id: values by symbol} of the items, reading only `symbols` (and the item's own `extra` columns,
     returned under their names) in one query."""
-    sql, names = _values_sql(frozenset(symbols), extra)
+    # The grouped form only pays when a fact shared by several items is read (a backtest reading the
+    # item's and listing's own fields keeps the plain join).
+    batch = len(item_ids) > 1 and not symbols.isdisjoint(FACT_SYMBOLS)
+    sql, names = _values_sql(frozenset(symbols), extra, batch)
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(item_ids)])
         return {row[0]: _typed(dict(zip(names, row[1:], strict=True))) for row in cursor.fetchall()}

@@ -81,15 +81,25 @@ class RuleHit(models.Model):
 
 
 class SecondApproval(models.Model):
-    """A decision held by a "hold for a second approver" rule: a moderation lead asked for it, a different
-    lead approves it, and the decision takes effect then (`approval_approve`)."""
+    """A held decision that takes effect when a second moderation lead, not the one who asked, approves it
+    (`approval_approve`): an item's decision held by a "hold for a second approver" rule (a lead asked
+    for it), or a seller's suspension or termination held by default because the seller has many live
+    listings (`suspension_hold`; asked for by the person whose decision set the penalty off, if any)."""
 
-    item = models.ForeignKey("cases.CaseItem", on_delete=models.PROTECT, related_name="+")
-    decision = models.CharField(max_length=8, choices=ApprovalDecision)
+    item = models.ForeignKey("cases.CaseItem", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey("listings.Seller", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=ApprovalDecision)
     rejection_code = models.CharField(max_length=24, blank=True)
     message = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=ApprovalState, default=ApprovalState.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when the policy asked for it with no person behind it (an automated penalty).",
+    )
     requested_at = models.DateTimeField(db_default=Now(), editable=False)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -102,11 +112,20 @@ class SecondApproval(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["item"], condition=models.Q(state="pending"), name="secondapproval_one_pending_per_item"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["seller"], condition=models.Q(state="pending"), name="secondapproval_one_pending_per_seller"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(item__isnull=False, seller__isnull=True)
+                | models.Q(item__isnull=True, seller__isnull=False),
+                name="secondapproval_item_or_seller",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_decision_display()} of item #{self.item_id} ({self.get_state_display()})"
+        subject = f"item #{self.item_id}" if self.item_id else f"seller #{self.seller_id}"
+        return f"{self.get_decision_display()}: {subject} ({self.get_state_display()})"
 
 
 class Backtest(models.Model):

@@ -5,7 +5,10 @@ Every current membership is checked once a night: it lapses after its renewal da
 is reminded at each window of `PROGRAM_RENEWAL_REMINDER_DAYS`; an active member's accuracy is judged
 against the program's thresholds (`brands.selectors.program_standing`): warned when close to or below
 one, suspended after `PROGRAM_WARNING_PERIOD` below one without a break, and the warning lifted when the
-figures recover. The status moves go through `program.MEMBERSHIPS`, as automated moves.
+figures recover. The figures are the monitored rates and, from the quality audits, the audited accuracy
+(`brands.selectors.program_standing`). A warning or a suspension is e-mailed to the brand and to the
+association's reviewers (`program.mail_association`). The status moves go through `program.MEMBERSHIPS`, as
+automated moves.
 """
 
 import logging
@@ -17,7 +20,7 @@ from django.utils import timezone
 from brands.choices import MEMBERSHIP_ACTIVE_STATUSES, MEMBERSHIP_CURRENT_STATUSES
 from brands.models import ProgramMembership
 from brands.selectors import TrackRecord, program_standing, track_records
-from brands.services.program import MEMBERSHIPS, M, mail_membership, program_rules, suspend
+from brands.services.program import MEMBERSHIPS, M, mail_association, mail_membership, program_rules, suspend
 from core.audit.services import audit_record
 from core.queue import DATABASE_UNAVAILABLE
 
@@ -169,14 +172,25 @@ def _judge(membership: ProgramMembership, record: TrackRecord, now: datetime) ->
                 " you file them; your dashboard shows the figures per reason.",
             ],
         )
+        mail_association(
+            membership,
+            subject=f"{membership.brand} flagged by the nightly check",
+            paragraphs=[
+                f"The nightly check warned {membership.brand}: its figures are close to or below the MarketSafe"
+                " program's thresholds (monitored rates or audited accuracy):",
+                standing.note,
+                f"The membership is suspended by itself after {period} days below a threshold.",
+            ],
+        )
         return ["warned"]
     since = membership.below_thresholds_since
     if standing.level == "below" and since is not None and since <= now - rules["PROGRAM_WARNING_PERIOD"]:
-        suspend(
-            membership=membership,
-            actor=None,
-            reason=f"accuracy below the program's thresholds since {since:%d %B %Y}: {standing.note}",
-            now=now,
+        reason = f"accuracy below the program's thresholds since {since:%d %B %Y}: {standing.note}"
+        suspend(membership=membership, actor=None, reason=reason, now=now)
+        mail_association(
+            membership,
+            subject=f"{membership.brand} suspended by the nightly check",
+            paragraphs=[f"The nightly check suspended the MarketSafe membership of {membership.brand}: {reason}"],
         )
         return ["suspended"]
     return []

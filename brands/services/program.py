@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -110,6 +111,35 @@ def mail_membership(membership: ProgramMembership, *, subject: str, paragraphs: 
         subject=subject,
         paragraphs=paragraphs,
     )
+
+
+#: Who at the association hears about a member the nightly check flags: active staff who may change
+#: memberships (the association reviewers), never a superuser by that right alone.
+ASSOCIATION_PERMISSION = ("brands", "change_programmembership")
+
+
+def association_recipients() -> list[str]:
+    app_label, codename = ASSOCIATION_PERMISSION
+    by_group = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    by_user = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    users = User.objects.filter(by_group | by_user, is_active=True, is_staff=True).exclude(email="")
+    return sorted({address.lower() for address in users.values_list("email", flat=True)})
+
+
+def mail_association(membership: ProgramMembership, *, subject: str, paragraphs: Sequence[str]) -> None:
+    """E-mail the association's reviewers about a membership, on commit (nothing when none has an address)."""
+    recipients = association_recipients()
+    if not recipients:
+        return
+    portal = settings.MARKETSAFE["PORTAL_URL"].rstrip("/")
+    body = render_to_string(
+        "brands/email/association_notice.txt",
+        {
+            "paragraphs": paragraphs,
+            "membership_url": portal + reverse("admin:brands_programmembership_change", args=[membership.pk]),
+        },
+    )
+    mail.mail_on_commit(subject=f"MarketSafe: {subject}", body=body, recipients=recipients)
 
 
 # --- memberships --------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 The queue is the case item changelist itself rather than a proxy model: a proxy would need a model, a
 migration and permissions of its own, while the queue is just a default view of the items. Unless another
-status is chosen it shows the items waiting for a decision, by lane priority (MarketSafe members first) and
-SLA due time, which the partial index `item_review_queue_idx` serves; the status filter's "All items"
-choice shows the rest.
+status is chosen it shows the items waiting for a decision, by lane priority (MarketSafe members first),
+then with the items a "lower priority" risk rule hit behind the others until their SLA is close, then by SLA
+due time (`cases.querysets.QUEUE_ORDERING`, served by the partial index `item_queue_priority_idx`); the status
+filter's "All items" choice shows the rest.
 
 Decisions take one item from its page or many from the queue through a confirmation page. The services
 refuse items one by one (another moderator's item, a status that changed meanwhile); the others go ahead
@@ -38,6 +39,7 @@ from cases.admin.console import DECIDE_PERMISSION, VIEW_EVIDENCE_PERMISSION, Con
 from cases.admin.filters import AgeFilter, AssignedFilter, BrandFilter, QueueStatusFilter, SellerFilter, SlaFilter
 from cases.admin.forms import ACCEPT, CLARIFY, DECISIONS, REJECT, Decision, DecisionForm
 from cases.models import CaseItem
+from cases.querysets import QUEUE_ORDERING
 from cases.services import BulkOutcome
 from cases.templatetags.cases_extras import sla_short
 from core.admin.mixins import PagePanelAdminMixin, ReadOnlyAdminMixin, ScaleAdminMixin
@@ -104,9 +106,6 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     confirmation_template = "admin/cases/caseitem/decide_selected.html"
     actions = ("assign_to_me", "release", "accept_items", "reject_items", "clarify_items")
 
-    #: The queue's order: lane priority ("expedited" sorts before "standard"), then SLA due time.
-    QUEUE_ORDERING = ("lane", "sla_due_at", "pk")
-
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[CaseItem]:
         # The item page shows every one of these; the changelist joins them for its columns anyway.
         return (
@@ -119,7 +118,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         """The queue's order for items waiting for a decision; newest first for the others, whose SLA is
         history (and whose lane-and-SLA order no index serves)."""
         status = request.GET.get(QueueStatusFilter.parameter_name, QueueStatusFilter.TO_DECIDE)
-        return self.QUEUE_ORDERING if status in QueueStatusFilter.QUEUE_VALUES else ("-pk",)
+        return QUEUE_ORDERING if status in QueueStatusFilter.QUEUE_VALUES else ("-pk",)
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet[CaseItem], search_term: str
@@ -372,7 +371,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
         listed = (
             CaseItem.objects.filter(pk__in=item_ids)
             .select_related("brand", "listing__seller", "assigned_to")
-            .order_by(*self.QUEUE_ORDERING)[:ITEMS_LISTED]
+            .in_queue_order()[:ITEMS_LISTED]
         )
         context = {
             **self.admin_site.each_context(request),

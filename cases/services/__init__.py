@@ -60,6 +60,7 @@ from cases.services.filing import (  # noqa: F401
     evidence_store,
     filing_key_lock,
 )
+from cases.services.priority import items_lower_priority  # noqa: F401
 from cases.services.statements import StatementInput, statement_defaults  # noqa: F401
 from cases.services.transitions import (  # noqa: F401
     ALLOWED_FROM,

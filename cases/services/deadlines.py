@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cases.models import CaseItem
 from cases.services.decisions import item_finalise, item_lapse
+from cases.services.priority import items_restore_priority
 from cases.services.transitions import S
 from core.errors import TransitionNotAllowed
 
@@ -22,7 +23,9 @@ DEADLINE_RULES = (
 
 def items_apply_deadlines(*, now: datetime | None = None, limit: int = 5000) -> dict[str, int]:
     """Apply the rule of every passed deadline: seller silent → removal final (and a strike); brand silent
-    on a counter-notice → listing reinstated; brand silent on a clarification → rejected as incomplete.
+    on a counter-notice → listing reinstated; brand silent on a clarification → rejected as incomplete; an
+    item whose priority a risk rule lowered is ordered by its SLA again once that is close (counted as
+    `priority_restored`, only when there were some, so a quiet run reports what it did before).
 
     Each item goes through its service in its own transaction, so one item changed meanwhile (by a person
     or a concurrent sweep) is skipped without undoing the others. At most `limit` items per rule per run;
@@ -44,4 +47,7 @@ def items_apply_deadlines(*, now: datetime | None = None, limit: int = 5000) -> 
                 applied["skipped"] += 1
             else:
                 applied[action] += 1
+    restored = items_restore_priority(now=now, limit=limit)
+    if restored:
+        applied["priority_restored"] = len(restored)
     return applied

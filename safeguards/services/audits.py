@@ -10,6 +10,7 @@ nothing on them: an audit never touches an item's SLA clock or status.
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from brands.selectors import AuditedAccuracy
 from cases.choices import ITEM_REMOVAL_STATUSES, ItemStatus
 from cases.models import CaseItem
 from core.audit.services import audit_record
@@ -169,12 +172,14 @@ class AuditReport:
     kappa: float | None
     audited: int
     threshold: float
+    min_audited: int
 
 
 def audit_report() -> AuditReport:
     """Each moderator's audited accuracy (first decisions that stood), each brand's (its audited reports that
-    were founded), with Wilson 95% intervals; kappa between first decisions and audits. A brand whose
-    accuracy is under the program's minimum acceptance rate is marked below threshold."""
+    were founded), with Wilson 95% intervals; kappa between first decisions and audits. A brand with at
+    least `PROGRAM_MIN_AUDITED` audits whose accuracy is under the program's minimum acceptance rate is
+    marked below threshold (the nightly check flags it: `brands.selectors.program_standing`)."""
     audits = list(AuditItem.objects.exclude(state=AuditState.PENDING).select_related("first_moderator", "item__brand"))
     by_moderator: defaultdict[str, list[bool]] = defaultdict(list)
     by_brand: defaultdict[str, list[bool]] = defaultdict(list)
@@ -183,13 +188,15 @@ def audit_report() -> AuditReport:
             by_moderator[audit.first_moderator.get_username()].append(audit.first_verdict == audit.right_verdict)
             by_brand[audit.item.brand.name].append(audit.right_verdict == AuditVerdict.ACCEPT)
     threshold = settings.MARKETSAFE["PROGRAM_MIN_ACCEPTANCE_RATE"]
+    min_audited = settings.MARKETSAFE["PROGRAM_MIN_AUDITED"]
 
     def rows(groups: dict[str, list[bool]], *, judged: bool) -> list[Accuracy]:
         out = []
         for label in sorted(groups):
             n, right = len(groups[label]), sum(groups[label])
             low, high = wilson_interval(right, n)
-            out.append(Accuracy(label, n, right, low, high, below_threshold=judged and right / n < threshold))
+            below = judged and n >= min_audited and right / n < threshold
+            out.append(Accuracy(label, n, right, low, high, below_threshold=below))
         return out
 
     return AuditReport(
@@ -198,7 +205,36 @@ def audit_report() -> AuditReport:
         kappa=cohen_kappa((a.first_verdict, a.audit_verdict) for a in audits),
         audited=len(audits),
         threshold=threshold,
+        min_audited=min_audited,
     )
+
+
+_FOUNDED = Q(state=AuditState.AGREED, first_verdict=AuditVerdict.ACCEPT) | Q(
+    state=AuditState.RESOLVED, resolved_verdict=AuditVerdict.ACCEPT
+)
+
+
+def members_audited_accuracy(
+    *, brand_ids: Sequence[int], now: datetime, window: timedelta
+) -> dict[int, AuditedAccuracy]:
+    """brand id → its audited accuracy over the rounds of `window` up to `now` (settled audits only), in one
+    query: the source of `brands.selectors.track_records`' audit figures (SafeguardsConfig.ready), which the
+    program's nightly check judges like the monitored rates."""
+    since = timezone.localdate(now - window)
+    rows = (
+        AuditItem.objects.filter(
+            item__brand_id__in=list(brand_ids),
+            round__week__gte=since,
+            state__in=[AuditState.AGREED, AuditState.RESOLVED],
+        )
+        .order_by()
+        .values_list("item__brand_id")
+        .annotate(audited=Count("pk"), founded=Count("pk", filter=_FOUNDED))
+    )
+    return {
+        brand_id: AuditedAccuracy(audited, founded, *wilson_interval(founded, audited))
+        for brand_id, audited, founded in rows
+    }
 
 
 CSV_HEADER = ("group", "name", "audited", "right", "accuracy", "wilson_low", "wilson_high", "below_threshold")

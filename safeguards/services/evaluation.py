@@ -2,14 +2,16 @@
 each hit, and the hooks through which live hits hold the cases' decisions back (`cases.safeguards`)."""
 
 import contextvars
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import rule_engine
 from django.db import connection
 
 from cases.choices import ITEM_OPEN_STATUSES, ItemStatus
 from cases.models import CaseItem
+from cases.services import items_lower_priority
 from safeguards.choices import EVALUATED_MODES, HitTrigger, RuleAction, RuleMode
 from safeguards.expressions import compile_expression, matches, read_values, symbols_read, values_for
 from safeguards.models import Rule, RuleHit, RuleVersion
@@ -68,24 +70,17 @@ def hits_for(
     return found
 
 
-def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
+def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> int:
     """Evaluate the items against every background and live rule and store the hits (one query reads all
-    the items' values; one insert stores the hits)."""
+    the items' values; one insert stores the hits); returns how many hits were stored. The hits are rows
+    here, not model instances: building 7 instances per item cost more than matching (docs/performance.md)."""
     versions = evaluated_versions()
     if not versions or not item_ids:
-        return []
+        return 0
     symbols = set().union(*(symbols_read(compiled(version)) for version in versions))
     values = values_for(item_ids, symbols)
     hits = [
-        RuleHit(
-            version=version,
-            item_id=item_id,
-            action=version.action,
-            mode=version.mode,
-            trigger=trigger,
-            values=read_values(item_values),
-        )
-        for version, item_id, item_values in hits_for(versions, values)
+        Hit(version, item_id, read_values(item_values)) for version, item_id, item_values in hits_for(versions, values)
     ]
     if trigger == HitTrigger.LISTING_CHANGED and hits:
         # A marketplace re-sends listings often, mostly unchanged: a hit is stored again only when the
@@ -96,8 +91,44 @@ def items_evaluate(*, item_ids: Sequence[int], trigger: str) -> list[RuleHit]:
             .order_by("pk")
             .values_list("version_id", "item_id", "values")
         }
-        hits = [h for h in hits if last.get((h.version_id, h.item_id)) != h.values]
-    return RuleHit.objects.bulk_create(hits)
+        hits = [h for h in hits if last.get((h.version.pk, h.item_id)) != h.values]
+    _insert(hits, trigger)
+    _lower_priorities(hits)
+    return len(hits)
+
+
+class Hit(NamedTuple):
+    version: RuleVersion
+    item_id: int
+    values: dict[str, Any]
+
+
+def _insert(hits: Sequence[Hit], trigger: str) -> None:
+    """Store the hits in one plain-SQL insert of one JSON document (json's C encoder, where the ORM's
+    bulk_create and psycopg's array adaptation spent more time than PostgreSQL's insert)."""
+    if not hits:
+        return
+    rows = [
+        {"v": h.version.pk, "i": h.item_id, "a": h.version.action, "m": h.version.mode, "d": h.values} for h in hits
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RuleHit._meta.db_table} (version_id, item_id, action, mode, trigger, values)"  # noqa: S608
+            " SELECT r.v, r.i, r.a, r.m, %s, r.d FROM jsonb_to_recordset(%s::jsonb)"
+            " AS r(v bigint, i bigint, a text, m text, d jsonb)",
+            [trigger, json.dumps(rows)],
+        )
+
+
+def _lower_priorities(hits: Sequence[Hit]) -> None:
+    """Live "lower priority" hits move their items down the review queue (through the cases' service,
+    which never touches the SLA clock)."""
+    by_version: dict[RuleVersion, list[int]] = {}
+    for hit in hits:
+        if hit.version.mode == RuleMode.LIVE and hit.version.action == RuleAction.LOWER_PRIORITY:
+            by_version.setdefault(hit.version, []).append(hit.item_id)
+    for version, item_ids in by_version.items():
+        items_lower_priority(item_ids=item_ids, reason=f"risk rule {version.name!r}: {version.reason}")
 
 
 # --- hooks (registered in SafeguardsConfig.ready) ---------------------------------------------------

@@ -87,7 +87,8 @@ def test_the_auditor_page_is_blind_and_records_the_verdict(client, decided_week,
     assert (audit.auditor, audit.audit_verdict) == (auditor, "reject")
 
 
-def test_the_report_gives_wilson_intervals_kappa_and_csv(client, decided_week, auditor, rules_lead, brand):
+def test_the_report_gives_wilson_intervals_kappa_and_csv(client, decided_week, auditor, rules_lead, brand, settings):
+    settings.MARKETSAFE = settings.MARKETSAFE | {"PROGRAM_MIN_AUDITED": 12}
     audits.audit_round_draw(week=_week(), seed="s1", per_stratum=10)
     for audit in AuditItem.objects.order_by("pk"):
         # The auditor agrees except on two accepted items, which the lead then finds were rightly accepted

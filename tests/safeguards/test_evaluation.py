@@ -173,3 +173,45 @@ def test_force_human_review_also_refuses_the_item_in_a_background_decision(make_
     assert bulk.done_ids == [items[2].pk]
     assert sorted(int(pk) for pk in bulk.refused) == [items[0].pk, items[1].pk]
     assert all("Counterfeit: open it" in why for why in bulk.refused.values())
+
+
+def test_a_batch_reads_the_same_values_as_each_item_alone(file_case, priced_listing, marketplace):
+    """A batch reads the facts shared by its items (seller's live listings, the notice's item count, its
+    newest right) once per seller or case; one item reads them by correlated subqueries: same values."""
+    from safeguards.expressions import FACT_SYMBOLS, FIELDS, _fact_joins, values_for
+
+    assert set(_fact_joins()) == FACT_SYMBOLS
+
+    case = file_case(
+        listing_urls=[priced_listing.url, "https://shopnow.example/item/B2", "https://shopnow.example/item/B3"]
+    )
+    other = file_case(1)
+    ids = [*(i.pk for i in _items(case)), *(i.pk for i in _items(other))]
+    symbols = {f.symbol for f in FIELDS}
+    batch = values_for(ids, symbols, "status")
+    assert batch == {pk: values_for([pk], symbols, "status")[pk] for pk in ids}
+    first = batch[ids[0]]
+    assert (first["seller__live_listings"], first["case__item_count"], batch[ids[-1]]["case__item_count"]) == (3, 3, 1)
+    assert abs(first["right__age_days"]) < 1 and batch[ids[1]]["seller__live_listings"] == 0
+
+
+def test_a_rule_changed_after_an_evaluation_is_read_again_before_the_next(make_rule, file_case, rules_lead):
+    """The evaluated versions are kept between evaluations and checked against the rules table's state before
+    each: a change is seen by the very next evaluation."""
+    from safeguards.services.rules import rule_save
+
+    rule = make_rule("true", action="flag", name="everything")
+    file_case()
+    assert RuleHit.objects.filter(version=rule.current_version).count() == 1
+    rule_save(
+        actor=rules_lead, rule_id=rule.pk, name="everything", expression="true", action="flag", mode="draft", reason="x"
+    )
+    file_case()
+    assert RuleHit.objects.count() == 1  # the draft is not evaluated
+    changed = rule_save(
+        actor=rules_lead, rule_id=rule.pk, name="everything", expression="false", action="flag", mode="live", reason="x"
+    )
+    newer = make_rule("item.lane == 'standard'", action="flag")
+    file_case()
+    assert not RuleHit.objects.filter(version=changed.current_version).exists()
+    assert RuleHit.objects.filter(version=newer.current_version).count() == 1
