@@ -26,8 +26,8 @@ class WatchSearchForm(forms.Form):
     seller = forms.CharField(
         max_length=120,
         required=False,
-        label="Seller's id on the marketplace",
-        help_text="Only this seller's listings (choose the marketplace too).",
+        label="Seller id",
+        help_text="The seller's id on the marketplace: only its listings match (choose the marketplace too).",
     )
     price_min = forms.DecimalField(label="Lowest price", required=False, max_digits=12, decimal_places=2)
     price_max = forms.DecimalField(label="Highest price", required=False, max_digits=12, decimal_places=2)

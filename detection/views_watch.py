@@ -173,7 +173,8 @@ class WatchMatchActionView(BrandAccessMixin, View):
 class WatchMatchBulkView(WatchMatchActionView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         state = BULK_ACTIONS.get(request.POST.get("action", ""))
-        ids = [int(value) for value in request.POST.getlist("matches") if value.isdigit()]
+        # Not "matches": a form control of that name would shadow the form element's matches() method.
+        ids = [int(value) for value in request.POST.getlist("selected") if value.isdigit()]
         if state is None or not ids:
             messages.error(request, "Tick some matches, then choose what to do with them.")
             return self.back()

@@ -93,7 +93,7 @@ def test_a_viewer_sees_the_lists_without_the_buttons_and_may_opt_into_the_digest
     viewer = member_of(Role.VIEWER)
     client.force_login(viewer)
     body = client.get(url("watch_match_list", brand)).content.decode()
-    assert match.listing.url in body and "/file/" not in body and 'name="matches"' not in body
+    assert match.listing.url in body and "/file/" not in body and 'name="selected"' not in body
     searches = client.get(url("watch_list", brand)).content.decode()
     assert url("watch_create", brand) not in searches
     client.post(url("watch_digest", brand, pk=match.search_id), {"digest": "on"})
@@ -128,13 +128,13 @@ def test_bulk_mark_seen_and_dismiss_change_only_the_brands_own_matches(
     )
     client.force_login(reporter)
     response = client.post(
-        url("watch_match_bulk", brand), {"action": "seen", "matches": [a.pk, b.pk, foreign.pk], "next": "?state=new"}
+        url("watch_match_bulk", brand), {"action": "seen", "selected": [a.pk, b.pk, foreign.pk], "next": "?state=new"}
     )
     assert response["Location"] == url("watch_match_list", brand) + "?state=new"
     assert set(WatchMatch.objects.filter(brand=brand).values_list("state", flat=True)) == {WatchMatchState.SEEN}
     foreign.refresh_from_db()
     assert foreign.state == WatchMatchState.NEW
-    client.post(url("watch_match_bulk", brand), {"action": "dismiss", "matches": [a.pk]})
+    client.post(url("watch_match_bulk", brand), {"action": "dismiss", "selected": [a.pk]})
     a.refresh_from_db()
     assert a.state == WatchMatchState.DISMISSED
     messages = client.get(url("watch_match_list", brand) + "?state=dismissed").content.decode()
