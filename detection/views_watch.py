@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -49,7 +49,12 @@ class WatchSearchListView(WatchSearchMixin, TemplateView):
             .select_related("marketplace", "seller")
             .annotate(
                 new_matches=Count("matches", filter=Q(matches__state=WatchMatchState.NEW)),
-                digest=Count("subscribers", filter=Q(subscribers=self.request.user)),
+                # A subquery, not a second join: joining subscribers too would multiply the match count.
+                digest=Exists(
+                    WatchSearch.subscribers.through.objects.filter(
+                        watchsearch_id=OuterRef("pk"), user_id=self.request.user.pk
+                    )
+                ),
             )
             .order_by("-id")
         )

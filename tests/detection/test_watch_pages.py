@@ -169,3 +169,14 @@ def test_a_capped_search_says_so_on_the_list(client, brand, reporter, matches):
     WatchSearch.objects.filter(pk=match.search_id).update(last_run_capped=True)
     client.force_login(reporter)
     assert "narrow the search" in client.get(url("watch_list", brand)).content.decode()
+
+
+def test_the_searches_list_counts_new_matches_whatever_the_number_of_subscribers(client, brand, member_of, matches):
+    made = matches(2)
+    search = made[0].search
+    search.subscribers.add(member_of(Role.OWNER), member_of(Role.VIEWER))  # three subscribers in all
+    viewer = member_of(Role.VIEWER)
+    client.force_login(viewer)
+    body = client.get(url("watch_list", brand)).content.decode()
+    assert f'?search={search.pk}">2</a>' in body
+    assert "E-mail me a digest" in body  # this viewer is not subscribed
