@@ -4,6 +4,8 @@ and search, setting a match's state (audited; a filed match answers 409) and fil
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,3 +88,14 @@ def test_setting_the_state_is_audited_and_a_filed_match_answers_409(api_client, 
     assert filed.status_code == 200 and filed.json()["state"] == "filed" and filed.json()["filed_case"]
     again = api_client.post(url, {"state": "dismissed"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "conflict"
+
+
+def test_the_matches_list_runs_as_many_queries_for_30_rows_as_for_1(api_client, found, marketplace):
+    with CaptureQueriesContext(connection) as one:
+        assert len(api_client.get(MATCHES).json()["results"]) == 1
+    for n in range(29):
+        listing = factories.ListingFactory(marketplace=marketplace, title=f"ACME tote {n}")
+        WatchMatch.objects.create(brand=found.brand, search=found.search, listing=listing)
+    with CaptureQueriesContext(connection) as thirty:
+        assert len(api_client.get(MATCHES).json()["results"]) == 30
+    assert len(thirty) == len(one)
