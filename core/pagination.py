@@ -56,6 +56,19 @@ class CappedPaginator(Paginator):
         return super().num_pages if not self.capped else -(-self.cap // self.per_page)
 
 
+def capped_page_context(queryset: QuerySet, page_number: Any, per_page: int) -> dict[str, Any]:
+    """What a page listing `queryset` through a `CappedPaginator` puts in its context: the page's rows as
+    `object_list`, and `page_obj`, `paginator`, `is_paginated` for `brands/includes/pagination.html`."""
+    paginator = CappedPaginator(queryset, per_page)
+    page = paginator.get_page(page_number)
+    return {
+        "object_list": page.object_list,
+        "page_obj": page,
+        "paginator": paginator,
+        "is_paginated": paginator.num_pages > 1,
+    }
+
+
 # --- keyset ---------------------------------------------------------------------------------------
 
 

@@ -13,3 +13,17 @@ class CandidateStatus(models.TextChoices):
 class Strength(models.TextChoices):
     STRONG = "strong", "Strong"
     WEAK = "weak", "Possible"
+
+
+class WatchMatchState(models.TextChoices):
+    """What the brand made of a brand-watch match."""
+
+    NEW = "new", "New"
+    SEEN = "seen", "Seen"
+    FILED = "filed", "Filed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+#: The outbox topic (`core.outbox`) of new brand-watch matches: `publish(WATCH_MATCHED, matches)` inside the
+#: run's transaction; the integrations app turns each into a `watch.match` webhook event of the brand.
+WATCH_MATCHED = "detection.watch_matched"

@@ -2,13 +2,20 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
 
 from detection import choices, hashing
-from detection.querysets import CandidateQuerySet, FingerprintQuerySet
+from detection.querysets import (
+    CandidateQuerySet,
+    FingerprintQuerySet,
+    WatchDigestQuerySet,
+    WatchMatchQuerySet,
+    WatchSearchQuerySet,
+)
 
 
 class PDQHashField(models.Field):
@@ -120,3 +127,100 @@ class ReListingCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"Listing {self.listing_id} like removal {self.fingerprint_id} ({self.score:.2f})"
+
+
+class WatchSearch(models.Model):
+    """A brand's saved search over the marketplace catalogue (brand watch): listings that appear after it
+    was saved and meet every criterion it has become `WatchMatch`es, run by run (`detection.services.watch`).
+
+    `last_listing_id` is the high-water mark: each run only looks at listings with a larger id, so nothing
+    is matched twice and a run's work is bounded by what is new."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    #: Words that must all appear in the title, in any order and case (the title's trigram index serves it).
+    words = models.CharField(max_length=200, blank=True)
+    marketplace = models.ForeignKey(
+        "listings.Marketplace", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    price_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    seller = models.ForeignKey("listings.Seller", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    #: A PDQ hash of the brand's product image: a listing image within PDQ's threshold matches.
+    image_hash = PDQHashField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    #: Each new match is sent to the brand's webhook endpoints as a `watch.match` event.
+    notify_webhook = models.BooleanField(default=True)
+    #: Members who get the daily digest e-mail of this search's new matches.
+    subscribers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    #: The largest listing id the last run looked at (the next run starts after it).
+    last_listing_id = models.BigIntegerField(default=0)
+    #: The last run found more than the cap: the rest of its listings were skipped (narrow the search).
+    last_run_capped = models.BooleanField(default=False)
+
+    objects = WatchSearchQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(name="detection_watch_brand", fields=["brand", "-id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WatchMatch(models.Model):
+    """A listing a brand's saved search found, and what the brand made of it (new, seen, filed, dismissed)."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
+    search = models.ForeignKey(WatchSearch, on_delete=models.CASCADE, related_name="matches")
+    listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="+")
+    #: {"matched": ["words", "image", ...], "image_distance": int|None}
+    signals = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=choices.WatchMatchState, default=choices.WatchMatchState.NEW)
+    matched_at = models.DateTimeField(db_default=Now(), editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    filed_case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    #: When the daily digest told the subscribers of it (each match is in one digest at most).
+    digested_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WatchMatchQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["search", "listing"], name="detection_watch_match_unique")]
+        indexes = [
+            models.Index(name="detection_watchmatch_list", fields=["brand", "state", "-id"]),
+            models.Index(name="detection_watchmatch_search", fields=["search", "-id"]),
+            models.Index(
+                name="detection_watchmatch_digest",
+                fields=["brand"],
+                condition=models.Q(digested_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Listing {self.listing_id} found by watch {self.search_id}"
+
+
+class WatchDigest(models.Model):
+    """One brand's daily digest of new watch matches: at most one per brand and day."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    matches = models.PositiveIntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = WatchDigestQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "day"], name="detection_watch_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"Watch digest of brand {self.brand_id} on {self.day}"

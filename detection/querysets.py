@@ -22,3 +22,18 @@ class CandidateQuerySet(BrandScopedQuerySet):
 
     def open(self) -> Self:
         return self.filter(status=CandidateStatus.OPEN)
+
+
+class WatchSearchQuerySet(BrandScopedQuerySet):
+    brand_path = "brand"
+
+    def active(self) -> Self:
+        return self.filter(active=True)
+
+
+class WatchMatchQuerySet(BrandScopedQuerySet):
+    brand_path = "brand"
+
+
+class WatchDigestQuerySet(BrandScopedQuerySet):
+    brand_path = "brand"

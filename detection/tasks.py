@@ -7,10 +7,12 @@ from collections.abc import Iterable
 
 from celery import shared_task
 
-from core.queue import RETRY_ON_DATABASE_ERRORS, send_on_commit
+from core.locks import run_exclusively
+from core.queue import RETRY_ON_DATABASE_ERRORS, send, send_on_commit
 from detection.services.bank import bank_refresh_expiry
 from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
+from detection.services.watch import watch_digests_send, watch_searches_due, watch_searches_run
 
 #: Listing ids per message: a task should carry hundreds of rows, not one (per-message overhead ~2 ms).
 BATCH = 500
@@ -35,3 +37,33 @@ def match_on_commit(listing_ids: Iterable[int]) -> None:
 def refresh_bank_expiry() -> int:
     """Nightly: bank entries follow their rights' validity dates."""
     return bank_refresh_expiry()
+
+
+#: Saved searches per message of a watch run.
+WATCH_BATCH = 50
+
+
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
+def run_watch_searches() -> int:
+    """Beat (sweeps): send the saved searches that are due to the detection queue, in batches. Overlapping
+    beats send nothing twice at once; a search sent twice is run once (its row lock, its high-water mark)."""
+    with run_exclusively("detection.run_watch_searches") as acquired:
+        if not acquired:
+            return 0
+        due = watch_searches_due()
+    for start in range(0, len(due), WATCH_BATCH):
+        send(run_watch_search_batch, due[start : start + WATCH_BATCH])
+    return len(due)
+
+
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
+def run_watch_search_batch(search_ids: list[int]) -> int:
+    """Run saved searches over the listings that appeared since their last run; returns the new matches."""
+    return watch_searches_run(search_ids=search_ids)
+
+
+@shared_task(**RETRY_ON_DATABASE_ERRORS)
+def send_watch_digests() -> int:
+    """Daily: each brand's digest e-mail of new watch matches (once per brand and day)."""
+    with run_exclusively("detection.send_watch_digests") as acquired:
+        return watch_digests_send() if acquired else 0

@@ -5,6 +5,7 @@ from django.db import models
 
 class EventType(models.TextChoices):
     ITEM_STATUS_CHANGED = "item.status_changed", "A reported listing's status changed"
+    WATCH_MATCH = "watch.match", "A brand watch search found a new listing"
     PING = "ping", "Test event"
 
 

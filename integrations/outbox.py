@@ -1,4 +1,5 @@
-"""The subscriber to `cases.choices.ITEM_STATUS_CHANGED` (see `core.outbox`): it writes the transactional outbox.
+"""The subscribers to `cases.choices.ITEM_STATUS_CHANGED` and `detection.choices.WATCH_MATCHED` (see
+`core.outbox`): they write the transactional outbox.
 
 Inside the caller's transaction, each status change becomes one `WebhookEvent` row (whose `txid` records
 the transaction) and one `WebhookDelivery` row per active endpoint that may see it: the item's brand's
@@ -78,6 +79,50 @@ def outbox_item_status_changed(items: Sequence[Any], *, from_status: str | Itera
             occurred_at=now,
         )
         event.payload = item_event_payload(item, from_status=old, event_id=str(event.uuid), occurred_at=now)
+        events.append(event)
+    WebhookEvent.objects.bulk_create(events)
+    _queue_deliveries(events)
+    return events
+
+
+def watch_match_payload(match: Any, *, event_id: str, occurred_at: Any) -> dict[str, Any]:
+    """A brand watch match as receivers get it: the search's id and name, and the listing found."""
+    listing = match.listing
+    return {
+        "id": event_id,
+        "type": EventType.WATCH_MATCH.value,
+        "created": _iso(occurred_at),
+        "data": {
+            "match": {
+                "id": match.pk,
+                "brand_id": match.brand_id,
+                "search_id": match.search_id,
+                "search_name": match.search.name,
+                "state": match.state,
+                "matched": match.signals.get("matched", []),
+                "image_distance": match.signals.get("image_distance"),
+            },
+            "listing": {
+                "id": listing.pk,
+                "marketplace_id": listing.marketplace_id,
+                "external_id": listing.external_id,
+                "url": listing.url,
+                "title": listing.title,
+                "price": None if listing.price is None else str(listing.price),
+                "currency": listing.currency,
+            },
+        },
+    }
+
+
+def outbox_watch_matched(matches: Sequence[Any], **details: Any) -> list[WebhookEvent]:
+    """Record one `watch.match` event per new brand watch match (with its `listing` and `search` loaded), for
+    the brand's endpoints only: a brand's searches are its own, so the event carries no marketplace."""
+    now = timezone.now()
+    events = []
+    for match in matches:
+        event = WebhookEvent(type=EventType.WATCH_MATCH, brand_id=match.brand_id, occurred_at=now)
+        event.payload = watch_match_payload(match, event_id=str(event.uuid), occurred_at=now)
         events.append(event)
     WebhookEvent.objects.bulk_create(events)
     _queue_deliveries(events)

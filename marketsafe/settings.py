@@ -363,6 +363,13 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
     # Stay-down bank entries follow their rights' renewals and ends (detection); once a night.
     "refresh-bank-expiry": {"task": "detection.tasks.refresh_bank_expiry", "schedule": crontab(hour=2, minute=45)},
+    # Brand watch: sends the saved searches that are due to the detection queue (each looks at the listings
+    # that appeared since its last run), every few minutes; and the daily digest e-mail of new matches.
+    "run-watch-searches": {"task": "detection.tasks.run_watch_searches", "schedule": 300.0},
+    "send-watch-digests": {
+        "task": "detection.tasks.send_watch_digests",
+        "schedule": crontab(hour=env.int("WATCH_DIGEST_HOUR", default=6), minute=30),
+    },
 }
 
 # Queues by kind of work (docs/deployment.md, "Queues"): each kind has workers of its own, so a flood of
@@ -386,6 +393,8 @@ CELERY_TASK_ROUTES = {
     "core.tasks.send_email": {"queue": "mail"},
     # Re-listing detection (issue 17): matching ingested listings against the banks, beside nothing slower.
     "detection.tasks.match_listings": {"queue": "detection"},
+    # Brand watch: runs of saved searches, sent by the beat's `run_watch_searches`.
+    "detection.tasks.run_watch_search_batch": {"queue": "detection"},
     # Every scheduled task, whatever it re-sends: the work it finds goes to that work's own queue.
     **{entry["task"]: {"queue": "sweeps"} for entry in CELERY_BEAT_SCHEDULE.values()},
 }
@@ -477,6 +486,8 @@ MARKETSAFE = {
     "WEBHOOK_REQUEUE_AFTER_SECONDS": 120,
     # DSA statements are exported only once this old: long enough for any decision transaction to commit.
     "EXPORT_SETTLE_SECONDS": env.int("EXPORT_SETTLE_SECONDS", default=60),
+    # Brand watch (detection.services.watch): how often each saved search looks at the new listings.
+    "WATCH_RUN_EVERY_SECONDS": env.int("WATCH_RUN_EVERY_SECONDS", default=3600),
 }
 
 # Prometheus metrics (docs/deployment.md, "Metrics"): `/metrics` answers scrapers from these networks (CIDR,

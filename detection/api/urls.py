@@ -9,4 +9,7 @@ app_name = "detection-api"
 router = SimpleRouter(use_regex_path=False)
 router.register("relisting-candidates", views.ReListingCandidateViewSet, basename="candidate")
 
+router.register("watch-searches", views.WatchSearchViewSet, basename="watch-search")
+router.register("watch-matches", views.WatchMatchViewSet, basename="watch-match")
+
 urlpatterns = router.urls

@@ -13,12 +13,13 @@ from brands.choices import Role
 from brands.models import IPRight, IPRightDocument
 from cases.choices import ItemStatus
 from cases.models import Case, CaseDraft, CaseItem
-from detection.models import ReListingCandidate
+from detection.models import ReListingCandidate, WatchMatch, WatchSearch
 from tests import factories
 from tests.api_harness import ApiTenancyCase
 from tests.tenancy_cases.brands import PDF
 from tests.tenancy_cases.cases_pages import _case, _file, _item_in
 from tests.tenancy_cases.detection import _candidate
+from tests.tenancy_cases.watch import _match, _search
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
 OWNERS = frozenset({Role.OWNER})
@@ -167,5 +168,45 @@ CASES = [
         make=_candidate,
         method="post",
         allowed_roles=FILERS,
+    ),
+    # Brand watch: saved searches and their matches.
+    ApiTenancyCase("detection-api:watch-search-list", model=WatchSearch, seed=lambda b, u: _search(b, u)["pk"]),
+    ApiTenancyCase(
+        "detection-api:watch-search-list",
+        model=WatchSearch,
+        method="post",
+        body=lambda brand, user: {"name": "Cheap totes", "words": "acme tote", "price_max": "30.00"},
+        allowed_roles=FILERS,
+        success=201,
+    ),
+    ApiTenancyCase("detection-api:watch-search-detail", model=WatchSearch, make=_search),
+    ApiTenancyCase(
+        "detection-api:watch-search-detail",
+        model=WatchSearch,
+        make=_search,
+        method="patch",
+        body=lambda brand, user: {"name": "Renamed"},
+        allowed_roles=FILERS,
+    ),
+    ApiTenancyCase(
+        "detection-api:watch-search-detail",
+        model=WatchSearch,
+        make=_search,
+        method="delete",
+        allowed_roles=FILERS,
+        success=204,
+    ),
+    ApiTenancyCase("detection-api:watch-match-list", model=WatchMatch, seed=lambda b, u: _match(b, u)["pk"]),
+    ApiTenancyCase("detection-api:watch-match-detail", model=WatchMatch, make=_match),
+    ApiTenancyCase(
+        "detection-api:watch-match-state",
+        model=WatchMatch,
+        make=_match,
+        method="post",
+        body=lambda brand, user: {"state": "seen"},
+        allowed_roles=FILERS,
+    ),
+    ApiTenancyCase(
+        "detection-api:watch-match-file", model=WatchMatch, make=_match, method="post", allowed_roles=FILERS
     ),
 ]

@@ -21,7 +21,7 @@ from brands.choices import Role
 from brands.models import BrandMembership
 from cases import services as case_services
 from detection.choices import Strength
-from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.models import ReListingCandidate, RemovalFingerprint, WatchMatch, WatchSearch
 from tests import factories
 from tests.api_harness import service_client, token_client
 
@@ -65,6 +65,11 @@ def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
             "matched": ["title"],
         },
     )
+    # A saved brand watch search with a match (detection).
+    search = WatchSearch.objects.create(brand=brand, name="Totes", words="tote", created_by=owner)
+    match = WatchMatch.objects.create(
+        brand=brand, search=search, listing=factories.ListingFactory(marketplace=item.listing.marketplace)
+    )
     return {
         "cases": item.case_id,
         "items": item.pk,
@@ -72,6 +77,8 @@ def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
         "ip-rights": right.pk,
         "case-imports": draft.pk,
         "relisting-candidates": candidate.pk,
+        "watch-searches": search.pk,
+        "watch-matches": match.pk,
     }
 
 

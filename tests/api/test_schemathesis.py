@@ -57,6 +57,12 @@ DATA_DEPENDENT_FIELDS = {
     "POST /api/v1/ip-rights/{id}/documents/": {"file"},
     "POST /api/v1/platform/listings/bulk/": {"listings"},
     "POST /api/v1/platform/sellers/bulk/": {"sellers"},
+    # A watch search: at least one criterion, words of 3 characters or more, the lowest price not above the
+    # highest, a marketplace and a seller that exist (and belong together).
+    "POST /api/v1/watch-searches/": {"words", "price_max", "marketplace", "seller"},
+    "PATCH /api/v1/watch-searches/{id}/": {"words", "price_max", "marketplace", "seller"},
+    # Filing a match: the brand's usable rights, the evidence its lane needs, the listing not in an open case.
+    "POST /api/v1/watch-matches/{id}/file/": {"rights", "evidence", "listings"},
 }
 
 EXAMPLES_PER_OPERATION = 20

@@ -31,7 +31,7 @@ from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, De
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.tenancy import brand_owned_models
 from detection.choices import Strength
-from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.models import ReListingCandidate, RemovalFingerprint, WatchDigest, WatchMatch, WatchSearch
 from integrations.models import WebhookEndpoint
 from tests import factories
 
@@ -59,6 +59,9 @@ SCOPED_MODELS: list[type[models.Model]] = [
     WebhookEndpoint,
     RemovalFingerprint,
     ReListingCandidate,
+    WatchSearch,
+    WatchMatch,
+    WatchDigest,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -170,6 +173,9 @@ def build_world(slug: str) -> World:
             brand=brand, fingerprint=fingerprint, listing=factories.ListingFactory(), score=0.9, strength=Strength.WEAK
         )
     )
+    search = world.add(WatchSearch.objects.create(brand=brand, name="Totes", words="tote", created_by=owner))
+    world.add(WatchMatch.objects.create(brand=brand, search=search, listing=factories.ListingFactory()))
+    world.add(WatchDigest.objects.create(brand=brand, day=now.date(), matches=1, recipients=1))
     return world
 
 

@@ -34,6 +34,7 @@ from cases.demo import demo_evidence, drive_item_to
 from cases.models import Case, CaseItem
 from cases.services import FilingRequest, ListingRow, case_submit, evidence_staged
 from core.accounts.models import User
+from detection.demo import seed_watch
 from detection.models import ReListingCandidate, RemovalFingerprint
 from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
@@ -342,7 +343,11 @@ class Command(BaseCommand):
             # Risk rules in each mode with their hits, a finished backtest and this week's audit round.
             seed_safeguards(lead=users["lead"], auditor=users["auditor"], admin=users["admin"])
             relistings = seed_relistings()
-        self.stdout.write(f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found).")
+            # Brand watch: Acme's saved search with the matches it found in the catalogue.
+            watched = seed_watch(brand=brands["acme"], owner=users["owner"], reporter=users["reporter"])
+        self.stdout.write(
+            f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, {watched} brand watch matches)."
+        )
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
         self.print_summary(options["password"])
