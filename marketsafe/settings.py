@@ -30,6 +30,17 @@ DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 # The development default is only ever used on a developer's machine; production refuses to start without it.
 SECRET_KEY = env.str("SECRET_KEY") if PRODUCTION else env.str("SECRET_KEY", default="development-only-" + "k" * 50)
 
+# The key of sellers' identifiers' hashes (listings.identifiers): in production its own secret, so that the
+# stored digests say nothing without it; in development derived from SECRET_KEY. Changing it orphans the
+# stored digests until the marketplaces push their sellers again.
+SELLER_IDENTIFIER_KEY = (
+    env.str("SELLER_IDENTIFIER_KEY")
+    if PRODUCTION
+    else env.str("SELLER_IDENTIFIER_KEY", default="seller-identifiers-" + SECRET_KEY)
+)
+if len(SELLER_IDENTIFIER_KEY) < 32:
+    raise environ.ImproperlyConfigured("SELLER_IDENTIFIER_KEY must have at least 32 characters")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -10,6 +10,26 @@ from rest_framework.fields import empty
 from cases.choices import CounterNoticeReason
 from core.filters import WHOLE_NUMBER
 from listings.choices import SellerAccountType
+from listings.identifiers import MAX_PER_KIND as MAX_IDENTIFIERS_PER_KIND
+
+
+def _identifier_values(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        required=False,
+        max_length=MAX_IDENTIFIERS_PER_KIND,
+        help_text=help_text,
+    )
+
+
+class SellerIdentifiersSerializer(serializers.Serializer):
+    """What else identifies a seller, in clear: hashed with a key at once, never stored in clear (seller networks).
+    The object replaces all the seller's stored identifiers: a kind left out of it is cleared."""
+
+    address = _identifier_values("Postal addresses (case, punctuation and spacing do not matter).")
+    phone = _identifier_values("Phone numbers (only the digits count; a leading 00 is the same as +).")
+    payment_account = _identifier_values("Payment accounts, e.g. IBANs (letters and digits count, case does not).")
+    tax_id = _identifier_values("Tax or VAT ids (letters and digits count, case does not).")
 
 
 class SellerRowSerializer(serializers.Serializer):
@@ -23,6 +43,8 @@ class SellerRowSerializer(serializers.Serializer):
         default="",
         error_messages={"invalid": "An ISO 3166-1 alpha-2 code in capitals, e.g. DE."},
     )
+    # Seller networks (issue 19): sent → replaces the stored identifiers; left out → they stay as they are.
+    identifiers = SellerIdentifiersSerializer(required=False)
 
 
 class ListingRowSerializer(serializers.Serializer):
