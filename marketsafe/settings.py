@@ -459,6 +459,12 @@ MARKETSAFE = {
     "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),
     # Days before the renewal date on which the brand is reminded (each once).
     "PROGRAM_RENEWAL_REMINDER_DAYS": tuple(env.list("PROGRAM_RENEWAL_REMINDER_DAYS", cast=int, default=[30, 7])),
+    # Seller networks (investigations): how far the search around a seller goes (hops, sellers), and from
+    # which size an action on a whole network waits for a second moderation lead.
+    "NETWORK_MAX_DEPTH": env.int("NETWORK_MAX_DEPTH", default=4),
+    "NETWORK_MAX_SELLERS": env.int("NETWORK_MAX_SELLERS", default=100),
+    "NETWORK_SECOND_APPROVER_MIN_SELLERS": env.int("NETWORK_SECOND_APPROVER_MIN_SELLERS", default=5),
+    "NETWORK_SECOND_APPROVER_MIN_LISTINGS": env.int("NETWORK_SECOND_APPROVER_MIN_LISTINGS", default=500),
     # Marketplace systems (README, "Integration"): requests per service token, rows per bulk upsert.
     "PLATFORM_API_RATE": env.str("PLATFORM_API_RATE", default="600/min"),
     "PLATFORM_BULK_MAX_ROWS": env.int("PLATFORM_BULK_MAX_ROWS", default=5000),

@@ -1,2 +1,6 @@
 """The investigations app's models, one module per sub-domain (test purchases, seller networks), imported
 here so that Django finds them."""
+
+from investigations.models.networks import NetworkAction, NetworkActionKind, NetworkActionStatus
+
+__all__ = ["NetworkAction", "NetworkActionKind", "NetworkActionStatus"]
