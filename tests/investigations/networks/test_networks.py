@@ -4,7 +4,6 @@ with its caps; actions on a whole network (one delisting job, suspensions) and t
 import itertools
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
 from core.audit.models import AuditEvent
@@ -36,18 +35,6 @@ def share(kind: str, value: str, *sellers) -> None:
 @pytest.fixture
 def sellers(marketplace):
     return [factories.SellerFactory(marketplace=marketplace, name=f"Ring {n}") for n in range(8)]
-
-
-@pytest.fixture
-def staff(db):
-    """staff(group, username) → a staff user in that staff group (created by the migrations)."""
-
-    def make(group: str, username: str):
-        user = factories.UserFactory(username=username, is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        return user
-
-    return make
 
 
 @pytest.fixture
