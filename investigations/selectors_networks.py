@@ -16,6 +16,9 @@ NETWORK_MAX_DEPTH hops from the seller and at NETWORK_MAX_SELLERS sellers; a net
 re-listings of each kind link the two.
 
 The nodes' figures (status, active strikes, live listings) come from one more query.
+
+A brand sees a network only as far as its own notices reach (`brand_seller_network`): of a seller its items
+concern, the other sellers of the network its items also concern, and nothing else.
 """
 
 from collections import defaultdict
@@ -28,6 +31,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cases.models import CaseItem
 from listings.choices import LISTING_LIVE_STATUSES, SellerIdentifierKind
 from listings.models import Listing, Seller, Strike
 
@@ -216,3 +220,60 @@ def network_live_listing_ids(seller_ids: list[int]) -> Any:
         .filter(Q(status__in=LISTING_LIVE_STATUSES))
         .values_list("pk", flat=True)
     )
+
+
+# --- what a brand sees ----------------------------------------------------------------------------------
+
+#: Sellers a brand's list of reported sellers shows.
+BRAND_SELLERS_SHOWN = 50
+
+
+@dataclass
+class BrandLinkedSeller:
+    seller: Seller
+    items: int
+
+
+@dataclass
+class BrandNetworkView:
+    """A network as far as one brand's own notices reach: the seller, and the other sellers of the network
+    that the brand's items concern. Nothing else: no identifier, no reason, no seller it has not reported,
+    not even how many there are."""
+
+    seller: Seller
+    items: int
+    linked: list[BrandLinkedSeller]
+    truncated: bool
+
+
+def brand_reported_sellers(*, user: Any, brand: Any) -> list[BrandLinkedSeller]:
+    """The sellers the brand's items concern most (its own items only), with how many items each."""
+    counts = (
+        CaseItem.objects.for_user(user, brand=brand)
+        .filter(listing__seller__isnull=False)
+        .values("listing__seller")
+        .annotate(items=Count("pk"))
+        .order_by("-items", "listing__seller")[:BRAND_SELLERS_SHOWN]
+    )
+    by_seller = {row["listing__seller"]: row["items"] for row in counts}
+    sellers = Seller.objects.filter(pk__in=list(by_seller)).select_related("marketplace").in_bulk()
+    return [BrandLinkedSeller(sellers[pk], items) for pk, items in by_seller.items()]
+
+
+def brand_seller_network(*, user: Any, brand: Any, seller_id: int) -> BrandNetworkView:
+    """The network of a seller the brand has reported, limited to the sellers its own items concern.
+
+    Raises Seller.DoesNotExist for a seller none of the brand's items concern (another brand's, or none):
+    pages answer 404, as for any row outside the brand."""
+    items = CaseItem.objects.for_user(user, brand=brand)
+    counts = dict(items.filter(listing__seller_id=seller_id).values_list("listing__seller").annotate(n=Count("pk")))
+    if not counts:
+        raise Seller.DoesNotExist
+    network = seller_network(seller_id)
+    others = [pk for pk in network.seller_ids if pk != seller_id]
+    reported = dict(items.filter(listing__seller_id__in=others).values_list("listing__seller").annotate(n=Count("pk")))
+    sellers = Seller.objects.filter(pk__in=[seller_id, *reported]).select_related("marketplace").in_bulk()
+    linked = sorted(
+        (BrandLinkedSeller(sellers[pk], n) for pk, n in reported.items()), key=lambda row: (-row.items, row.seller.pk)
+    )
+    return BrandNetworkView(sellers[seller_id], counts[seller_id], linked, network.truncated)
