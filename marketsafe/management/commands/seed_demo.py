@@ -39,6 +39,7 @@ from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
+from investigations.demo_networks import seed_networks
 from listings import penalties
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
@@ -342,7 +343,12 @@ class Command(BaseCommand):
             # Risk rules in each mode with their hits, a finished backtest and this week's audit round.
             seed_safeguards(lead=users["lead"], auditor=users["auditor"], admin=users["admin"])
             relistings = seed_relistings()
-        self.stdout.write(f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found).")
+            # Seller networks (issue 19): a ring of six sellers linked by identifiers and an image.
+            ring = seed_networks(marketplace=marketplaces["shopnow"])
+        self.stdout.write(
+            f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, "
+            f"a seller network of {len(ring)})."
+        )
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
         self.print_summary(options["password"])
