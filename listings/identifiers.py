@@ -28,8 +28,9 @@ from listings.choices import SellerIdentifierKind
 
 K = SellerIdentifierKind
 
-#: Identifiers of one kind a seller may have (the API's limit per kind).
+#: Identifiers of one kind a seller may have, and the length of one in clear (the API's limits).
 MAX_PER_KIND = 10
+MAX_LENGTH = 500
 #: The shortest normalised value that identifies anything (a phone number of fewer digits does not).
 MIN_LENGTH = {K.ADDRESS: 6, K.PHONE: 6, K.PAYMENT_ACCOUNT: 4, K.TAX_ID: 4}
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import logging
 
 import pytest
@@ -115,3 +116,26 @@ def test_an_unusable_identifier_refuses_the_request_naming_the_row_and_kind(mark
 
 def _seller(external_id: str) -> dict:
     return {"external_id": external_id, "name": f"Seller {external_id}", "account_type": "business", "country": ""}
+
+
+@pytest.mark.django_db
+def test_malformed_identifiers_get_one_flat_list_of_messages(marketplace, api):
+    body = {
+        "sellers": [
+            {**_seller("S1"), "identifiers": {"phone": [12345678], "fax": ["x"], "tax_id": ["\ud800abc"]}},
+            {**_seller("S2"), "identifiers": ["+49 30 12345678"]},
+        ]
+    }
+    # json.dumps escapes the lone surrogate ("\ud800"), as a client's JSON would carry it.
+    response = api.post(SELLERS, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]["sellers"]
+    assert errors["0"]["identifiers"] == [
+        "Unknown kind 'fax'.",
+        "phone: value 0 is not text of 1 to 500 characters.",
+        "tax_id: value 0 is not text of 1 to 500 characters.",
+    ]
+    assert errors["1"]["identifiers"] == [
+        "An object of lists of text, by kind: address, phone, payment_account, tax_id."
+    ]
+    assert not Seller.objects.exists()
