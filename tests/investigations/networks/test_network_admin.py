@@ -2,6 +2,8 @@
 network from it, with the second lead's approval for a large one."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from brands.choices import Role
@@ -102,3 +104,28 @@ def test_a_large_network_is_approved_by_another_lead_on_the_page(client, sellers
     assert set(type(ring[0]).objects.filter(pk__in=action.seller_ids).values_list("status", flat=True)) == {
         SellerStatus.SUSPENDED
     }
+
+
+def test_the_page_reads_a_bounded_number_of_queries_whatever_the_size(client, marketplace, staff):
+    client.force_login(staff("Moderators", "mod1"))
+    small = [factories.SellerFactory(marketplace=marketplace) for _ in range(3)]
+    large = [factories.SellerFactory(marketplace=marketplace) for _ in range(12)]
+    share("phone", "+49 30 1111111", *small)
+    share("phone", "+49 30 2222222", *large)
+    for seller in large:
+        factories.ListingFactory(marketplace=marketplace, seller=seller)
+    counts = []
+    for ring in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(page(ring[0])).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_the_hashed_identifiers_of_a_seller_are_listed_in_the_admin(client, sellers, staff):
+    share("phone", "+49 30 5550100", sellers[0])
+    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:listings_selleridentifier_changelist") + f"?seller__id__exact={sellers[0].pk}"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "Phone number" in response.content.decode() and "5550100" not in response.content.decode()
