@@ -49,7 +49,7 @@ DEFAULT_MAX_SELLERS = 100
 
 #: The edges of a frontier of sellers (%(frontier)s), each once per reason and pair: (seller, other,
 #: reason, how many). Every branch starts from the frontier's rows through an index.
-_EDGES_SQL = """
+EDGES_SQL = """
 SELECT * FROM (
 SELECT a.seller_id, b.seller_id, a.kind, count(*)
 FROM listings_selleridentifier AS a
@@ -149,7 +149,7 @@ def network_links(
     with connection.cursor() as cursor:
         while frontier:
             limit = EDGE_ROWS_PER_SELLER * max_sellers
-            cursor.execute(_EDGES_SQL, {"frontier": frontier, "linking": LINKING_CANDIDATES, "limit": limit})
+            cursor.execute(EDGES_SQL, {"frontier": frontier, "linking": LINKING_CANDIDATES, "limit": limit})
             rows = cursor.fetchall()
             truncated |= len(rows) >= limit
             found: list[int] = []
