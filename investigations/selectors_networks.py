@@ -18,7 +18,8 @@ re-listings of each kind link the two.
 The nodes' figures (status, active strikes, live listings) come from one more query.
 
 A brand sees a network only as far as its own notices reach (`brand_seller_network`): of a seller its items
-concern, the other sellers of the network its items also concern, and nothing else.
+concern, the other sellers of the network its items also concern, and nothing else. The association sees
+aggregates of the actions taken on networks (`network_action_figures`, in the program report).
 """
 
 from collections import defaultdict
@@ -27,11 +28,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases.models import CaseItem
+from investigations.models import NetworkAction, NetworkActionKind, NetworkActionStatus
 from listings.choices import LISTING_LIVE_STATUSES, SellerIdentifierKind
 from listings.models import Listing, Seller, Strike
 
@@ -277,3 +279,33 @@ def brand_seller_network(*, user: Any, brand: Any, seller_id: int) -> BrandNetwo
         (BrandLinkedSeller(sellers[pk], n) for pk, n in reported.items()), key=lambda row: (-row.items, row.seller.pk)
     )
     return BrandNetworkView(sellers[seller_id], counts[seller_id], linked, network.truncated)
+
+
+# --- what the association sees ----------------------------------------------------------------------------
+
+
+@dataclass
+class NetworkActionFigures:
+    """Program-wide figures of actions on whole networks: counts and sizes only, no seller or brand."""
+
+    executed: int
+    suspensions: int
+    delistings: int
+    sellers: int
+    largest: int | None
+    pending: int
+
+
+def network_action_figures() -> NetworkActionFigures:
+    """One aggregate over the actions on networks (a small table: one row per action a moderator asked for)."""
+    size = Func(F("seller_ids"), function="cardinality", output_field=IntegerField())
+    executed = Q(status=NetworkActionStatus.EXECUTED)
+    figures = NetworkAction.objects.aggregate(
+        executed=Count("pk", filter=executed),
+        suspensions=Count("pk", filter=executed & Q(kind=NetworkActionKind.SUSPEND)),
+        delistings=Count("pk", filter=executed & Q(kind=NetworkActionKind.DELIST)),
+        sellers=Coalesce(Sum(size, filter=executed), 0),
+        largest=Max(size, filter=executed),
+        pending=Count("pk", filter=Q(status=NetworkActionStatus.PENDING)),
+    )
+    return NetworkActionFigures(**figures)
