@@ -3,6 +3,7 @@ network from it, with the second lead's approval for a large one."""
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -129,3 +130,17 @@ def test_the_hashed_identifiers_of_a_seller_are_listed_in_the_admin(client, sell
     response = client.get(url)
     assert response.status_code == 200
     assert "Phone number" in response.content.decode() and "5550100" not in response.content.decode()
+
+
+def test_an_action_without_the_csrf_token_is_refused(sellers, staff):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff("Moderation leads", "lead1"))
+    response = client.post(page(sellers[0]), {"kind": "delist", "reason": "No token", "token": "t"})
+    assert response.status_code == 403
+    assert not NetworkAction.objects.exists()
+
+
+def test_moderators_may_read_the_hashed_identifiers(client, sellers, staff):
+    share("phone", "+49 30 5550100", sellers[0])
+    client.force_login(staff("Moderators", "mod1"))
+    assert client.get(reverse("admin:listings_selleridentifier_changelist")).status_code == 200
