@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from brands.choices import Role
-from investigations.models import NetworkAction, NetworkActionStatus
+from investigations.models import NetworkAction, NetworkActionKind, NetworkActionStatus
+from investigations.services import networks as services
 from listings.choices import SellerStatus
 from listings.models import DelistJob
 from tests import factories
@@ -144,3 +145,20 @@ def test_moderators_may_read_the_hashed_identifiers(client, sellers, staff):
     share("phone", "+49 30 5550100", sellers[0])
     client.force_login(staff("Moderators", "mod1"))
     assert client.get(reverse("admin:listings_selleridentifier_changelist")).status_code == 200
+
+
+def test_a_second_lead_approves_from_the_actions_list(client, sellers, staff):
+    ring = _ring(sellers, 5)
+    first, second = staff("Moderation leads", "lead1"), staff("Moderation leads", "lead2")
+    action = services.network_action_request(
+        seller_id=ring[0].pk, kind=NetworkActionKind.DELIST, actor=first, reason="Ring", idempotency_key="list"
+    )
+    changelist = reverse("admin:investigations_networkaction_changelist")
+    client.force_login(first)
+    response = client.post(changelist, {"action": "approve", "_selected_action": [action.pk]}, follow=True)
+    assert "different moderation lead" in response.content.decode()
+    client.force_login(second)
+    response = client.post(changelist, {"action": "approve", "_selected_action": [action.pk]}, follow=True)
+    assert "1 network action(s) approved and executed." in response.content.decode()
+    action.refresh_from_db()
+    assert action.status == NetworkActionStatus.EXECUTED and DelistJob.objects.count() == 1
