@@ -102,6 +102,10 @@ def network_action_request(
                 requested_by=actor,
             )
     except IntegrityError:
+        # A double click that raced this one (same key) answers its action; otherwise a pending one blocks.
+        winner = NetworkAction.objects.filter(idempotency_key=idempotency_key).first()
+        if winner is not None:
+            return winner
         raise Conflict("An action of this kind on this seller's network already waits for a second approver.") from None
     audit_record(
         action="network_action.request",
