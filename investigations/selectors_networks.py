@@ -30,11 +30,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from cases.models import CaseItem
 from investigations.models import NetworkAction, NetworkActionKind, NetworkActionStatus
-from listings.choices import LISTING_LIVE_STATUSES, SellerIdentifierKind
+from listings.choices import SellerIdentifierKind
 from listings.models import Listing, Seller, Strike
 
 #: Why two sellers are linked, beside the identifier kinds: an identical image, a re-listing.
@@ -195,14 +194,16 @@ def seller_network(seller_id: int, *, max_depth: int | None = None, max_sellers:
 def network_sellers(seller_ids: list[int]) -> Any:
     """The sellers with their marketplace, active strikes and live listings (one query)."""
     strikes = (
-        Strike.objects.filter(seller=OuterRef("pk"), expires_at__gt=timezone.now(), revoked_at__isnull=True)
+        Strike.objects.filter(seller=OuterRef("pk"))
+        .active()
         .order_by()
         .values("seller")
         .annotate(n=Count("pk"))
         .values("n")
     )
     live = (
-        Listing.objects.filter(seller=OuterRef("pk"), status__in=LISTING_LIVE_STATUSES)
+        Listing.objects.filter(seller=OuterRef("pk"))
+        .live()
         .order_by()
         .values("seller")
         .annotate(n=Count("pk"))
@@ -217,11 +218,7 @@ def network_sellers(seller_ids: list[int]) -> Any:
 
 def network_live_listing_ids(seller_ids: list[int]) -> Any:
     """The live listings of the given sellers (what a network's delisting job removes)."""
-    return (
-        Listing.objects.filter(seller_id__in=seller_ids)
-        .filter(Q(status__in=LISTING_LIVE_STATUSES))
-        .values_list("pk", flat=True)
-    )
+    return Listing.objects.filter(seller_id__in=seller_ids).live().values_list("pk", flat=True)
 
 
 # --- what a brand sees ----------------------------------------------------------------------------------
