@@ -15,9 +15,11 @@ from investigations.selectors_networks import IMAGE, RELISTING, seller_network
 from investigations.services import networks as services
 from listings import delisting
 from listings.choices import ListingStatus, PenaltyAction, SellerStatus
+from listings.delisting import common
 from listings.identifiers import identifier_digest, seller_identifiers_replace
 from listings.models import DelistJob, SellerPenalty
 from tests import factories
+from tests.concurrency import run_together
 from tests.detection.conftest import ORIGINAL_TITLE, new_listing, removed_item, seller  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +211,22 @@ def test_only_moderation_staff_may_act(sellers):
             seller_id=sellers[0].pk, kind=NetworkActionKind.DELIST, actor=nobody, reason="x", idempotency_key="k6"
         )
     assert not NetworkAction.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_leads_approving_at_once_execute_the_action_once(sellers, moderators, monkeypatch):
+    monkeypatch.setattr(common, "enqueue_plan", lambda job_id: None)  # no broker needed: the job's row is enough
+    _, first, second = moderators
+    third = factories.UserFactory(username="lead3", is_staff=True, is_superuser=True)
+    ring = _ring(sellers, 5)
+    action = services.network_action_request(
+        seller_id=ring[0].pk, kind=NetworkActionKind.SUSPEND, actor=first, reason="Ring", idempotency_key="race"
+    )
+    outcomes = run_together(
+        lambda: services.network_action_approve(action_id=action.pk, actor=second),
+        lambda: services.network_action_approve(action_id=action.pk, actor=third),
+    )
+    assert sorted(kind for kind, _ in outcomes) == ["error", "ok"]
+    assert isinstance(next(value for kind, value in outcomes if kind == "error"), Conflict)
+    assert DelistJob.objects.count() == 1
+    assert SellerPenalty.objects.filter(action=PenaltyAction.SUSPEND).count() == 5
