@@ -46,6 +46,8 @@ class ListingImageHash(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["listing", "position"], name="detection_listing_hash_unique")]
+        # Listings with the very same image (seller networks, investigations.selectors_networks).
+        indexes = [models.Index(fields=["hash"], name="detection_listing_hash_idx")]
 
     def __str__(self) -> str:
         return f"{self.listing_id}#{self.position}: {self.hash}"

@@ -34,6 +34,7 @@ def _production_env(port: int) -> dict[str, str]:
         **os.environ,
         "MARKETSAFE_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "SELLER_IDENTIFIER_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "HTTPS_ONLY": "off",  # plain HTTP on loopback: no redirect to https
         "LOG_LEVEL": "ERROR",

@@ -196,6 +196,8 @@ def serve_environment() -> dict[str, str]:
     defaults = {
         "MARKETSAFE_ENV": "production",
         "SECRET_KEY": key_file.read_text().strip(),
+        # Derived from the kept secret key, so the demo's identifier hashes keep meeting after a restart.
+        "SELLER_IDENTIFIER_KEY": "seller-identifiers-" + key_file.read_text().strip(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "HTTPS_ONLY": "off",
         "STAFF_REQUIRE_2FA": "off",

@@ -8,3 +8,9 @@ class InvestigationsConfig(AppConfig):
     name = "investigations"
     label = "investigations"
     verbose_name = "Investigations"
+
+    def ready(self) -> None:
+        # Seller networks: the delisting engine's selection kind of a whole network.
+        from investigations.services import networks
+
+        networks.register()

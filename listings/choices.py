@@ -35,6 +35,15 @@ class SellerAccountType(models.TextChoices):
     PRIVATE = "private", "Private individual"
 
 
+class SellerIdentifierKind(models.TextChoices):
+    """What else the marketplace knows of a seller: kept only as a keyed hash (`listings.identifiers`)."""
+
+    ADDRESS = "address", "Address"
+    PHONE = "phone", "Phone number"
+    PAYMENT_ACCOUNT = "payment_account", "Payment account"
+    TAX_ID = "tax_id", "Tax id"
+
+
 class PenaltyAction(models.TextChoices):
     """The repeat-infringer ladder, mildest first."""
 

@@ -88,6 +88,33 @@ class Seller(models.Model):
         return f"{self.name} ({self.marketplace})"
 
 
+class SellerIdentifier(models.Model):
+    """An identifier the marketplace sent for a seller (address, phone, payment account, tax id), never in
+    clear: `digest` is the keyed hash of its normalised value (`listings.identifiers`). Two sellers with the
+    same (kind, digest) share that identifier, which is all seller networks need to know."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=16, choices=choices.SellerIdentifierKind)
+    #: HMAC-SHA256 of "<kind>:<normalised value>" under settings.SELLER_IDENTIFIER_KEY, in hex.
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = SellerChildQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "kind", "digest"], name="selleridentifier_unique"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=choices.SellerIdentifierKind.values), name="selleridentifier_kind_valid"
+            ),
+        ]
+        # The other sellers sharing an identifier: an index scan per (kind, digest).
+        indexes = [models.Index(fields=["kind", "digest"], name="selleridentifier_digest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of seller #{self.seller_id}"
+
+
 class Listing(models.Model):
     marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="listings")
     seller = models.ForeignKey(

@@ -19,7 +19,7 @@ The seller's status moves through `SELLER_MOVES` (`core.transitions.StateMachine
 """
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -108,6 +108,11 @@ def _action_in_force(seller_id: int) -> PenaltyAction | None:
     return max((PenaltyAction(a) for a in actions), key=RANK.__getitem__, default=None)
 
 
+def _warned(seller_id: int) -> bool:
+    """Whether a warning is in force: a suspension or termination needs one first."""
+    return SellerPenalty.objects.filter(seller_id=seller_id, action=PenaltyAction.WARN, lifted_at__isnull=True).exists()
+
+
 def _move_seller(seller: Seller, action: str, status: str, now, **audit: Any) -> None:
     """Move the seller (locked by the caller) to `status` and audit it; `status_changed_at` only moves
     when the status does (lifting a warning under a restriction leaves the seller restricted)."""
@@ -147,12 +152,8 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "", actor: Any = None) ->
         return []
 
     to_apply = [target]
-    if target in DELISTING_ACTIONS:
-        warned = SellerPenalty.objects.filter(
-            seller_id=seller_id, action=PenaltyAction.WARN, lifted_at__isnull=True
-        ).exists()
-        if not warned:
-            to_apply.insert(0, PenaltyAction.WARN)
+    if target in DELISTING_ACTIONS and not _warned(seller_id):
+        to_apply.insert(0, PenaltyAction.WARN)
 
     now = timezone.now()
     applied = []
@@ -179,31 +180,7 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "", actor: Any = None) ->
             },
         )
     for action in to_apply:
-        penalty = SellerPenalty.objects.create(
-            seller=seller,
-            action=action,
-            active_strikes=strikes,
-            reason=reason,
-            applied_at=now,
-            applied_by=None,
-            automated=True,
-        )
-        _move_seller(
-            seller,
-            "apply",
-            PENALTY_SELLER_STATUS[action],
-            now,
-            actor=None,
-            automated=True,
-            reason=penalty.reason,
-            data={
-                "penalty_id": penalty.pk,
-                "penalty_action": action.value,
-                "active_strikes": strikes,
-                "policy_id": policy.pk,
-                "trigger": trigger,
-            },
-        )
+        penalty = _apply(seller, action, strikes, now, reason=reason, data={"policy_id": policy.pk, "trigger": trigger})
         if action in DELISTING_ACTIONS:
             penalty.delist_job = delisting.delist_job_create(
                 selection_kind=DelistSelectionKind.SELLER,
@@ -215,6 +192,71 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "", actor: Any = None) ->
             )
             penalty.save(update_fields=["delist_job"])
         applied.append(penalty)
+    return applied
+
+
+def _apply(
+    seller: Seller,
+    action: PenaltyAction,
+    strikes: int,
+    now,
+    *,
+    reason: str,
+    actor: Any = None,
+    delist_job: Any = None,
+    data: Mapping[str, Any],
+) -> SellerPenalty:
+    """Record a penalty on the seller (locked by the caller) and move its status; automated without `actor`."""
+    penalty = SellerPenalty.objects.create(
+        seller=seller,
+        action=action,
+        active_strikes=strikes,
+        reason=reason,
+        applied_at=now,
+        applied_by=actor,
+        automated=actor is None,
+        delist_job=delist_job,
+    )
+    _move_seller(
+        seller,
+        "apply",
+        PENALTY_SELLER_STATUS[action],
+        now,
+        actor=actor,
+        automated=actor is None,
+        reason=reason,
+        data={"penalty_id": penalty.pk, "penalty_action": action.value, "active_strikes": strikes, **data},
+    )
+    return penalty
+
+
+@transaction.atomic
+def penalty_apply_by_moderator(
+    *, seller_ids: Sequence[int], action: str, actor: Any, reason: str, delist_job: Any = None, data: Mapping[str, Any]
+) -> list[SellerPenalty]:
+    """A person applies `action` to each seller (a whole seller network at once); returns the new penalties.
+
+    Sellers are locked in id order (as `penalty_evaluate` locks one). A seller under that action or a harsher
+    one already is left as it is; a suspension or termination is preceded by a warning when none is in force,
+    as the policy's are. No delisting job is created here: the caller passes the one job that removes every
+    seller's live listings (`delist_job`), which each delisting penalty names.
+    """
+    if not reason.strip():
+        raise ValidationError("A reason is required to apply a penalty.")
+    target = PenaltyAction(action)
+    now = timezone.now()
+    applied = []
+    for seller in Seller.objects.select_for_update().filter(pk__in=list(seller_ids)).order_by("pk"):
+        in_force = _action_in_force(seller.pk)
+        if in_force is not None and RANK[in_force] >= RANK[target]:
+            continue
+        strikes = Strike.objects.filter(seller_id=seller.pk).active().count()
+        to_apply = [target]
+        if target in DELISTING_ACTIONS and not _warned(seller.pk):
+            to_apply.insert(0, PenaltyAction.WARN)
+        for step in to_apply:
+            job = delist_job if step in DELISTING_ACTIONS else None
+            applied.append(_apply(seller, step, strikes, now, reason=reason, actor=actor, delist_job=job, data=data))
     return applied
 
 

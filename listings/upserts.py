@@ -4,7 +4,9 @@ Every row is checked before anything is written, against the request itself and 
 rows (one query per kind of lookup, not per row); any problem refuses the whole request with the messages
 of each row and field, and nothing is saved. Then one statement writes each kind of row:
 
-- sellers: `bulk_create(update_conflicts=True)` on (marketplace, external id);
+- sellers: `bulk_create(update_conflicts=True)` on (marketplace, external id), then, for the rows that
+  carry `identifiers` (address, phone, payment account, tax id in clear), one DELETE and one INSERT of
+  their keyed hashes (`listings.identifiers`): the clear values go no further than this function;
 - listings: `INSERT ... SELECT FROM unnest(...) ON CONFLICT (marketplace_id, external_id) WHERE
   external_id IS NOT NULL DO UPDATE` (the unique index is partial, which Django's ON CONFLICT cannot
   name), preceded by one UPDATE that gives their external id to listings first known from a notice by
@@ -25,6 +27,7 @@ from django.db import connection, transaction
 from core.errors import RowsRefused
 from core.outbox import publish
 from listings.choices import LISTINGS_CHANGED
+from listings.identifiers import digests_of, seller_identifiers_replace
 from listings.models import Listing, Marketplace, Seller
 from listings.services import UnknownMarketplace, marketplace_for_host, normalise_listing_url
 
@@ -71,9 +74,20 @@ def _duplicates(rows: Sequence[dict[str, Any]], key: str, errors: RowErrors, wha
 
 
 def sellers_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]]) -> UpsertResult:
-    """Create or update the marketplace's sellers by external id (rows already field-validated)."""
+    """Create or update the marketplace's sellers by external id (rows already field-validated).
+
+    A row with `identifiers` ({kind: [clear values]}) replaces the seller's stored identifiers with their
+    digests (an empty object clears them); a row without leaves them as they are.
+    """
     errors = RowErrors()
     _duplicates(rows, "external_id", errors, "external_id")
+    digests: dict[int, set[tuple[str, str]]] = {}
+    for i, row in enumerate(rows):
+        if "identifiers" in row:
+            digests[i], refused = digests_of(row["identifiers"])
+            for kind, messages in refused.items():
+                for message in messages:
+                    errors.add(i, f"identifiers.{kind}", message)
     if errors:
         raise UpsertRefused(errors, field="sellers")
     external_ids = [row["external_id"] for row in rows]
@@ -99,6 +113,7 @@ def sellers_upsert(*, marketplace: Marketplace, rows: Sequence[dict[str, Any]]) 
             update_fields=["name", "account_type", "country"],
             batch_size=2000,
         )
+        seller_identifiers_replace(digests_by_seller={saved[i].pk: found for i, found in digests.items()})
     ids = [(s.external_id, s.pk, s.external_id not in existing) for s in saved]
     created = sum(1 for _, _, new in ids if new)
     return UpsertResult(created=created, updated=len(ids) - created, ids=ids)

@@ -30,6 +30,17 @@ DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 # The development default is only ever used on a developer's machine; production refuses to start without it.
 SECRET_KEY = env.str("SECRET_KEY") if PRODUCTION else env.str("SECRET_KEY", default="development-only-" + "k" * 50)
 
+# The key of sellers' identifiers' hashes (listings.identifiers): in production its own secret, so that the
+# stored digests say nothing without it; in development derived from SECRET_KEY. Changing it orphans the
+# stored digests until the marketplaces push their sellers again.
+SELLER_IDENTIFIER_KEY = (
+    env.str("SELLER_IDENTIFIER_KEY")
+    if PRODUCTION
+    else env.str("SELLER_IDENTIFIER_KEY", default="seller-identifiers-" + SECRET_KEY)
+)
+if len(SELLER_IDENTIFIER_KEY) < 32:
+    raise environ.ImproperlyConfigured("SELLER_IDENTIFIER_KEY must have at least 32 characters")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -468,6 +479,12 @@ MARKETSAFE = {
     "PROGRAM_MEMBERSHIP_TERM": timedelta(days=env.int("PROGRAM_MEMBERSHIP_TERM_DAYS", default=365)),
     # Days before the renewal date on which the brand is reminded (each once).
     "PROGRAM_RENEWAL_REMINDER_DAYS": tuple(env.list("PROGRAM_RENEWAL_REMINDER_DAYS", cast=int, default=[30, 7])),
+    # Seller networks (investigations): how far the search around a seller goes (hops, sellers), and from
+    # which size an action on a whole network waits for a second moderation lead.
+    "NETWORK_MAX_DEPTH": env.int("NETWORK_MAX_DEPTH", default=4),
+    "NETWORK_MAX_SELLERS": env.int("NETWORK_MAX_SELLERS", default=100),
+    "NETWORK_SECOND_APPROVER_MIN_SELLERS": env.int("NETWORK_SECOND_APPROVER_MIN_SELLERS", default=5),
+    "NETWORK_SECOND_APPROVER_MIN_LISTINGS": env.int("NETWORK_SECOND_APPROVER_MIN_LISTINGS", default=500),
     # Marketplace systems (README, "Integration"): requests per service token, rows per bulk upsert.
     "PLATFORM_API_RATE": env.str("PLATFORM_API_RATE", default="600/min"),
     "PLATFORM_BULK_MAX_ROWS": env.int("PLATFORM_BULK_MAX_ROWS", default=5000),

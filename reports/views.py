@@ -18,6 +18,7 @@ from cases import sla
 from cases.selectors import lane_figures
 from core.csvexport import csv_response
 from core.templatetags.charts import Series
+from investigations.selectors_networks import network_action_figures
 from reports import dsa
 from reports.forms import DSAReportForm
 
@@ -72,10 +73,14 @@ class ProgramReportView(TemplateView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         overview = program_overview()
         lanes = lane_figures()
+        networks = network_action_figures()
         if request.GET.get("format") == "csv":
-            return csv_response("marketsafe-program.csv", PROGRAM_CSV_HEADER, program_csv_rows(overview, lanes))
+            rows = program_csv_rows(overview, lanes) + network_csv_rows(networks)
+            return csv_response("marketsafe-program.csv", PROGRAM_CSV_HEADER, rows)
         flagged = program_flagged_members()
-        return self.render_to_response(self.get_context_data(overview=overview, lanes=lanes, flagged=flagged))
+        return self.render_to_response(
+            self.get_context_data(overview=overview, lanes=lanes, flagged=flagged, networks=networks)
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         lanes = kwargs["lanes"]
@@ -139,6 +144,17 @@ def program_csv_rows(overview: Any, lanes: Any) -> list[tuple[Any, ...]]:
             ("median_hours_to_decision", lane.lane, "", "" if hours is None else round(hours, 2)),
         ]
     return rows
+
+
+def network_csv_rows(networks: Any) -> list[tuple[Any, ...]]:
+    """The seller networks' figures (actions on whole networks), in the report's long form."""
+    return [
+        ("network_actions_executed", "suspend", "", networks.suspensions),
+        ("network_actions_executed", "delist", "", networks.delistings),
+        ("network_actions_pending", "", "", networks.pending),
+        ("network_sellers_acted_on", "", "", networks.sellers),
+        ("largest_network_acted_on", "", "", "" if networks.largest is None else networks.largest),
+    ]
 
 
 # --- the DSA transparency report ------------------------------------------------------------------

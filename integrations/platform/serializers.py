@@ -1,15 +1,76 @@
 """Serializers of the platform endpoints (marketplace systems, service token)."""
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from cases.choices import CounterNoticeReason
 from core.filters import WHOLE_NUMBER
 from listings.choices import SellerAccountType
+from listings.identifiers import MAX_LENGTH as IDENTIFIER_MAX_LENGTH
+from listings.identifiers import MAX_PER_KIND as MAX_IDENTIFIERS_PER_KIND
+
+#: NUL and lone surrogates: refused like DRF's text fields refuse them (they cannot be hashed as UTF-8 either).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_IDENTIFIER_KINDS = {
+    "address": "Postal addresses (case, punctuation and spacing do not matter).",
+    "phone": "Phone numbers (only the digits count; a leading 00 is the same as +).",
+    "payment_account": "Payment accounts, e.g. IBANs (letters and digits count, case does not).",
+    "tax_id": "Tax or VAT ids (letters and digits count, case does not).",
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "What else identifies the seller, in clear: hashed with a key at once and never stored in "
+        "clear (seller networks). The object replaces all the seller's stored identifiers: a kind left out is "
+        "cleared; leave the object out to keep them.",
+        "properties": {
+            kind: {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": IDENTIFIER_MAX_LENGTH},
+                "maxItems": MAX_IDENTIFIERS_PER_KIND,
+                "description": text,
+            }
+            for kind, text in _IDENTIFIER_KINDS.items()
+        },
+        "additionalProperties": False,
+    }
+)
+class SellerIdentifiersField(serializers.Field):
+    """The seller's identifiers by kind. Checked here, with one flat list of messages (the error shape keeps a
+    row's field to a list of messages), none of which repeats a value."""
+
+    default_error_messages = {
+        "invalid": "An object of lists of text, by kind: address, phone, payment_account, tax_id."
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, list[str]]:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        problems = [f"Unknown kind {kind!r}." for kind in data if kind not in _IDENTIFIER_KINDS]
+        for kind, values in data.items():
+            if kind not in _IDENTIFIER_KINDS:
+                continue
+            if not isinstance(values, list) or len(values) > MAX_IDENTIFIERS_PER_KIND:
+                problems.append(f"{kind}: a list of at most {MAX_IDENTIFIERS_PER_KIND} values.")
+                continue
+            for n, value in enumerate(values):
+                text = isinstance(value, str) and value.strip() and len(value) <= IDENTIFIER_MAX_LENGTH
+                if not text or _UNSTORABLE.search(value):
+                    problems.append(f"{kind}: value {n} is not text of 1 to {IDENTIFIER_MAX_LENGTH} characters.")
+        if problems:
+            raise serializers.ValidationError(problems)
+        return {kind: list(values) for kind, values in data.items()}
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 class SellerRowSerializer(serializers.Serializer):
@@ -23,6 +84,8 @@ class SellerRowSerializer(serializers.Serializer):
         default="",
         error_messages={"invalid": "An ISO 3166-1 alpha-2 code in capitals, e.g. DE."},
     )
+    # Seller networks (issue 19): sent → replaces the stored identifiers; left out → they stay as they are.
+    identifiers = SellerIdentifiersField(required=False)
 
 
 class ListingRowSerializer(serializers.Serializer):

@@ -2,5 +2,6 @@
 here so that Django finds them."""
 
 from investigations.models.dossiers import DossierExport, DossierSubject
+from investigations.models.networks import NetworkAction, NetworkActionKind, NetworkActionStatus
 
-__all__ = ["DossierExport", "DossierSubject"]
+__all__ = ["DossierExport", "DossierSubject", "NetworkAction", "NetworkActionKind", "NetworkActionStatus"]

@@ -11,6 +11,7 @@ from django.utils.html import format_html_join
 
 from core.admin.mixins import (
     NoDeleteAdminMixin,
+    ReadOnlyAdminMixin,
     ScaleAdminMixin,
     changelist_url,
 )
@@ -19,6 +20,7 @@ from listings.models import (
     Listing,
     Marketplace,
     Seller,
+    SellerIdentifier,
     SellerPenalty,
     Strike,
 )
@@ -80,8 +82,24 @@ class SellerAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
             (changelist_url(Listing, seller__id__exact=obj.pk), "Listings"),
             (changelist_url(Strike, seller__id__exact=obj.pk), f"Strikes ({obj.strikes.active().count()} active)"),
             (changelist_url(SellerPenalty, seller__id__exact=obj.pk), "Penalties"),
+            (changelist_url(SellerIdentifier, seller__id__exact=obj.pk), "Identifiers (hashed)"),
         )
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+
+@admin.register(SellerIdentifier)
+class SellerIdentifierAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """The keyed hashes of what the marketplace sent about its sellers: view-only (the platform upsert writes
+    them), and only the hash, since the clear value was never stored."""
+
+    list_display = ("id", "seller", "kind", "digest", "created_at")
+    list_select_related = ("seller__marketplace",)
+    list_filter = ("kind",)
+    search_fields = ("digest__exact", "seller__external_id__exact")
+    search_help_text = "An exact digest, or the marketplace's exact seller id."
+    ordering = ("-pk",)
+    sortable_by = ("id",)
+    raw_id_fields = ("seller",)
 
 
 @admin.register(Listing)

@@ -192,6 +192,11 @@ def test_the_report_shows_aggregates_only_in_html_and_csv(reviewer_client):
         "items_accepted",
         "acceptance_rate",
         "median_hours_to_decision",
+        # Seller networks (investigations): actions on whole networks, counts and sizes only.
+        "network_actions_executed",
+        "network_actions_pending",
+        "network_sellers_acted_on",
+        "largest_network_acted_on",
     }
     filed = sum(int(row[3]) for row in rows if row[0] == "items_filed")
     assert filed == CaseItem.objects.filter(submitted_at__gte=timezone.now() - timezone.timedelta(days=366)).count()

@@ -16,7 +16,7 @@ from django.urls import reverse
 from playwright.sync_api import Error as PlaywrightError
 
 from cases.models import Case, CaseItem
-from listings.models import DelistJob
+from listings.models import DelistJob, Seller
 
 PASSWORD = "marketsafe-demo"  # seed_demo's password of every demo login
 #: Impacts that fail the check; "moderate" and "minor" findings are for a person to weigh.
@@ -125,6 +125,8 @@ def test_the_console_s_main_pages_have_no_serious_violations(page, live_server, 
         reverse("admin:brands_ipright_changelist"),
         reverse("admin:sla"),
         reverse("admin:program_report"),
+        # The demo's seller network (investigations.demo_networks): its drawing, tables and action form.
+        reverse("admin:investigations_seller_network", args=[Seller.objects.get(external_id="ring-lucky-star").pk]),
     ]
     if job is not None:
         paths.append(reverse("admin:listings_delistjob_change", args=[job.pk]))

@@ -14,7 +14,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "SELLER_IDENTIFIER_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -35,6 +35,7 @@ def test_check_deploy_is_clean_in_production():
         "WARNING",
         MARKETSAFE_ENV="production",
         SECRET_KEY="a-long-random-production-key-for-this-test-only-0123456789abcdef",
+        SELLER_IDENTIFIER_KEY="another-long-random-key-for-seller-identifiers-0123456789",
         ALLOWED_HOSTS="portal.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -45,6 +46,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", MARKETSAFE_ENV="production", ALLOWED_HOSTS="portal.example.org")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_seller_identifier_key():
+    result = _manage(
+        "check",
+        MARKETSAFE_ENV="production",
+        SECRET_KEY="a-long-random-production-key-for-this-test-only-0123456789abcdef",
+        ALLOWED_HOSTS="portal.example.org",
+    )
+    assert result.returncode != 0
+    assert "SELLER_IDENTIFIER_KEY" in result.stderr
 
 
 def test_development_mode_fails_the_deploy_check():

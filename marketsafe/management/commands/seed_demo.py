@@ -40,6 +40,7 @@ from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
+from investigations.demo_networks import seed_networks
 from listings import penalties
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
@@ -345,8 +346,11 @@ class Command(BaseCommand):
             relistings = seed_relistings()
             # Brand watch: Acme's saved search with the matches it found in the catalogue.
             watched = seed_watch(brand=brands["acme"], owner=users["owner"], reporter=users["reporter"])
+            # Seller networks (issue 19): a ring of six sellers linked by identifiers and an image.
+            ring = seed_networks(marketplace=marketplaces["shopnow"])
         self.stdout.write(
-            f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, {watched} brand watch matches)."
+            f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, {watched} brand watch matches, "
+            f"a seller network of {len(ring)})."
         )
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
