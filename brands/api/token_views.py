@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, ListView
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,9 +49,9 @@ class TokenObtainView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [TokenObtainThrottle]
-    # JSON or a plain form: nothing here is a file, and multipart cannot carry the null `expires_in_days`
-    # (never expires) that the schema allows.
-    parser_classes = [JSONParser, FormParser]
+    # JSON only: neither a form nor multipart can carry the null `expires_in_days` (never expires) that the
+    # schema allows (a form sends it as text, which the integer field refuses).
+    parser_classes = [JSONParser]
     schema = ApiAutoSchema()
 
     @extend_schema(

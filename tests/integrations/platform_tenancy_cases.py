@@ -13,7 +13,8 @@ from cases import services as case_services
 from cases.models import Appeal, Case, CaseItem, CounterNotice, StatementOfReasons
 from integrations import services
 from integrations.models import ServiceToken, WebhookEndpoint, WebhookEvent
-from listings.models import Listing, Marketplace, Seller, SellerPenalty, Strike
+from listings.identifiers import identifier_digest
+from listings.models import Listing, Marketplace, Seller, SellerIdentifier, SellerPenalty, Strike
 from tests.platform_harness import MarketplaceScopeCase, MarketplaceWorld, PlatformTenancyCase
 from tests.tenancy_cases.integrations import PUBLIC_URL
 
@@ -80,6 +81,12 @@ def _strike(world: MarketplaceWorld) -> Strike:
 SCOPE_CASES = [
     MarketplaceScopeCase(Marketplace, lambda world: world.marketplace),
     MarketplaceScopeCase(Seller, lambda world: world.seller),
+    MarketplaceScopeCase(
+        SellerIdentifier,
+        lambda world: SellerIdentifier.objects.create(
+            seller=world.seller, kind="phone", digest=identifier_digest("phone", "+44 20 7946 0000")
+        ),
+    ),
     MarketplaceScopeCase(Listing, lambda world: world.accepted_item().listing),
     MarketplaceScopeCase(Strike, _strike),
     MarketplaceScopeCase(
