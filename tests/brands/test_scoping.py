@@ -33,6 +33,7 @@ from core.tenancy import brand_owned_models
 from detection.choices import Strength
 from detection.models import ReListingCandidate, RemovalFingerprint
 from integrations.models import WebhookEndpoint
+from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +60,10 @@ SCOPED_MODELS: list[type[models.Model]] = [
     WebhookEndpoint,
     RemovalFingerprint,
     ReListingCandidate,
+    TestPurchase,
+    TestPurchaseFile,
+    CustodyEvent,
+    TestPurchaseAttachment,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -170,6 +175,23 @@ def build_world(slug: str) -> World:
             brand=brand, fingerprint=fingerprint, listing=factories.ListingFactory(), score=0.9, strength=Strength.WEAK
         )
     )
+    purchase = world.add(
+        TestPurchase.objects.create(
+            brand=brand, listing=item.listing, order_id="ORD-1", purchased_on=now.date(), recorded_by=owner
+        )
+    )
+    world.add(TestPurchaseFile.objects.create(purchase=purchase, kind="photo", **_document(uploaded_by=owner)))
+    world.add(
+        CustodyEvent.objects.create(
+            purchase=purchase,
+            sequence=1,
+            event_type="bought",
+            at=now,
+            previous_hash="0" * 64,
+            hash=f"{slug}".ljust(64, "0"),
+        )
+    )
+    world.add(TestPurchaseAttachment.objects.create(purchase=purchase, item=item, attached_by=owner))
     return world
 
 
