@@ -1,1 +1,177 @@
-"""Pages of the investigations app."""
+"""Pages of the investigations app: the brand's test purchases, under /b/<brand_slug>/test-purchases/.
+
+- the list (filters by verdict and order answer, a search, pages, an empty state);
+- recording a purchase (the listing, the order, the dates, files);
+- a purchase's page: the listing as it was, the order's confirmation, the verdict, the files, the chain of
+  custody with its verification ("chain complete: N links verified" or the broken link), and the forms to
+  add an event (with files) and to record the verdict;
+- file downloads, inside the tenant scope, always as attachments.
+
+Every view declares `model` (the tenancy meta-test requires a case for each). Purchases are read through
+`TestPurchase.objects.for_user(user, brand=...)`: another brand's id answers 404. Reading needs the VIEW
+capability; writing needs FILE (owners and reporters). A service's refusal lands on the form.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import FormView, ListView, TemplateView
+
+from brands.access import BrandAccessMixin
+from brands.choices import Capability
+from brands.views import DocumentDownloadView
+from core.pagination import CappedPaginator
+from core.views import ServiceFormMixin
+from investigations import selectors
+from investigations.choices import VERDICT_OPEN
+from investigations.filtersets import TestPurchaseFilterSet
+from investigations.forms import CustodyEventForm, TestPurchaseForm, VerdictForm
+from investigations.models import TestPurchase, TestPurchaseFile
+from investigations.services import purchases as service
+
+
+class TestPurchaseListView(BrandAccessMixin, ListView):
+    __test__ = False
+
+    model = TestPurchase
+    template_name = "investigations/purchase_list.html"
+    context_object_name = "purchases"
+    paginate_by = 25
+    paginator_class = CappedPaginator
+
+    def get_queryset(self) -> Any:
+        self.filterset = TestPurchaseFilterSet(
+            self.request.GET, queryset=selectors.brand_purchases(user=self.request.user, brand=self.brand)
+        )
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            filterset=self.filterset,
+            filtered=any(value for key, value in self.request.GET.items() if key != "page"),
+            can_file=self.membership.can(Capability.FILE),
+            **kwargs,
+        )
+
+
+class PurchaseMixin:
+    """Views about one test purchase of the brand in the URL."""
+
+    model = TestPurchase
+
+    def get_purchase(self) -> TestPurchase:
+        if not hasattr(self, "purchase"):
+            self.purchase = get_object_or_404(
+                TestPurchase.objects.for_user(self.request.user, brand=self.brand).select_related(
+                    "listing__marketplace", "seller", "recorded_by"
+                ),
+                pk=self.kwargs["pk"],
+            )
+        return self.purchase
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(purchase=self.get_purchase(), **kwargs)
+
+    def back(self) -> HttpResponse:
+        return redirect("investigations:purchase_detail", brand_slug=self.brand.slug, pk=self.get_purchase().pk)
+
+
+def verdict_form(purchase: TestPurchase, **kwargs: Any) -> VerdictForm:
+    initial = {
+        "authenticator_name": purchase.authenticator_name,
+        "authenticator_organisation": purchase.authenticator_organisation,
+    }
+    return VerdictForm(initial=initial, **kwargs)
+
+
+class TestPurchaseDetailView(PurchaseMixin, BrandAccessMixin, TemplateView):
+    __test__ = False
+
+    template_name = "investigations/purchase_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        purchase = self.get_purchase()
+        can_file = self.membership.can(Capability.FILE)
+        return super().get_context_data(
+            files=purchase.files.select_related("uploaded_by").order_by("pk"),
+            timeline=selectors.purchase_timeline(purchase),
+            custody=selectors.custody_verify(purchase),
+            attachments=purchase.attachments.select_related("item__listing").order_by("pk"),
+            can_file=can_file,
+            verdict_open=purchase.verdict in VERDICT_OPEN,
+            event_form=CustodyEventForm() if can_file else None,
+            verdict_form=verdict_form(purchase) if can_file else None,
+            **kwargs,
+        )
+
+
+class TestPurchaseCreateView(BrandAccessMixin, ServiceFormMixin, FormView):
+    __test__ = False
+
+    model = TestPurchase
+    capability = Capability.FILE
+    template_name = "investigations/form_page.html"
+    form_class = TestPurchaseForm
+    extra_context = {
+        "heading": "Record a test purchase",
+        "lead": (
+            "The listing is copied as it shows now, with its seller. The marketplace confirms the order through its "
+            "API; until it answers, the purchase shows the order as unconfirmed. Files are checked by their content, "
+            "hashed (SHA-256) and kept private."
+        ),
+        "submit": "Record the purchase",
+    }
+
+    def perform(self, form: TestPurchaseForm) -> HttpResponse:
+        purchase = service.purchase_record(brand=self.brand, actor=self.request.user, **form.service_data())
+        messages.success(
+            self.request,
+            f"{purchase} was recorded. The marketplace is asked to confirm the order; until it answers, the order "
+            "shows as unconfirmed.",
+        )
+        return redirect("investigations:purchase_detail", brand_slug=self.brand.slug, pk=purchase.pk)
+
+
+class CustodyEventCreateView(PurchaseMixin, BrandAccessMixin, ServiceFormMixin, FormView):
+    capability = Capability.FILE
+    template_name = "investigations/form_page.html"
+    form_class = CustodyEventForm
+    extra_context = {
+        "heading": "Add to the chain of custody",
+        "lead": "A link cannot be changed or removed once added: check the note and the files first.",
+        "submit": "Add to the chain",
+    }
+
+    def perform(self, form: CustodyEventForm) -> HttpResponse:
+        event = service.custody_event_add(purchase=self.get_purchase(), actor=self.request.user, **form.cleaned_data)
+        messages.success(
+            self.request, f"“{event.get_event_type_display()}” was added to the chain as link {event.sequence}."
+        )
+        return self.back()
+
+
+class VerdictView(PurchaseMixin, BrandAccessMixin, ServiceFormMixin, FormView):
+    capability = Capability.FILE
+    template_name = "investigations/form_page.html"
+    form_class = VerdictForm
+    extra_context = {
+        "heading": "Record the verdict",
+        "lead": "A genuine or counterfeit verdict is final; an inconclusive one may be followed by another.",
+        "submit": "Record the verdict",
+    }
+
+    def get_form(self, form_class: Any = None) -> VerdictForm:
+        return verdict_form(self.get_purchase(), **{k: v for k, v in self.get_form_kwargs().items() if k != "initial"})
+
+    def perform(self, form: VerdictForm) -> HttpResponse:
+        purchase = service.purchase_verdict(purchase=self.get_purchase(), actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"The verdict “{purchase.get_verdict_display()}” was recorded in the chain.")
+        return self.back()
+
+
+class TestPurchaseFileDownloadView(DocumentDownloadView):
+    __test__ = False
+
+    model = TestPurchaseFile

@@ -44,6 +44,7 @@ urlpatterns = [
     path("b/<slug:brand_slug>/", include("brands.urls")),
     path("b/<slug:brand_slug>/", include("cases.urls")),
     path("b/<slug:brand_slug>/", include("detection.urls")),  # stay-down: possible re-listings
+    path("b/<slug:brand_slug>/", include("investigations.urls")),  # test purchases
     path("b/<slug:brand_slug>/", include("brands.api.portal_urls")),
     # The REST API (marketsafe/api_urls.py mounts each app's endpoints).
     path("api/v1/", include("marketsafe.api_urls")),

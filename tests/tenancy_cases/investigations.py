@@ -1,0 +1,107 @@
+"""Tenancy cases of the brand's test purchases: the list, a purchase's page and its files (every role),
+recording one, adding a custody event and recording the verdict (owners and reporters; viewers 403).
+Another brand's purchase or file answers 404."""
+
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+from django.utils import timezone
+
+from brands.choices import Role
+from investigations.models import CustodyEvent, TestPurchase, TestPurchaseFile
+from investigations.services import purchases as service
+from listings.models import Listing
+from tests import factories
+from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase, url_object
+from tests.tenancy_cases.brands import RewindingUpload
+
+FILERS = frozenset({Role.OWNER, Role.REPORTER})
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+_numbers = count(1)
+
+
+def _listing() -> Any:
+    marketplace = factories.MarketplaceFactory(slug="tp-market", hosts=["tp-market.example"])
+    n = next(_numbers)
+    return factories.ListingFactory(
+        marketplace=marketplace, external_id=f"TP{n}", url=f"https://tp-market.example/item/TP{n}"
+    )
+
+
+def _purchase(brand, user) -> dict[str, Any]:
+    purchase = service.purchase_record(
+        brand=brand,
+        actor=user,
+        listing_url=_listing().url,
+        order_id=f"ORD-{next(_numbers)}",
+        purchased_on=timezone.localdate() - timedelta(days=5),
+        files=[service.check_purchase_file(RewindingUpload("order.png", PNG))],
+    )
+    return {"pk": purchase.pk}
+
+
+def _file(brand, user) -> dict[str, Any]:
+    purchase = TestPurchase.objects.get(pk=_purchase(brand, user)["pk"])
+    return {"pk": purchase.files.get().pk}
+
+
+RECORDED_URL = "https://tp-market.example/item/RECORDED"
+
+
+def _record(brand, user) -> dict[str, Any]:
+    """Each allowed role records the same order afresh: the listing an earlier role's purchase made moves
+    aside (purchases are never deleted), so the form's URL names a new listing again."""
+    factories.MarketplaceFactory(slug="tp-market", hosts=["tp-market.example"])
+    n = next(_numbers)
+    Listing.objects.filter(url=RECORDED_URL).update(url=f"{RECORDED_URL}-{n}", external_id=f"MOVED{n}")
+    return {}
+
+
+def _record_data() -> dict[str, Any]:
+    return {
+        "listing_url": RECORDED_URL,
+        "order_id": "ORD-RECORDED",
+        "purchased_on": (timezone.localdate() - timedelta(days=3)).isoformat(),
+        "files": RewindingUpload("parcel.png", PNG),
+    }
+
+
+CASES = [
+    TenancyCase("investigations:purchase_list", model=TestPurchase),
+    TenancyCase("investigations:purchase_detail", model=TestPurchase, make=_purchase),
+    TenancyCase("investigations:file_download", model=TestPurchaseFile, make=_file),
+    TenancyCase(
+        "investigations:purchase_create",
+        model=TestPurchase,
+        make=_record,
+        allowed_roles=FILERS,
+        method="post",
+        data=_record_data(),
+        success=302,
+        saved=Saved(TestPurchase, {"brand": BRAND, "recorded_by": ACTOR, "order_id": "ORD-RECORDED"}),
+        audited=Audited("test_purchase.record", to_state="pending"),
+    ),
+    TenancyCase(
+        "investigations:event_create",
+        model=TestPurchase,
+        make=_purchase,
+        allowed_roles=FILERS,
+        method="post",
+        data={"event_type": "received", "note": "Parcel arrived sealed."},
+        success=302,
+        saved=Saved(CustodyEvent, {"event_type": "received", "sequence": 2, "actor": ACTOR}),
+        audited=Audited("test_purchase.custody", target=url_object(TestPurchase)),
+    ),
+    TenancyCase(
+        "investigations:verdict",
+        model=TestPurchase,
+        make=_purchase,
+        allowed_roles=FILERS,
+        method="post",
+        data={"verdict": "counterfeit", "authenticator_name": "Dana Expert", "report": "Fake stitching."},
+        success=302,
+        saved=Saved(TestPurchase, {"verdict": "counterfeit", "authenticator_name": "Dana Expert"}),
+        audited=Audited("test_purchase.verdict", from_state="pending", to_state="counterfeit"),
+    ),
+]
