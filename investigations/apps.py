@@ -8,3 +8,10 @@ class InvestigationsConfig(AppConfig):
     name = "investigations"
     label = "investigations"
     verbose_name = "Investigations"
+
+    def ready(self) -> None:
+        from cases.proofs import ProofSource, register_proof_source
+        from investigations.services import purchases
+
+        # A counterfeit verdict backs a filing (cases never imports investigations).
+        register_proof_source(ProofSource(check=purchases.proofs_check, attach=purchases.proofs_attach))

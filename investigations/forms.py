@@ -5,6 +5,7 @@ Messages name the field ("Enter the order number", "clip.mp4 is not an MP4 video
 so (`brands.forms.PortalFormMixin`), and the pages render them with `brands/includes/form.html`.
 """
 
+import copy
 from typing import Any
 
 from django import forms
@@ -15,6 +16,7 @@ from django.utils.functional import lazy
 
 from brands.forms import PortalFormMixin
 from cases.action_forms import CheckedFilesField
+from cases.forms import DECLARATION_FIELDS, CaseFilingForm
 from core.uploads import CheckedUpload
 from investigations.choices import MANUAL_EVENT_TYPES, CustodyEventType, Verdict
 from investigations.services.purchases import VIDEO_MAX_BYTES, check_purchase_file
@@ -128,3 +130,50 @@ class VerdictForm(PortalFormMixin, forms.Form):
         if not (data.get("report") or "").strip() and not data.get("report_file") and "report_file" not in self.errors:
             self.add_error("report", "Give the authenticator's findings, or attach their report.")
         return data
+
+
+def _listing_label(listing: Any) -> str:
+    return f"{listing.title or listing.url} ({listing.url})"
+
+
+class NoticeForm(PortalFormMixin, forms.Form):
+    """A notice "counterfeit confirmed by test purchase", filed from the purchase's page with it attached."""
+
+    # The filing form's own fields (hidden key, rights, declarations): the same labels and messages.
+    idempotency_key = CaseFilingForm.base_fields["idempotency_key"]
+    rights = CaseFilingForm.base_fields["rights"]
+    listings = forms.ModelMultipleChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        label="Listings to report",
+        help_text="The listing bought from, and the seller's other live listings the portal knows.",
+    )
+    explanation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="Which right is infringed and what the examination found.",
+    )
+    signed_name = forms.CharField(max_length=150, label="Your full name, as your signature")
+
+    def __init__(self, *args: Any, rights: Any, listings: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rights"].queryset = rights
+        self.fields["rights"].error_messages["required"] = CaseFilingForm.base_fields["rights"].error_messages[
+            "required"
+        ]
+        self.fields["listings"].queryset = listings
+        self.fields["listings"].error_messages["required"] = "Choose at least one listing to report."
+        self.fields["listings"].label_from_instance = _listing_label
+        for name in DECLARATION_FIELDS:
+            self.fields[name] = copy.deepcopy(CaseFilingForm.base_fields[name])
+        self.order_fields(["rights", "listings", "explanation", *DECLARATION_FIELDS, "signed_name"])
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "right_ids": [right.pk for right in data["rights"]],
+            "listing_ids": [listing.pk for listing in data["listings"]],
+            "explanation": data["explanation"],
+            "signed_name": data["signed_name"],
+            "idempotency_key": str(data["idempotency_key"]),
+        }

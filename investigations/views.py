@@ -5,6 +5,8 @@
 - a purchase's page: the listing as it was, the order's confirmation, the verdict, the files, the chain of
   custody with its verification ("chain complete: N links verified" or the broken link), and the forms to
   add an event (with files) and to record the verdict;
+- filing a notice "counterfeit confirmed by test purchase" from a counterfeit verdict, with the purchase
+  attached to every item (the seller's other live listings may be reported with it);
 - file downloads, inside the tenant scope, always as attachments.
 
 Every view declares `model` (the tenancy meta-test requires a case for each). Purchases are read through
@@ -12,24 +14,27 @@ Every view declares `model` (the tenancy meta-test requires a case for each). Pu
 capability; writing needs FILE (owners and reporters). A service's refusal lands on the form.
 """
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, ListView, TemplateView
 
 from brands.access import BrandAccessMixin
 from brands.choices import Capability
+from brands.models import IPRight
 from brands.views import DocumentDownloadView
 from core.pagination import CappedPaginator
 from core.views import ServiceFormMixin
 from investigations import selectors
-from investigations.choices import VERDICT_OPEN
+from investigations.choices import VERDICT_OPEN, Verdict
 from investigations.filtersets import TestPurchaseFilterSet
-from investigations.forms import CustodyEventForm, TestPurchaseForm, VerdictForm
+from investigations.forms import CustodyEventForm, NoticeForm, TestPurchaseForm, VerdictForm
 from investigations.models import TestPurchase, TestPurchaseFile
 from investigations.services import purchases as service
+from listings.models import Listing
 
 
 class TestPurchaseListView(BrandAccessMixin, ListView):
@@ -169,6 +174,75 @@ class VerdictView(PurchaseMixin, BrandAccessMixin, ServiceFormMixin, FormView):
         purchase = service.purchase_verdict(purchase=self.get_purchase(), actor=self.request.user, **form.cleaned_data)
         messages.success(self.request, f"The verdict “{purchase.get_verdict_display()}” was recorded in the chain.")
         return self.back()
+
+
+#: The seller's other live listings offered on the filing page, at most (the rest are filed the usual way).
+SELLER_LISTINGS_SHOWN = 100
+
+
+class NoticeCreateView(PurchaseMixin, BrandAccessMixin, ServiceFormMixin, FormView):
+    """File a notice "counterfeit confirmed by test purchase" with the purchase attached to every item."""
+
+    capability = Capability.FILE
+    template_name = "investigations/form_page.html"
+    form_class = NoticeForm
+    extra_context = {
+        "heading": "File a notice backed by this test purchase",
+        "lead": (
+            "The reason is “Counterfeit confirmed by test purchase”: the purchase is attached to every listing as "
+            "its evidence, and a final removal weighs double in the seller's strikes."
+        ),
+        "submit": "File the notice",
+    }
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse_unless_counterfeit() or super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse_unless_counterfeit() or super().post(request, *args, **kwargs)
+
+    def refuse_unless_counterfeit(self) -> HttpResponse | None:
+        purchase = self.get_purchase()
+        if purchase.verdict == Verdict.COUNTERFEIT:
+            return None
+        messages.error(self.request, f"{purchase} has no counterfeit verdict: it cannot back a notice.")
+        return self.back()
+
+    def get_initial(self) -> dict[str, Any]:
+        purchase = self.get_purchase()
+        return {
+            "idempotency_key": uuid.uuid4(),
+            "listings": [purchase.listing_id],
+            "explanation": (
+                f"Test purchase #{purchase.pk} (order {purchase.order_id}) was examined by "
+                f"{purchase.authenticator_name or 'an authenticator'}: counterfeit. {purchase.verdict_report}"
+            ).strip()[:5000],
+        }
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        purchase = self.get_purchase()
+        listings = Listing.objects.filter(pk=purchase.listing_id)
+        if purchase.seller_id:
+            seller_listings = Listing.objects.filter(seller_id=purchase.seller_id).live().order_by("-pk")
+            ids = [purchase.listing_id, *seller_listings.values_list("pk", flat=True)[:SELLER_LISTINGS_SHOWN]]
+            listings = Listing.objects.filter(pk__in=ids)
+        return {
+            **super().get_form_kwargs(),
+            "rights": IPRight.objects.for_brand(self.brand).usable().order_by("name"),
+            "listings": listings.order_by("pk"),
+        }
+
+    def perform(self, form: NoticeForm) -> HttpResponse:
+        case = service.purchase_file_notice(
+            purchase=self.get_purchase(),
+            actor=self.request.user,
+            ip_address=self.request.META.get("REMOTE_ADDR"),
+            **form.service_data(),
+        )
+        messages.success(
+            self.request, f"Filed as case #{case.pk}, with {self.get_purchase()} attached to each listing."
+        )
+        return redirect("cases:case_detail", brand_slug=self.brand.slug, pk=case.pk)
 
 
 class TestPurchaseFileDownloadView(DocumentDownloadView):

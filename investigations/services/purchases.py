@@ -13,6 +13,9 @@ chain of custody is the purchase's own record and the audit trail the portal's.
   A genuine or counterfeit verdict is final; a pending or inconclusive one may be followed by another.
 - `purchase_confirm_order`: the marketplace's answer through the platform API, found or not found.
   Until it answers, the purchase says "unconfirmed".
+- `purchase_file_notice`: a new notice with the reason "counterfeit confirmed by test purchase" on the
+  purchase's listing and other listings of its seller, filed through `cases.services.case_submit` with the
+  purchase attached to every item (the purchase stands as the evidence).
 - `purchase_attach`: a counterfeit verdict attached to a notice's item of the same brand, on the
   purchase's listing or another listing of its seller, with a `shared` event. The cases app reaches it
   through its proof hook (`cases.proofs`, registered in `InvestigationsConfig.ready`): it checks the
@@ -28,6 +31,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from cases.choices import Channel, ReasonCode
+from cases.services import FilingRequest, ListingRow, case_submit
 from core.audit.services import audit_record
 from core.errors import Conflict, DomainError
 from core.uploads import DOCUMENT_TYPES, VIDEO_TYPES, CheckedUpload, check_upload
@@ -355,13 +360,13 @@ def _usable(brand_id: int, purchase_ids: Sequence[int]) -> tuple[dict[int, TestP
 
 
 def proofs_check(
-    *, brand_id: int, purchase_ids: Sequence[int], listings: Sequence[Listing], covers_all: bool
+    *, brand_id: int, proof_ids: Sequence[int], listings: Sequence[Listing], covers_all: bool
 ) -> list[str]:
-    """What is wrong with backing a filing of `listings` by `purchase_ids` (the cases' proof hook).
+    """What is wrong with backing a filing of `listings` by the purchases `proof_ids` (the cases' proof hook).
 
     Each purchase must be a counterfeit verdict of the brand and match at least one listing; with
     `covers_all` (the reason "counterfeit confirmed by test purchase"), every listing must be matched."""
-    found, errors = _usable(brand_id, purchase_ids)
+    found, errors = _usable(brand_id, proof_ids)
     usable = [p for p in found.values() if p.verdict == Verdict.COUNTERFEIT]
     for purchase in usable:
         if not any(matches_listing(purchase, listing) for listing in listings):
@@ -373,11 +378,11 @@ def proofs_check(
     return errors
 
 
-def proofs_attach(*, purchase_ids: Sequence[int], items: Sequence[Any], actor: Any) -> int:
+def proofs_attach(*, proof_ids: Sequence[int], items: Sequence[Any], actor: Any) -> int:
     """Attach each purchase to the filed items it matches (the cases' proof hook, inside the filing's
     transaction, after `proofs_check`). Returns how many attachments were made."""
     made = 0
-    for purchase_id in purchase_ids:
+    for purchase_id in proof_ids:
         purchase = _lock(purchase_id)
         for item in items:
             if matches_listing(purchase, item.listing):
@@ -398,6 +403,41 @@ def _attach(purchase: TestPurchase, item: Any, actor: Any) -> int:
     )
     _audit(purchase, "attach", actor, data={"case_id": item.case_id, "item_id": item.pk})
     return 1
+
+
+def purchase_file_notice(
+    *,
+    purchase: TestPurchase,
+    actor: Any,
+    right_ids: Sequence[int],
+    listing_ids: Sequence[int],
+    explanation: str,
+    signed_name: str,
+    ip_address: str | None = None,
+    idempotency_key: str = "",
+) -> Any:
+    """File a notice "counterfeit confirmed by test purchase" on `listing_ids` (the purchase's listing and
+    others of its seller) with the purchase attached to each item; returns the case. The filing's own checks
+    apply (rights, open reports of the same listing, the declarations' signature), and the proof hook refuses
+    a purchase without a counterfeit verdict or a listing it does not back."""
+    if purchase.verdict != Verdict.COUNTERFEIT:
+        raise TestPurchaseRefused(f"{purchase} has no counterfeit verdict: it cannot back a notice.")
+    listings = Listing.objects.filter(pk__in=listing_ids).only("url").order_by("pk")
+    return case_submit(
+        request=FilingRequest(
+            brand_id=purchase.brand_id,
+            actor_id=actor.pk,
+            reason_code=ReasonCode.COUNTERFEIT_TEST_PURCHASE,
+            explanation=explanation,
+            right_ids=tuple(right_ids),
+            signed_name=signed_name,
+            ip_address=ip_address,
+            listings=tuple(ListingRow(url=listing.url) for listing in listings),
+            channel=Channel.WEB,
+            idempotency_key=idempotency_key,
+            test_purchase_ids=(purchase.pk,),
+        )
+    )
 
 
 @transaction.atomic

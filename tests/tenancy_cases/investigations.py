@@ -41,6 +41,18 @@ def _purchase(brand, user) -> dict[str, Any]:
     return {"pk": purchase.pk}
 
 
+def _counterfeit(brand, user) -> dict[str, Any]:
+    kwargs = _purchase(brand, user)
+    service.purchase_verdict(
+        purchase=TestPurchase.objects.get(pk=kwargs["pk"]),
+        actor=user,
+        verdict="counterfeit",
+        report="Fake.",
+        authenticator_name="Dana Expert",
+    )
+    return kwargs
+
+
 def _file(brand, user) -> dict[str, Any]:
     purchase = TestPurchase.objects.get(pk=_purchase(brand, user)["pk"])
     return {"pk": purchase.files.get().pk}
@@ -71,6 +83,8 @@ CASES = [
     TenancyCase("investigations:purchase_list", model=TestPurchase),
     TenancyCase("investigations:purchase_detail", model=TestPurchase, make=_purchase),
     TenancyCase("investigations:file_download", model=TestPurchaseFile, make=_file),
+    # The filing page of a counterfeit verdict (the filing itself is tested in test_purchases_notices.py).
+    TenancyCase("investigations:notice_create", model=TestPurchase, make=_counterfeit, allowed_roles=FILERS),
     TenancyCase(
         "investigations:purchase_create",
         model=TestPurchase,
