@@ -39,6 +39,7 @@ from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
+from investigations.demo import seed_test_purchases
 from listings import penalties
 from listings.bulk import generate_listings
 from listings.choices import SellerAccountType
@@ -342,7 +343,12 @@ class Command(BaseCommand):
             # Risk rules in each mode with their hits, a finished backtest and this week's audit round.
             seed_safeguards(lead=users["lead"], auditor=users["auditor"], admin=users["admin"])
             relistings = seed_relistings()
-        self.stdout.write(f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found).")
+            # Test purchases of each brand: a counterfeit verdict filed as a notice, one waiting, one genuine.
+            purchases = seed_test_purchases(brand=brands["acme"], user=users["reporter"], goods="acme")
+            purchases += seed_test_purchases(brand=brands["globex"], user=users["globex"], goods="globex")
+        self.stdout.write(
+            f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, {purchases} test purchases)."
+        )
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
         self.print_summary(options["password"])
