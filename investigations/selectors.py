@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from cases.models import CaseItem
 from investigations.models import CustodyEvent, TestPurchase, TestPurchaseFile
 from investigations.models.purchases import GENESIS_HASH
 
@@ -100,3 +101,23 @@ def brand_purchases(*, user: Any, brand: Any) -> QuerySet[TestPurchase]:
 def purchase_timeline(purchase: TestPurchase) -> list[CustodyEvent]:
     """The chain of custody, first link first, with who recorded each."""
     return list(CustodyEvent.objects.filter(purchase_id=purchase.pk).select_related("actor").order_by("sequence"))
+
+
+#: Reported listings offered on a purchase's page to attach it to, at most.
+ATTACHABLE_SHOWN = 50
+
+
+def attachable_items(purchase: TestPurchase) -> list[CaseItem]:
+    """The brand's reported listings a counterfeit verdict may back and does not yet: on the purchase's
+    listing, or on another listing of its seller; newest first."""
+    backs = Q(listing_id=purchase.listing_id)
+    if purchase.seller_id:
+        backs |= Q(listing__seller_id=purchase.seller_id)
+    attached = purchase.attachments.values("item_id")
+    return list(
+        CaseItem.objects.for_brand(purchase.brand_id)
+        .filter(backs)
+        .exclude(pk__in=attached)
+        .select_related("listing")
+        .order_by("-pk")[:ATTACHABLE_SHOWN]
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("test-purchases/<int:pk>/events/add/", views.CustodyEventCreateView.as_view(), name="event_create"),
     path("test-purchases/<int:pk>/verdict/", views.VerdictView.as_view(), name="verdict"),
     path("test-purchases/<int:pk>/file-notice/", views.NoticeCreateView.as_view(), name="notice_create"),
+    path("test-purchases/<int:pk>/attach/<int:item_id>/", views.AttachView.as_view(), name="attach"),
     path(
         "test-purchases/files/<int:pk>/download/",
         views.TestPurchaseFileDownloadView.as_view(),

@@ -6,7 +6,8 @@
   custody with its verification ("chain complete: N links verified" or the broken link), and the forms to
   add an event (with files) and to record the verdict;
 - filing a notice "counterfeit confirmed by test purchase" from a counterfeit verdict, with the purchase
-  attached to every item (the seller's other live listings may be reported with it);
+  attached to every item (the seller's other live listings may be reported with it), or attaching it to a
+  listing already reported (on its listing or its seller's);
 - file downloads, inside the tenant scope, always as attachments.
 
 Every view declares `model` (the tenancy meta-test requires a case for each). Purchases are read through
@@ -20,12 +21,15 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
 from brands.access import BrandAccessMixin
 from brands.choices import Capability
 from brands.models import IPRight
 from brands.views import DocumentDownloadView
+from cases.models import CaseItem
+from core.errors import DomainError
 from core.pagination import CappedPaginator
 from core.views import ServiceFormMixin
 from investigations import selectors
@@ -108,6 +112,9 @@ class TestPurchaseDetailView(PurchaseMixin, BrandAccessMixin, TemplateView):
             verdict_open=purchase.verdict in VERDICT_OPEN,
             event_form=CustodyEventForm() if can_file else None,
             verdict_form=verdict_form(purchase) if can_file else None,
+            attachable=selectors.attachable_items(purchase)
+            if can_file and purchase.verdict == Verdict.COUNTERFEIT
+            else [],
             **kwargs,
         )
 
@@ -243,6 +250,27 @@ class NoticeCreateView(PurchaseMixin, BrandAccessMixin, ServiceFormMixin, FormVi
             self.request, f"Filed as case #{case.pk}, with {self.get_purchase()} attached to each listing."
         )
         return redirect("cases:case_detail", brand_slug=self.brand.slug, pk=case.pk)
+
+
+class AttachView(PurchaseMixin, BrandAccessMixin, View):
+    """Attach a counterfeit verdict to one of the brand's reported listings (its evidence from now on)."""
+
+    capability = Capability.FILE
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        purchase = self.get_purchase()
+        item = get_object_or_404(
+            CaseItem.objects.for_user(request.user, brand=self.brand).select_related("listing"),
+            pk=self.kwargs["item_id"],
+        )
+        try:
+            service.purchase_attach(purchase=purchase, item=item, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return self.back()
+        messages.success(request, f"{purchase} now backs case #{item.case_id}, {item.listing.url}.")
+        return self.back()
 
 
 class TestPurchaseFileDownloadView(DocumentDownloadView):

@@ -7,12 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from investigations.demo import MP4, PDF, PNG
 from investigations.services import purchases as service
 from tests import factories
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+__all__ = ["MP4", "PDF", "PNG", "checked", "upload"]
 
 
 def upload(name: str = "parcel.png", content: bytes = PNG) -> SimpleUploadedFile:

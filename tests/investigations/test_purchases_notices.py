@@ -178,3 +178,16 @@ def test_the_filing_page_refuses_a_purchase_without_a_counterfeit_verdict(client
     page = reverse("investigations:notice_create", kwargs={"brand_slug": brand.slug, "pk": purchase.pk})
     response = client.get(page, follow=True)
     assert "has no counterfeit verdict" in response.content.decode()
+
+
+def test_attaching_from_the_purchase_page(client, brand, reporter, counterfeit, file_case, listing):
+    purchase = counterfeit()
+    item = file_case(listing_urls=[listing.url]).items.get()
+    client.force_login(reporter)
+    page = reverse("investigations:purchase_detail", kwargs={"brand_slug": brand.slug, "pk": purchase.pk})
+    attach = reverse("investigations:attach", kwargs={"brand_slug": brand.slug, "pk": purchase.pk, "item_id": item.pk})
+    assert attach in client.get(page).content.decode()
+    response = client.post(attach, follow=True)
+    body = response.content.decode()
+    assert f"now backs case #{item.case_id}" in body and attach not in body
+    assert TestPurchaseAttachment.objects.filter(purchase=purchase, item=item).exists()

@@ -9,7 +9,9 @@ from typing import Any
 from django.utils import timezone
 
 from brands.choices import Role
-from investigations.models import CustodyEvent, TestPurchase, TestPurchaseFile
+from cases import services as case_services
+from investigations.demo import PNG
+from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from investigations.services import purchases as service
 from listings.models import Listing
 from tests import factories
@@ -17,7 +19,6 @@ from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase, url_object
 from tests.tenancy_cases.brands import RewindingUpload
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 _numbers = count(1)
 
 
@@ -53,6 +54,22 @@ def _counterfeit(brand, user) -> dict[str, Any]:
     return kwargs
 
 
+def _attachable(brand, user) -> dict[str, Any]:
+    """A counterfeit verdict and the brand's report of the same listing, not attached yet."""
+    kwargs = _counterfeit(brand, user)
+    purchase = TestPurchase.objects.get(pk=kwargs["pk"])
+    case = case_services.case_submit(
+        request=factories.filing_request(
+            brand=brand,
+            actor=user,
+            rights=[factories.IPRightFactory(brand=brand)],
+            listing_urls=[purchase.listing.url],
+            signed_name="Olivia Owner",
+        )
+    )
+    return {**kwargs, "item_id": case.items.get().pk}
+
+
 def _file(brand, user) -> dict[str, Any]:
     purchase = TestPurchase.objects.get(pk=_purchase(brand, user)["pk"])
     return {"pk": purchase.files.get().pk}
@@ -83,6 +100,16 @@ CASES = [
     TenancyCase("investigations:purchase_list", model=TestPurchase),
     TenancyCase("investigations:purchase_detail", model=TestPurchase, make=_purchase),
     TenancyCase("investigations:file_download", model=TestPurchaseFile, make=_file),
+    TenancyCase(
+        "investigations:attach",
+        model=TestPurchase,
+        make=_attachable,
+        allowed_roles=FILERS,
+        method="post",
+        success=302,
+        saved=Saved(TestPurchaseAttachment, {"attached_by": ACTOR}, created=True),
+        audited=Audited("test_purchase.attach", target=url_object(TestPurchase)),
+    ),
     # The filing page of a counterfeit verdict (the filing itself is tested in test_purchases_notices.py).
     TenancyCase("investigations:notice_create", model=TestPurchase, make=_counterfeit, allowed_roles=FILERS),
     TenancyCase(

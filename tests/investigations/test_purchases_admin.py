@@ -1,0 +1,38 @@
+"""Marketplace moderators read test purchases in the admin, with their files, chain of custody and its
+verification; nobody changes or deletes them there."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def moderator_client(client):
+    moderator = factories.UserFactory(username="mona", is_staff=True)
+    moderator.groups.add(Group.objects.get(name="Moderators"))  # its permissions come from the migrations
+    client.force_login(moderator)
+    return client
+
+
+def test_a_moderator_reads_a_purchase_with_its_verified_chain(moderator_client, counterfeit):
+    purchase = counterfeit(order_id="ORD-ADMIN")
+    changelist = moderator_client.get(reverse("admin:investigations_testpurchase_changelist"))
+    assert changelist.status_code == 200 and "ORD-ADMIN" in changelist.content.decode()
+    page = moderator_client.get(reverse("admin:investigations_testpurchase_change", args=[purchase.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Chain complete: 2 links verified" in body and "order.png" in body
+
+
+def test_a_purchase_cannot_be_changed_or_deleted_in_the_admin(moderator_client, record):
+    purchase = record()
+    change = reverse("admin:investigations_testpurchase_change", args=[purchase.pk])
+    assert moderator_client.post(change, {"order_id": "rewritten"}).status_code == 403
+    delete = reverse("admin:investigations_testpurchase_delete", args=[purchase.pk])
+    assert moderator_client.post(delete, {"post": "yes"}).status_code == 403
+    purchase.refresh_from_db()
+    assert purchase.order_id != "rewritten"
