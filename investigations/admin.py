@@ -4,14 +4,25 @@ Test purchases are view-only for marketplace moderators: brands record them on t
 custody is append-only in the database, and the marketplace answers on the order through the platform
 API. A purchase's page shows its files, its chain of custody and whether the chain verifies
 (`investigations.selectors.custody_verify`).
+
+The item page of the review queue (the cases' `CaseItemAdmin`, as the apps below re-registered it) is
+re-registered with a panel of the test purchases attached to the item: their verdict, the order's
+confirmation and whether their chain verifies, so the moderator weighs them with the evidence.
 """
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html
 
+from cases.models import CaseItem
 from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin, StoredDocumentInline
 from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from investigations.selectors import custody_verify
+
+#: The item admin as the apps loaded before this one left it (cases', with safeguards' risk panel).
+_ItemAdmin: Any = type(admin.site._registry[CaseItem])
 
 
 class TestPurchaseFileInline(ReadOnlyAdminMixin, StoredDocumentInline):
@@ -56,3 +67,22 @@ class TestPurchaseAttachmentAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.Mod
     raw_id_fields = ("purchase", "item")
     ordering = ("-pk",)
     sortable_by = ("id",)
+
+
+admin.site.unregister(CaseItem)
+
+
+@admin.register(CaseItem)
+class TestPurchaseCaseItemAdmin(_ItemAdmin):
+    """The item page with the test purchases attached to the item."""
+
+    __test__ = False
+
+    change_form_template = "admin/investigations/caseitem_change_form.html"
+
+    def page_context(self, request: HttpRequest, item: CaseItem) -> dict[str, Any]:
+        attachments = TestPurchaseAttachment.objects.filter(item=item).select_related("purchase").order_by("pk")
+        return super().page_context(request, item) | {
+            "parent_change_form_template": _ItemAdmin.change_form_template or "admin/change_form.html",
+            "test_purchases": [(a.purchase, custody_verify(a.purchase)) for a in attachments],
+        }

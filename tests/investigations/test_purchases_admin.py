@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from investigations.services import purchases as service
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +37,11 @@ def test_a_purchase_cannot_be_changed_or_deleted_in_the_admin(moderator_client, 
     assert moderator_client.post(delete, {"post": "yes"}).status_code == 403
     purchase.refresh_from_db()
     assert purchase.order_id != "rewritten"
+
+
+def test_the_item_page_shows_the_attached_test_purchase(moderator_client, counterfeit, file_case, listing, reporter):
+    purchase = counterfeit(order_id="ORD-PANEL")
+    item = file_case(listing_urls=[listing.url]).items.get()
+    service.purchase_attach(purchase=purchase, item=item, actor=reporter)
+    body = moderator_client.get(reverse("admin:cases_caseitem_change", args=[item.pk])).content.decode()
+    assert "Test purchases" in body and "ORD-PANEL" in body and "Chain complete: 3 links verified" in body
