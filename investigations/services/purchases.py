@@ -28,7 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cases.choices import Channel, ReasonCode
@@ -199,19 +199,23 @@ def purchase_record(
     if TestPurchase.objects.for_brand(brand).filter(listing=listing, order_id=order_id).exists():
         raise ValidationError({"order_id": [f"Order {order_id} on this listing is already recorded."]})
     listing = Listing.objects.select_related("seller", "marketplace").get(pk=listing.pk)
-    purchase = TestPurchase.objects.create(
-        brand_id=getattr(brand, "pk", brand),
-        listing=listing,
-        seller=listing.seller,
-        listing_snapshot=listing_snapshot(listing),
-        order_id=order_id,
-        purchased_on=purchased_on,
-        received_on=received_on,
-        authenticator_name=authenticator_name.strip(),
-        authenticator_organisation=authenticator_organisation.strip(),
-        recorded_by=actor,
-        recorded_side=side,
-    )
+    try:
+        with transaction.atomic():
+            purchase = TestPurchase.objects.create(
+                brand_id=getattr(brand, "pk", brand),
+                listing=listing,
+                seller=listing.seller,
+                listing_snapshot=listing_snapshot(listing),
+                order_id=order_id,
+                purchased_on=purchased_on,
+                received_on=received_on,
+                authenticator_name=authenticator_name.strip(),
+                authenticator_organisation=authenticator_organisation.strip(),
+                recorded_by=actor,
+                recorded_side=side,
+            )
+    except IntegrityError as exc:  # the same order recorded by a concurrent request (a double submit)
+        raise ValidationError({"order_id": [f"Order {order_id} on this listing is already recorded."]}) from exc
     stored = _store_files(purchase, files, actor=actor)
     bought_at = timezone.make_aware(datetime.combine(purchased_on, datetime.min.time()))
     _append(purchase, event_type=CustodyEventType.BOUGHT, actor=actor, at=bought_at, note=note, files=stored)
@@ -356,6 +360,9 @@ def _usable(brand_id: int, purchase_ids: Sequence[int]) -> tuple[dict[int, TestP
                 f"{purchase} has no counterfeit verdict ({Verdict(purchase.verdict).label.lower()}): only a "
                 "counterfeit verdict backs a notice."
             )
+        elif purchase.order_confirmation == OrderConfirmation.NOT_FOUND:
+            # An unconfirmed order may back a notice (the record says so); one the marketplace denies may not.
+            errors.append(f"The marketplace found no order {purchase.order_id} for {purchase}'s listing.")
     return found, errors
 
 

@@ -1,20 +1,31 @@
 """Marketplace moderators read test purchases in the admin, with their files, chain of custody and its
 verification; nobody changes or deletes them there."""
 
+from importlib import import_module
+
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.urls import reverse
 
 from investigations.services import purchases as service
 from tests import factories
+from tests.safeguards.groups import _state, make_staff_groups
 
 pytestmark = pytest.mark.django_db
 
 
+PURCHASES = ("investigations", "0002_purchases")
+
+
 @pytest.fixture
 def moderator_client(client):
+    # The staff groups as the migrations make them (a transactional test may have emptied every table).
+    make_staff_groups()
+    with connection.schema_editor() as editor:
+        import_module(f"{PURCHASES[0]}.migrations.{PURCHASES[1]}")._apply(_state(PURCHASES), editor, add=True)
     moderator = factories.UserFactory(username="mona", is_staff=True)
-    moderator.groups.add(Group.objects.get(name="Moderators"))  # its permissions come from the migrations
+    moderator.groups.add(Group.objects.get(name="Moderators"))
     client.force_login(moderator)
     return client
 

@@ -191,3 +191,10 @@ def test_attaching_from_the_purchase_page(client, brand, reporter, counterfeit, 
     body = response.content.decode()
     assert f"now backs case #{item.case_id}" in body and attach not in body
     assert TestPurchaseAttachment.objects.filter(purchase=purchase, item=item).exists()
+
+
+def test_an_order_the_marketplace_did_not_find_backs_nothing(file_with, counterfeit):
+    purchase = counterfeit()
+    service.purchase_confirm_order(purchase_id=purchase.pk, found=False)
+    with pytest.raises(ValidationError, match="found no order"):
+        file_with([purchase])
