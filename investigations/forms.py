@@ -19,7 +19,7 @@ from cases.action_forms import CheckedFilesField
 from cases.forms import DECLARATION_FIELDS, CaseFilingForm
 from core.uploads import CheckedUpload
 from investigations.choices import MANUAL_EVENT_TYPES, CustodyEventType, Verdict
-from investigations.services.purchases import VIDEO_MAX_BYTES, check_purchase_file
+from investigations.services.purchases import check_purchase_file, video_max_bytes
 
 #: Files per form (the request as a whole is capped by DATA_UPLOAD_MAX_NUMBER_FILES).
 MAX_FILES = 10
@@ -27,7 +27,7 @@ MAX_FILES = 10
 
 def files_help() -> str:
     documents = settings.FILE_UPLOAD_MAX_BYTES / 1_048_576
-    videos = VIDEO_MAX_BYTES / 1_048_576
+    videos = video_max_bytes() / 1_048_576
     return (
         f"Photos (PNG, JPEG, WebP) and PDFs up to {documents:.0f} MiB each, videos (MP4, MOV, WebM) up to "
         f"{videos:.0f} MiB. Each file's SHA-256 is recorded in the chain of custody."

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -52,8 +53,12 @@ from listings.models import Listing
 
 #: What a test purchase's files may be: documents and images, and videos.
 PURCHASE_FILE_TYPES = DOCUMENT_TYPES | VIDEO_TYPES
-#: Videos are larger than documents; the cap for a video (documents keep settings.FILE_UPLOAD_MAX_BYTES).
-VIDEO_MAX_BYTES = 200 * 1024 * 1024
+
+
+def video_max_bytes() -> int:
+    """Videos are larger than documents (which keep settings.FILE_UPLOAD_MAX_BYTES): a video may fill a whole
+    request (settings.REQUEST_MAX_BYTES, which the request-size middleware enforces before any upload)."""
+    return settings.REQUEST_MAX_BYTES
 
 
 class TestPurchaseRefused(DomainError):
@@ -66,7 +71,7 @@ def check_purchase_file(file: UploadedFile) -> CheckedUpload:
     """A test purchase's upload checked by content, extension and size (videos get a larger cap)."""
     head = (file.name or "").lower()
     is_video = any(head.endswith(ext) for exts in VIDEO_TYPES.values() for ext in exts)
-    return check_upload(file, allowed=PURCHASE_FILE_TYPES, max_bytes=VIDEO_MAX_BYTES if is_video else None)
+    return check_upload(file, allowed=PURCHASE_FILE_TYPES, max_bytes=video_max_bytes() if is_video else None)
 
 
 def file_kind(upload: CheckedUpload, *, default: str = FileKind.PHOTO) -> str:

@@ -17,7 +17,7 @@ from investigations.models import CustodyEvent, TestPurchaseFile
 from investigations.models.purchases import GENESIS_HASH, link_hash
 from investigations.selectors import custody_verify
 from investigations.services import purchases as service
-from tests.investigations.conftest import MP4, PDF, checked
+from tests.investigations.conftest import MP4, PDF, PNG, checked
 
 pytestmark = pytest.mark.django_db
 
@@ -225,8 +225,11 @@ def test_the_marketplace_confirms_or_does_not_find_the_order(record):
     assert event.automated and (event.from_state, event.to_state) == ("confirmed", "not_found")
 
 
-def test_a_video_may_be_larger_than_a_document_but_not_a_mistyped_file():
-    assert service.check_purchase_file(checked("clip.mp4", MP4).file).content_type == "video/mp4"
+def test_a_video_may_be_larger_than_a_document_but_not_a_mistyped_file(settings):
+    settings.FILE_UPLOAD_MAX_BYTES, settings.REQUEST_MAX_BYTES = 100, 10_000
+    assert checked("clip.mp4", MP4 + b"\x00" * 500).content_type == "video/mp4"
+    with pytest.raises(ValidationError, match="the limit is"):
+        checked("photo.png", PNG + b"\x00" * 500)
     with pytest.raises(ValidationError, match="not an MP4 video"):
         checked("clip.mp4", PDF)
 
