@@ -112,3 +112,18 @@ class VerdictInputSerializer(serializers.Serializer):
     authenticator_organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
     report = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     report_file = serializers.FileField(required=False, help_text="Multipart only: the report, a PDF or an image.")
+
+
+class AttachInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A reported listing (case item) of the brand, on the purchase's listing or its seller's.",
+    )
+
+
+class AttachmentSerializer(serializers.Serializer):
+    purchase = serializers.IntegerField(source="purchase_id")
+    item = serializers.IntegerField(source="item_id")
+    case = serializers.IntegerField(source="item.case_id")
+    attached_at = serializers.DateTimeField()

@@ -1,6 +1,6 @@
 """The brand's test purchases endpoints: list (newest first, keyset pages, filters of the list page), read
 one (its files, its chain of custody and whether it verifies), record one (JSON, or multipart with files),
-add a custody event, record the verdict.
+add a custody event, record the verdict, attach a counterfeit verdict to a reported listing.
 
 Reads go through `TestPurchase.objects.for_user` (another brand's id: 404); every member reads, owners and
 reporters write (FILE, as on the pages; a viewer's token gets 403). Input is checked by the pages' forms
@@ -11,15 +11,18 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, parsers, status
+from rest_framework import mixins, parsers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brands.api.viewsets import BrandScopedGenericViewSet
+from cases.models import CaseItem
 from core.api.exceptions import form_validation_error
 from core.api.schema import error_response
 from investigations.api.serializers import (
+    AttachInputSerializer,
+    AttachmentSerializer,
     CustodyEventInputSerializer,
     CustodyEventSerializer,
     TestPurchaseDetailSerializer,
@@ -79,6 +82,7 @@ class TestPurchaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bran
             "create": TestPurchaseInputSerializer,
             "events": CustodyEventInputSerializer,
             "verdict": VerdictInputSerializer,
+            "attach": AttachInputSerializer,
         }.get(self.action, TestPurchaseDetailSerializer)
 
     def _output(self, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
@@ -118,3 +122,26 @@ class TestPurchaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bran
         form = _checked(VerdictForm, self._values(request), ("report_file",))
         service.purchase_verdict(purchase=purchase, actor=request.user, **form.cleaned_data)
         return self._output(purchase.pk)
+
+    @extend_schema(
+        summary="Attach a counterfeit verdict to a reported listing of the brand (its evidence from now on)",
+        request=AttachInputSerializer,
+        responses={
+            201: AttachmentSerializer,
+            409: error_response("The purchase is already attached to this item."),
+        },
+    )
+    @action(detail=True, methods=["post"], parser_classes=[parsers.JSONParser])
+    def attach(self, request: Request, pk: int) -> Response:
+        purchase = self.get_object()
+        values = self._values(request)
+        item = (
+            CaseItem.objects.for_user(request.user, brand=self.brand)
+            .select_related("listing")
+            .filter(pk=values["item"])
+            .first()
+        )
+        if item is None:
+            raise serializers.ValidationError({"item": ["No such reported listing of this brand."]})
+        attachment = service.purchase_attach(purchase=purchase, item=item, actor=request.user)
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)

@@ -20,7 +20,7 @@ from tests.api_harness import ApiTenancyCase
 from tests.tenancy_cases.brands import PDF
 from tests.tenancy_cases.cases_pages import _case, _file, _item_in
 from tests.tenancy_cases.detection import _candidate
-from tests.tenancy_cases.investigations import PNG, _listing, _purchase
+from tests.tenancy_cases.investigations import PNG, _counterfeit, _listing, _purchase, _reported
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
 OWNERS = frozenset({Role.OWNER})
@@ -112,6 +112,12 @@ def purchase_body(brand, user) -> dict:
     }
 
 
+def attach_body(brand, user) -> dict:
+    """The brand's report of the listing of its latest test purchase (the one `make` just verdicted)."""
+    purchase = TestPurchase.objects.filter(brand=brand).latest("pk")
+    return {"item": _reported(brand, user, purchase)}
+
+
 CASES = [
     # Cases.
     ApiTenancyCase("cases-api:case-list", model=Case, seed=_seed_case),
@@ -197,6 +203,15 @@ CASES = [
         method="post",
         body=lambda brand, user: {"verdict": "counterfeit", "authenticator_name": "Dana", "report": "Fake."},
         allowed_roles=FILERS,
+    ),
+    ApiTenancyCase(
+        "investigations-api:test-purchase-attach",
+        model=TestPurchase,
+        make=_counterfeit,
+        method="post",
+        body=attach_body,
+        allowed_roles=FILERS,
+        success=201,
     ),
     # Stay-down detection: the re-listing candidates feed.
     ApiTenancyCase("detection-api:candidate-list", model=ReListingCandidate, seed=lambda b, u: _candidate(b, u)["pk"]),

@@ -58,6 +58,7 @@ DATA_DEPENDENT_FIELDS = {
     "POST /api/v1/test-purchases/": {"listing_url", "order_id", "purchased_on", "received_on", "files"},
     "POST /api/v1/test-purchases/{id}/events/": {"at", "note", "files"},
     "POST /api/v1/test-purchases/{id}/verdict/": {"report", "report_file"},
+    "POST /api/v1/test-purchases/{id}/attach/": {"item"},
     "POST /api/v1/platform/listings/bulk/": {"listings"},
     "POST /api/v1/platform/sellers/bulk/": {"sellers"},
 }

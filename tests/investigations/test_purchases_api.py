@@ -81,3 +81,23 @@ def test_the_marketplace_lists_waiting_orders_and_answers(record, marketplace, c
     client.force_login(reporter)
     page = reverse("investigations:purchase_detail", kwargs={"brand_slug": brand.slug, "pk": purchase.pk})
     assert "Confirmed by the marketplace" in client.get(page).content.decode()
+
+
+def test_attaching_a_counterfeit_verdict_to_a_reported_listing(api, counterfeit, record, file_case, listing):
+    purchase = counterfeit()
+    item = file_case(listing_urls=[listing.url]).items.get()
+    attach = reverse("investigations-api:test-purchase-attach", kwargs={"pk": purchase.pk})
+    response = api.post(attach, {"item": item.pk}, format="json")
+    assert response.status_code == 201 and response.json() == {
+        "purchase": purchase.pk,
+        "item": item.pk,
+        "case": item.case_id,
+        "attached_at": response.json()["attached_at"],
+    }
+    assert api.post(attach, {"item": item.pk}, format="json").status_code == 409
+    pending = reverse("investigations-api:test-purchase-attach", kwargs={"pk": record().pk})
+    refused = api.post(pending, {"item": item.pk}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "refused"
+    assert api.post(attach, {"item": 10**9}, format="json").json()["errors"] == {
+        "item": ["No such reported listing of this brand."]
+    }

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from brands.choices import Role
 from cases import services as case_services
+from cases.models import CaseItem
 from investigations.demo import PNG
 from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from investigations.services import purchases as service
@@ -54,10 +55,11 @@ def _counterfeit(brand, user) -> dict[str, Any]:
     return kwargs
 
 
-def _attachable(brand, user) -> dict[str, Any]:
-    """A counterfeit verdict and the brand's report of the same listing, not attached yet."""
-    kwargs = _counterfeit(brand, user)
-    purchase = TestPurchase.objects.get(pk=kwargs["pk"])
+def _reported(brand, user, purchase: TestPurchase) -> int:
+    """The id of the brand's report (case item) of the purchase's listing, filed afresh if none is open."""
+    open_item = CaseItem.objects.for_brand(brand).open().filter(listing=purchase.listing).first()
+    if open_item is not None:
+        return open_item.pk
     case = case_services.case_submit(
         request=factories.filing_request(
             brand=brand,
@@ -67,7 +69,13 @@ def _attachable(brand, user) -> dict[str, Any]:
             signed_name="Olivia Owner",
         )
     )
-    return {**kwargs, "item_id": case.items.get().pk}
+    return case.items.get().pk
+
+
+def _attachable(brand, user) -> dict[str, Any]:
+    """A counterfeit verdict and the brand's report of the same listing, not attached yet."""
+    kwargs = _counterfeit(brand, user)
+    return {**kwargs, "item_id": _reported(brand, user, TestPurchase.objects.get(pk=kwargs["pk"]))}
 
 
 def _file(brand, user) -> dict[str, Any]:
