@@ -6,6 +6,7 @@ the brand buttons that would be refused. Evidence files are checked by content (
 any service sees them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,13 +22,25 @@ from core.uploads import CheckedUpload, check_upload
 
 
 class CheckedFilesField(MultipleFileField):
-    """Several files in one input, each checked by content, extension and size; cleans to `CheckedUpload`s."""
+    """Several files in one input, each checked by content, extension and size; cleans to `CheckedUpload`s.
+
+    `check` is the check of one file (`core.uploads.check_upload` by default; another app's own allow-list
+    otherwise); with `max_files`, more files than that are refused as a whole."""
+
+    def __init__(
+        self, *, check: Callable[[Any], CheckedUpload] = check_upload, max_files: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.check, self.max_files = check, max_files
 
     def clean(self, data: Any, initial: Any = None) -> list[CheckedUpload]:
+        uploads = super().clean(data, initial)
+        if self.max_files is not None and len(uploads) > self.max_files:
+            raise ValidationError(f"Attach at most {self.max_files} files; you chose {len(uploads)}.")
         checked, errors = [], []
-        for upload in super().clean(data, initial):
+        for upload in uploads:
             try:
-                checked.append(check_upload(upload))
+                checked.append(self.check(upload))
             except ValidationError as exc:
                 errors.extend(exc.messages)
         if errors:

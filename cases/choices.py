@@ -13,6 +13,7 @@ ITEM_STATUS_CHANGED = "cases.item_status_changed"
 
 class ReasonCode(models.TextChoices):
     COUNTERFEIT = "counterfeit", "Counterfeit goods bearing the mark"
+    COUNTERFEIT_TEST_PURCHASE = "counterfeit_test_purchase", "Counterfeit confirmed by test purchase"
     TRADEMARK_TITLE = "trademark_title", "Trademark misuse in title or description"
     TRADEMARK_IMAGE = "trademark_image", "Unauthorised logo in images"
     COPYRIGHT = "copyright", "Copyrighted images or text"
@@ -26,6 +27,16 @@ class ReasonCode(models.TextChoices):
 #: Reason codes for which evidence stays required even in the expedited lane: what they claim cannot be
 #: seen on the listing itself.
 EVIDENCE_ALWAYS_REQUIRED = frozenset({ReasonCode.PATENT, ReasonCode.UNLAWFUL_IMPORT, ReasonCode.OTHER})
+
+#: Reason codes a filing may choose only with proof attached to every item: a counterfeit verdict of a test
+#: purchase of the brand on that listing or its seller (`cases.proofs`, filled by the investigations app).
+#: The general filing form does not offer them; the test purchase's page files with its purchase attached.
+PROOF_REQUIRED = frozenset({ReasonCode.COUNTERFEIT_TEST_PURCHASE})
+
+#: Final removals that give the seller a strike, and how much the strike weighs in the penalty ladder
+#: (`listings.penalties` sums the weights of active strikes): a counterfeit confirmed by a test purchase
+#: weighs double.
+STRIKE_WEIGHTS: dict[str, int] = {ReasonCode.COUNTERFEIT: 1, ReasonCode.COUNTERFEIT_TEST_PURCHASE: 2}
 
 
 class Channel(models.TextChoices):
@@ -191,6 +202,7 @@ DSA_CATEGORY_IP = "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
 #: DSA category_specification keyword for each reason code.
 DSA_KEYWORDS: dict[str, str] = {
     ReasonCode.COUNTERFEIT: "KEYWORD_TRADEMARK_INFRINGEMENT",
+    ReasonCode.COUNTERFEIT_TEST_PURCHASE: "KEYWORD_TRADEMARK_INFRINGEMENT",
     ReasonCode.TRADEMARK_TITLE: "KEYWORD_TRADEMARK_INFRINGEMENT",
     ReasonCode.TRADEMARK_IMAGE: "KEYWORD_TRADEMARK_INFRINGEMENT",
     ReasonCode.STOREFRONT: "KEYWORD_TRADEMARK_INFRINGEMENT",
@@ -215,6 +227,7 @@ _TRADE_MARK = "Trade mark infringement: Regulation (EU) 2017/1001, Art. 9; Direc
 #: The legal ground (DSA `illegal_content_legal_ground`) each reason code relies on, as the seller reads it.
 LEGAL_GROUNDS: dict[str, str] = {
     ReasonCode.COUNTERFEIT: f"Counterfeit goods. {_TRADE_MARK}",
+    ReasonCode.COUNTERFEIT_TEST_PURCHASE: f"Counterfeit goods, confirmed by a test purchase. {_TRADE_MARK}",
     ReasonCode.TRADEMARK_TITLE: _TRADE_MARK,
     ReasonCode.TRADEMARK_IMAGE: _TRADE_MARK,
     ReasonCode.STOREFRONT: _TRADE_MARK,

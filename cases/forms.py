@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from brands.choices import Lane
 from cases import importing
-from cases.choices import DECLARATION_TEXT, Channel, DeclarationKind, EvidenceKind, ReasonCode
+from cases.choices import DECLARATION_TEXT, PROOF_REQUIRED, Channel, DeclarationKind, EvidenceKind, ReasonCode
 from cases.services import FilingRequest, StoredEvidence, evidence_required
 from core.uploads import check_upload
 
@@ -47,6 +47,9 @@ DECLARATION_FIELDS = {
     "declare_authority": DeclarationKind.AUTHORITY,
 }
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
+#: The reasons this form offers: one that needs proof on every item (`PROOF_REQUIRED`) is filed from where
+#: the proof is kept (a test purchase's page), with the proof attached.
+FORM_REASONS = [code for code in ReasonCode.values if code not in PROOF_REQUIRED]
 #: Evidence files per filing (the request as a whole is capped by DATA_UPLOAD_MAX_NUMBER_FILES).
 MAX_EVIDENCE_FILES = 10
 
@@ -66,7 +69,7 @@ class CaseFilingForm(forms.Form):
         error_messages={"required": "Choose at least one verified IP right."},
     )
     reason_code = forms.ChoiceField(
-        choices=[("", "Choose a reason"), *ReasonCode.choices],
+        choices=[("", "Choose a reason"), *((code, ReasonCode(code).label) for code in FORM_REASONS)],
         label="Reason",
         error_messages={"required": "Choose the reason for this notice."},
     )
@@ -138,7 +141,7 @@ class CaseFilingForm(forms.Form):
 
     @property
     def evidence_required_reasons(self) -> list[str]:
-        return [code for code in ReasonCode.values if evidence_required(lane=self.lane, reason_code=code)]
+        return [code for code in FORM_REASONS if evidence_required(lane=self.lane, reason_code=code)]
 
     @property
     def evidence_hints(self) -> dict[str, str]:
@@ -153,9 +156,9 @@ class CaseFilingForm(forms.Form):
         """The hint for the reason chosen so far (or for the lane as a whole before one is chosen)."""
         reason = self["reason_code"].value()
         required = self.evidence_required_reasons
-        if reason in ReasonCode.values:
+        if reason in FORM_REASONS:
             return self.evidence_hints["required" if reason in required else "optional"]
-        if len(required) == len(ReasonCode.values):
+        if len(required) == len(FORM_REASONS):
             return f"Evidence is required: {self.brand_name} files in the {Lane(self.lane).label} lane."
         return f"Evidence is optional for some reasons in the {Lane(self.lane).label} lane; choose a reason first."
 

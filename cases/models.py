@@ -22,7 +22,7 @@ class Case(models.Model):
     brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="cases")
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     lane = models.CharField(max_length=16, choices=Lane, help_text="Frozen when the case is filed.")
-    reason_code = models.CharField(max_length=24, choices=choices.ReasonCode)
+    reason_code = models.CharField(max_length=32, choices=choices.ReasonCode)
     explanation = models.TextField()
     rights = models.ManyToManyField("brands.IPRight", related_name="cases")
     channel = models.CharField(max_length=8, choices=choices.Channel, default=choices.Channel.WEB)
@@ -64,7 +64,7 @@ class CaseItem(models.Model):
     # Denormalised from the case: the review queue orders by lane then SLA without a join. The values
     # sort in priority order ("expedited" < "standard").
     lane = models.CharField(max_length=16, choices=Lane)
-    reason_code = models.CharField(max_length=24, choices=choices.ReasonCode)
+    reason_code = models.CharField(max_length=32, choices=choices.ReasonCode)
     status = models.CharField(max_length=24, choices=choices.ItemStatus, default=choices.ItemStatus.SUBMITTED)
     brand_note = models.TextField(blank=True, help_text="The brand's explanation for this listing (and amendments).")
     submitted_at = models.DateTimeField(db_default=Now())

@@ -409,7 +409,7 @@ class SellerHistory:
 
     - reports: items reporting any of the seller's listings;
     - removals: those whose report was accepted (the listing was removed, even if later reinstated);
-    - strikes: active (unexpired, not revoked) and all-time;
+    - strikes: the weight of the active ones (unexpired, not revoked: what the ladder counts) and all-time;
     - penalties: the latest applied, newest first.
     """
 
@@ -434,7 +434,7 @@ def seller_history(*, seller_id: int, now: datetime | None = None) -> SellerHist
     return SellerHistory(
         **reports,
         # The policy's own definition of an active strike, rather than a copy of it in an aggregate.
-        active_strikes=strikes.active(now).count(),
+        active_strikes=strikes.active(now).weight(),
         total_strikes=strikes.count(),
         penalties=list(penalties[:SELLER_PENALTIES_SHOWN]),
     )

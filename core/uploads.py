@@ -23,6 +23,12 @@ DOCUMENT_TYPES: dict[str, frozenset[str]] = {
     "image/webp": frozenset({".webp"}),
 }
 
+#: Videos (a test purchase's unboxing and examination): download-only too.
+VIDEO_TYPES: dict[str, frozenset[str]] = {
+    "video/mp4": frozenset({".mp4", ".m4v"}),
+    "video/quicktime": frozenset({".mov"}),
+    "video/webm": frozenset({".webm"}),
+}
 
 #: What each accepted type is called in a message ("this file is not a PDF").
 TYPE_NAMES: dict[str, str] = {
@@ -30,6 +36,9 @@ TYPE_NAMES: dict[str, str] = {
     "image/png": "a PNG image",
     "image/jpeg": "a JPEG image",
     "image/webp": "a WebP image",
+    "video/mp4": "an MP4 video",
+    "video/quicktime": "a QuickTime video",
+    "video/webm": "a WebM video",
 }
 
 

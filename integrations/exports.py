@@ -151,6 +151,7 @@ def dsa_batches(statements: Iterable[StatementOfReasons], size: int = DSA_BATCH_
 #: Lumen's notice type for each reason code.
 LUMEN_TYPES: dict[str, str] = {
     ReasonCode.COUNTERFEIT: "Counterfeit",
+    ReasonCode.COUNTERFEIT_TEST_PURCHASE: "Counterfeit",
     ReasonCode.UNLAWFUL_IMPORT: "Counterfeit",
     ReasonCode.TRADEMARK_TITLE: "Trademark",
     ReasonCode.TRADEMARK_IMAGE: "Trademark",
@@ -191,6 +192,7 @@ def lumen_notices(cases: Sequence[Case]) -> list[dict[str, Any]]:
 #: Lumen's topics of each reason code (its topic names).
 LUMEN_TOPICS: dict[str, list[str]] = {
     ReasonCode.COUNTERFEIT: ["Counterfeit", "Trademark"],
+    ReasonCode.COUNTERFEIT_TEST_PURCHASE: ["Counterfeit", "Trademark"],
     ReasonCode.UNLAWFUL_IMPORT: ["Counterfeit", "Trademark"],
     ReasonCode.TRADEMARK_TITLE: ["Trademark"],
     ReasonCode.TRADEMARK_IMAGE: ["Trademark"],

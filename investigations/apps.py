@@ -10,6 +10,12 @@ class InvestigationsConfig(AppConfig):
     verbose_name = "Investigations"
 
     def ready(self) -> None:
+        from cases.proofs import ProofSource, register_proof_source
+        from investigations.services import purchases
+
+        # A counterfeit verdict backs a filing (cases never imports investigations).
+        register_proof_source(ProofSource(check=purchases.proofs_check, attach=purchases.proofs_attach))
+
         # Seller networks: the delisting engine's selection kind of a whole network.
         from investigations.services import networks
 

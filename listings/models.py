@@ -210,6 +210,9 @@ class Strike(models.Model):
         null=True, blank=True, help_text="The case item whose final removal gave this strike."
     )
     reason_code = models.CharField(max_length=40)
+    #: How much the strike counts towards the penalty ladder: the thresholds compare the sum of the active
+    #: strikes' weights. The app that records it decides (a counterfeit confirmed by a test purchase: 2).
+    weight = models.PositiveSmallIntegerField(default=1)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -223,6 +226,7 @@ class Strike(models.Model):
             models.CheckConstraint(
                 condition=models.Q(expires_at__gt=models.F("issued_at")), name="strike_expiry_after_issue"
             ),
+            models.CheckConstraint(condition=models.Q(weight__gte=1), name="strike_weight_positive"),
             models.UniqueConstraint(
                 fields=["seller", "source_item_id"],
                 condition=models.Q(source_item_id__isnull=False),

@@ -142,7 +142,8 @@ def penalty_evaluate(*, seller_id: int, trigger: str = "", actor: Any = None) ->
     policy = PenaltyPolicy.objects.filter(is_active=True).prefetch_related("thresholds").first()
     if policy is None:
         return []
-    strikes = Strike.objects.filter(seller_id=seller_id).active().count()
+    # The ladder counts weights: a strike confirmed by a test purchase counts as more than one.
+    strikes = Strike.objects.filter(seller_id=seller_id).active().weight()
     reached = [PenaltyAction(t.action) for t in policy.thresholds.all() if strikes >= t.strikes]
     if not reached:
         return []

@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Self
 
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.tenancy import MarketplaceScopedQuerySet
@@ -35,3 +37,7 @@ class StrikeQuerySet(SellerChildQuerySet):
     def active(self, at: datetime | None = None) -> Self:
         """Strikes that count towards the policy at `at` (now by default): unexpired and not revoked."""
         return self.filter(expires_at__gt=at or timezone.now(), revoked_at__isnull=True)
+
+    def weight(self) -> int:
+        """What these strikes count for in the penalty ladder: the sum of their weights (0 for none)."""
+        return self.aggregate(total=Coalesce(Sum("weight"), 0))["total"]

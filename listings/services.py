@@ -237,17 +237,25 @@ def strike_record(
     actor: Any = None,
     automated: bool = False,
     issued_at: datetime | None = None,
+    weight: int = 1,
 ) -> Strike:
     """Give the seller a strike for a final removal; recording the same item twice gives one strike.
 
     `issued_at` is when the removal became final (a deadline sweep may run after it); now by default.
+    `weight` is what the strike counts for in the ladder (the caller's rule: a removal confirmed by a test
+    purchase weighs more).
     A new strike evaluates the repeat-infringer policy (`listings.penalties.penalty_evaluate`).
     """
     now = issued_at or timezone.now()
     strike, created = Strike.objects.get_or_create(
         seller_id=seller_id,
         source_item_id=source_item_id,
-        defaults={"reason_code": reason_code, "issued_at": now, "expires_at": now + strike_lifetime()},
+        defaults={
+            "reason_code": reason_code,
+            "weight": weight,
+            "issued_at": now,
+            "expires_at": now + strike_lifetime(),
+        },
     )
     if created:
         audit_record(
@@ -256,7 +264,7 @@ def strike_record(
             actor=actor,
             automated=automated,
             reason=f"Final removal of case item #{source_item_id}",
-            data={"seller_id": seller_id, "expires_at": strike.expires_at.isoformat()},
+            data={"seller_id": seller_id, "expires_at": strike.expires_at.isoformat(), "weight": strike.weight},
         )
         # Here, not at the top: penalties imports delisting, which imports this module.
         from listings.penalties import penalty_evaluate

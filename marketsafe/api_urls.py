@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("cases.api.urls")),
     path("", include("brands.api.urls")),
     path("", include("detection.api.urls")),  # stay-down: the re-listing candidates feed
+    path("", include("investigations.api.urls")),  # test purchases
     path("platform/", include("integrations.platform.urls")),
     re_path(r"^(?:[\s\S]*/)?$", views.EndpointNotFoundView.as_view(), name="api-not-found"),
 ]

@@ -44,6 +44,7 @@ urlpatterns = [
     path("b/<slug:brand_slug>/", include("brands.urls")),
     path("b/<slug:brand_slug>/", include("cases.urls")),
     path("b/<slug:brand_slug>/", include("detection.urls")),  # stay-down: possible re-listings
+    path("b/<slug:brand_slug>/", include("investigations.urls")),  # test purchases
     path(
         "b/<slug:brand_slug>/", include("investigations.urls_networks")
     ),  # seller networks, as far as the brand reported

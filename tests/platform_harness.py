@@ -35,6 +35,7 @@ from brands.choices import Role
 from cases import services as case_services
 from cases.models import Appeal, CaseItem, CounterNotice, StatementOfReasons
 from integrations.services import service_token_create, service_token_revoke
+from investigations.models import TestPurchase
 from listings.models import Listing, Seller
 from tests import factories
 from tests.api_harness import service_client
@@ -112,6 +113,11 @@ class MarketplaceWorld:
             ),
             CounterNotice.objects.filter(**scope).count(),
             Appeal.objects.filter(**scope).count(),
+            list(
+                TestPurchase.objects.filter(listing__marketplace=self.marketplace)
+                .order_by("pk")
+                .values_list("pk", "order_confirmation")
+            ),
         )
 
 
@@ -125,7 +131,16 @@ def marketplace_world(tag: str) -> MarketplaceWorld:
         moderator=factories.UserFactory(is_staff=True),
         seller=factories.SellerFactory(marketplace=marketplace, name=f"SELLER-{tag}-{next(_numbers)}"),
     )
-    world.accepted_item()
+    item = world.accepted_item()
+    # A test purchase of the brand on the reported listing, whose order waits for the marketplace's answer.
+    TestPurchase.objects.create(
+        brand=brand,
+        listing=item.listing,
+        seller=world.seller,
+        order_id=f"ORDER-{tag}-{next(_numbers)}",
+        purchased_on=item.submitted_at.date(),
+        recorded_by=world.reporter,
+    )
     return world
 
 

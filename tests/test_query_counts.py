@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from brands.models import BrandMembership, IPRight
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
 from cases.models import Case, CaseItem
+from investigations.models import TestPurchase
 from tests import factories
 from tests.api_harness import token_client
 
@@ -68,6 +70,17 @@ def _rights(rows: int, ctx: dict[str, Any]) -> None:
         factories.IPRightFactory(brand=ctx["brand"], name=f"Mark {number}")
 
 
+def _purchases(rows: int, ctx: dict[str, Any]) -> None:
+    for number in range(TestPurchase.objects.count(), rows):
+        TestPurchase.objects.create(
+            brand=ctx["brand"],
+            listing=factories.ListingFactory(),
+            order_id=f"QC-{number}",
+            purchased_on=date(2026, 1, 2),
+            recorded_by=ctx["reporter"],
+        )
+
+
 ENDPOINTS = [
     ListEndpoint("page cases:item_list", lambda b: reverse("cases:item_list", args=[b.slug]), "page", _items),
     ListEndpoint("page cases:case_list", lambda b: reverse("cases:case_list", args=[b.slug]), "page", _cases),
@@ -75,6 +88,19 @@ ENDPOINTS = [
     ListEndpoint("api cases-api:item-list", lambda b: reverse("cases-api:item-list"), "api", _items),
     ListEndpoint("api cases-api:case-list", lambda b: reverse("cases-api:case-list"), "api", _cases),
     ListEndpoint("api brands-api:ip-right-list", lambda b: reverse("brands-api:ip-right-list"), "api", _rights),
+    ListEndpoint(
+        "page investigations:purchase_list",
+        lambda b: reverse("investigations:purchase_list", args=[b.slug]),
+        "page",
+        _purchases,
+        25,
+    ),
+    ListEndpoint(
+        "api investigations-api:test-purchase-list",
+        lambda b: reverse("investigations-api:test-purchase-list"),
+        "api",
+        _purchases,
+    ),
 ]
 
 

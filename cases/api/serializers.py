@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from cases.action_forms import available_actions
 from cases.choices import EvidenceKind, ReasonCode
+from cases.forms import FORM_REASONS
 from cases.importing import NOTE_MAX_CHARS, URL_MAX_CHARS
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
 from core.api.serializers import DOCUMENT_FIELDS
@@ -262,7 +263,8 @@ class _FilingFields(serializers.Serializer):
         default=list,
         help_text="Ids of the brand's verified, unexpired IP rights relied on (at least one).",
     )
-    reason_code = serializers.ChoiceField(choices=ReasonCode.choices)
+    # The filing form's reasons: one that needs a test purchase on every item is filed from the purchase.
+    reason_code = serializers.ChoiceField(choices=[(code, ReasonCode(code).label) for code in FORM_REASONS])
     explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     evidence = serializers.ListField(
         child=serializers.FileField(),

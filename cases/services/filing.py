@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from brands.models import Brand, IPRight
 from brands.selectors import brand_lane
+from cases import proofs
 from cases.choices import (
     DECLARATION_TEXT,
     EVIDENCE_ALWAYS_REQUIRED,
     ITEM_STATUS_CHANGED,
+    PROOF_REQUIRED,
     Channel,
     DeclarationKind,
     EvidenceKind,
@@ -102,6 +104,9 @@ class FilingRequest:
     channel: str = Channel.WEB
     #: A repeated key returns the case filed the first time ("" for none).
     idempotency_key: str = ""
+    #: Test purchases with a counterfeit verdict backing the listings (`cases.proofs`): they stand as the
+    #: evidence, and a reason of `PROOF_REQUIRED` needs one for every listing.
+    test_purchase_ids: tuple[int, ...] = ()
 
     def with_listings(self, rows: Iterable[Any]) -> Self:
         """A copy reporting `rows` (anything with `url` and `note`, e.g. checked preview rows)."""
@@ -141,6 +146,7 @@ class FilingRequest:
                 values
                 | {
                     "right_ids": tuple(values.get("right_ids", ())),
+                    "test_purchase_ids": tuple(values.get("test_purchase_ids", ())),
                     "listings": tuple(ListingRow(**row) for row in values.get("listings", ())),
                     "evidence": tuple(
                         StoredEvidence(**{k: entry[k] for k in ("path", "name", "content_type", "size")})
@@ -230,7 +236,16 @@ def _check(request: FilingRequest, *, brand: Brand, rights: Sequence[IPRight], l
         errors.setdefault("listings", []).append(f"A case holds at most {max_items} listings; split the list.")
     elif len(set(urls)) != len(urls):
         errors.setdefault("listings", []).append("The same listing URL appears more than once.")
-    if not request.evidence and evidence_required(lane=lane, reason_code=request.reason_code):
+    if request.reason_code in PROOF_REQUIRED and not request.test_purchase_ids:
+        errors.setdefault("test_purchases", []).append(
+            f"“{ReasonCode(request.reason_code).label}” needs a counterfeit test purchase of each listing or its "
+            "seller attached: file it from the test purchase's page."
+        )
+    elif (
+        not request.evidence
+        and not request.test_purchase_ids
+        and evidence_required(lane=lane, reason_code=request.reason_code)
+    ):
         errors.setdefault("evidence", []).append("Evidence is required for this reason code in your lane.")
     if errors:
         raise ValidationError(errors)
@@ -289,6 +304,15 @@ def case_submit(*, request: FilingRequest) -> Case:
         raise ValidationError(
             {"listings": [f"These URLs name the same listing: {', '.join(group)}." for group in same]}
         )
+    if request.test_purchase_ids:
+        problems = proofs.proofs_check(
+            brand_id=brand.pk,
+            proof_ids=request.test_purchase_ids,
+            listings=list(listings.values()),
+            covers_all=request.reason_code in PROOF_REQUIRED,
+        )
+        if problems:
+            raise ValidationError({"test_purchases": problems})
     already_open = set(
         CaseItem.objects.for_brand(brand)
         .open()
@@ -358,6 +382,8 @@ def case_submit(*, request: FilingRequest) -> Case:
     except IntegrityError as exc:
         # A concurrent filing reported one of these listings between our check and our insert.
         raise ValidationError({"listings": ["One of these listings was just reported in another open case."]}) from exc
+    if request.test_purchase_ids:
+        proofs.proofs_attach(proof_ids=request.test_purchase_ids, items=items, actor=actor)
     audit_record(
         action="case.submit",
         target=case,

@@ -14,10 +14,10 @@ from cases.choices import (
     ITEM_OPEN_STATUSES,
     ITEM_REMOVAL_STATUSES,
     ITEM_STATUS_CHANGED,
+    STRIKE_WEIGHTS,
     AppealStatus,
     CaseStatus,
     ItemStatus,
-    ReasonCode,
 )
 from cases.models import Case, CaseItem
 from core.transitions import StateMachine
@@ -141,9 +141,11 @@ def _reinstate_listing(item: CaseItem, actor: Any, automated: bool = False) -> N
 
 
 def _record_strike(item: CaseItem, actor: Any, automated: bool = False, at: datetime | None = None) -> None:
-    """A removal for counterfeiting that became final gives the seller a strike."""
-    if item.reason_code == ReasonCode.COUNTERFEIT and item.listing.seller_id:
+    """A removal for counterfeiting that became final gives the seller a strike, weighing what the reason
+    code says (`STRIKE_WEIGHTS`: confirmed by a test purchase, double)."""
+    if item.reason_code in STRIKE_WEIGHTS and item.listing.seller_id:
         listing_services.strike_record(
+            weight=STRIKE_WEIGHTS[item.reason_code],
             seller_id=item.listing.seller_id,
             source_item_id=item.pk,
             reason_code=item.reason_code,

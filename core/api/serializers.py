@@ -8,6 +8,9 @@ DOCUMENT_FIELDS = ("id", "kind", "original_name", "content_type", "size", "sha25
 
 
 _MESSAGES = {"type": "array", "items": {"type": "string"}}
+#: A row's field: its messages, or for a list in the row (a listing's `image_hashes`) its entries' messages by
+#: index from 0.
+_ROW_FIELD = {"oneOf": [_MESSAGES, {"type": "object", "additionalProperties": _MESSAGES}]}
 
 
 @extend_schema_field(
@@ -15,14 +18,15 @@ _MESSAGES = {"type": "array", "items": {"type": "string"}}
         "type": "object",
         "description": "Invalid input only: each field of the request with its messages; a field holding rows "
         "(e.g. `listings`, `sellers`) with the rows that have problems, by index from 0, each with its messages "
-        "or its fields' messages (`non_field_errors` for the row as a whole).",
+        "or its fields' messages (`non_field_errors` for the row as a whole; a list in the row, e.g. "
+        "`image_hashes`, with its entries' messages by index).",
         "additionalProperties": {
             "oneOf": [
                 _MESSAGES,
                 {
                     "type": "object",
                     "additionalProperties": {
-                        "oneOf": [_MESSAGES, {"type": "object", "additionalProperties": _MESSAGES}],
+                        "oneOf": [_MESSAGES, {"type": "object", "additionalProperties": _ROW_FIELD}],
                     },
                 },
             ]

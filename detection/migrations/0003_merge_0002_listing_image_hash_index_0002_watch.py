@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('detection', '0002_listing_image_hash_index'),
-        ('detection', '0002_watch'),
+        ("detection", "0002_listing_image_hash_index"),
+        ("detection", "0002_watch"),
     ]
 
-    operations = [
-    ]
+    operations = []

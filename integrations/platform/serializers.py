@@ -225,3 +225,42 @@ class DecisionPageSerializer(serializers.Serializer):
 class DSABatchSerializer(serializers.Serializer):
     statements = serializers.ListField(child=serializers.DictField(), max_length=100)
     next_after = serializers.IntegerField(allow_null=True)
+
+
+# --- test purchases: the marketplace confirms the order ----------------------------------------------
+
+
+class TestPurchaseOrderQuerySerializer(serializers.Serializer):
+    """The query of the orders waiting for the marketplace's answer."""
+
+    __test__ = False
+
+    after = WholeNumberField(
+        required=False, default=0, min_value=0, help_text="The next_after of the previous page; 0 to start."
+    )
+
+
+class TestPurchaseOrderSerializer(serializers.Serializer):
+    """What the marketplace needs to look an order up: nothing of the brand's examination."""
+
+    __test__ = False
+
+    id = serializers.IntegerField()
+    listing_url = serializers.CharField(source="listing.url")
+    listing_external_id = serializers.CharField(source="listing.external_id", allow_null=True)
+    order_id = serializers.CharField()
+    purchased_on = serializers.DateField()
+    order_confirmation = serializers.CharField(help_text="unconfirmed, confirmed or not_found.")
+    order_checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TestPurchaseOrderPageSerializer(serializers.Serializer):
+    __test__ = False
+
+    orders = TestPurchaseOrderSerializer(many=True)
+    next_after = serializers.IntegerField()
+
+
+class OrderAnswerInputSerializer(serializers.Serializer):
+    found = serializers.BooleanField(help_text="Whether the order exists, for this listing.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

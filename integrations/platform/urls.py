@@ -14,4 +14,10 @@ urlpatterns = [
     path("decisions/", views.DecisionFeedView.as_view(), name="decision-list"),
     path("dsa-statements/", views.DSAStatementBatchView.as_view(), name="dsa-statement-batch"),
     path("cases/<int:case_id>/lumen/", views.LumenNoticeView.as_view(), name="case-lumen"),
+    path("test-purchases/", views.TestPurchaseOrderListView.as_view(), name="test-purchase-list"),
+    path(
+        "test-purchases/<int:purchase_id>/order/",
+        views.TestPurchaseOrderAnswerView.as_view(),
+        name="test-purchase-order",
+    ),
 ]

@@ -47,6 +47,9 @@ from integrations.authentication import (
 from integrations.exports import dsa_statement, dsa_statement_batch, lumen_notice
 from integrations.platform import serializers as api
 from integrations.selectors import decisions_feed
+from investigations.choices import OrderConfirmation
+from investigations.models import TestPurchase
+from investigations.services.purchases import purchase_confirm_order
 from listings.models import Marketplace
 from listings.upserts import UpsertResult, listings_upsert, sellers_upsert
 
@@ -287,3 +290,58 @@ class LumenNoticeView(PlatformView):
         cases = Case.objects.for_marketplace(self.marketplace).select_related("brand")
         case = self.get_scoped(cases, "No such case on your marketplace.", pk=case_id)
         return Response(lumen_notice(case, marketplace=self.marketplace))
+
+
+# --- test purchases: the marketplace confirms the order ----------------------------------------------
+
+#: Orders per page of the waiting list.
+ORDERS_PAGE = 100
+NO_SUCH_PURCHASE = "No such test purchase on your marketplace."
+
+
+@extend_schema(
+    tags=["platform"],
+    parameters=[api.TestPurchaseOrderQuerySerializer],
+    responses={200: api.TestPurchaseOrderPageSerializer},
+    summary="Test purchase orders on your listings waiting for your answer",
+)
+class TestPurchaseOrderListView(PlatformView):
+    """Orders brands placed on the marketplace's listings as test purchases, still unconfirmed, oldest first,
+    100 after `after` (walk with `next_after`)."""
+
+    __test__ = False
+
+    def get(self, request: Request) -> Response:
+        after = _query(api.TestPurchaseOrderQuerySerializer, request)["after"]
+        orders = list(
+            TestPurchase.objects.for_marketplace(self.marketplace)
+            .filter(order_confirmation=OrderConfirmation.UNCONFIRMED, pk__gt=after)
+            .select_related("listing")
+            .order_by("pk")[:ORDERS_PAGE]
+        )
+        return Response(
+            api.TestPurchaseOrderPageSerializer(
+                {"orders": orders, "next_after": orders[-1].pk if orders else after}
+            ).data
+        )
+
+
+@extend_schema(
+    tags=["platform"],
+    request=api.OrderAnswerInputSerializer,
+    responses={200: api.TestPurchaseOrderSerializer},
+    summary="Answer whether a test purchase's order exists for its listing",
+)
+class TestPurchaseOrderAnswerView(PlatformView):
+    """The marketplace's answer: found (the purchase shows "confirmed") or not found; a later answer
+    replaces an earlier one."""
+
+    __test__ = False
+
+    def post(self, request: Request, purchase_id: int) -> Response:
+        purchases = TestPurchase.objects.for_marketplace(self.marketplace).select_related("listing")
+        self.get_scoped(purchases, NO_SUCH_PURCHASE, pk=purchase_id)  # 404 before the body is read
+        serializer = api.OrderAnswerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        purchase_confirm_order(purchase_id=purchase_id, **serializer.validated_data)
+        return Response(api.TestPurchaseOrderSerializer(purchases.get(pk=purchase_id)).data)

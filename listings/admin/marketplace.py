@@ -80,7 +80,10 @@ class SellerAdmin(NoDeleteAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
             return ""
         links = (
             (changelist_url(Listing, seller__id__exact=obj.pk), "Listings"),
-            (changelist_url(Strike, seller__id__exact=obj.pk), f"Strikes ({obj.strikes.active().count()} active)"),
+            (
+                changelist_url(Strike, seller__id__exact=obj.pk),
+                f"Strikes ({obj.strikes.active().weight()} active, by weight)",
+            ),
             (changelist_url(SellerPenalty, seller__id__exact=obj.pk), "Penalties"),
             (changelist_url(SellerIdentifier, seller__id__exact=obj.pk), "Identifiers (hashed)"),
         )

@@ -14,11 +14,13 @@ from brands.models import IPRight, IPRightDocument
 from cases.choices import ItemStatus
 from cases.models import Case, CaseDraft, CaseItem
 from detection.models import ReListingCandidate, WatchMatch, WatchSearch
+from investigations.models import TestPurchase
 from tests import factories
 from tests.api_harness import ApiTenancyCase
 from tests.tenancy_cases.brands import PDF
 from tests.tenancy_cases.cases_pages import _case, _file, _item_in
 from tests.tenancy_cases.detection import _candidate
+from tests.tenancy_cases.investigations import PNG, _counterfeit, _listing, _purchase, _reported
 from tests.tenancy_cases.watch import _match, _search
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
@@ -101,6 +103,22 @@ def _action(name: str, status: str, body: dict) -> ApiTenancyCase:
     )
 
 
+def purchase_body(brand, user) -> dict:
+    """A multipart test purchase of a fresh listing, with a photo."""
+    return {
+        "listing_url": _listing().url,
+        "order_id": f"API-{next(_numbers)}",
+        "purchased_on": "2026-01-02",
+        "files": [SimpleUploadedFile("parcel.png", PNG, content_type="image/png")],
+    }
+
+
+def attach_body(brand, user) -> dict:
+    """The brand's report of the listing of its latest test purchase (the one `make` just verdicted)."""
+    purchase = TestPurchase.objects.filter(brand=brand).latest("pk")
+    return {"item": _reported(brand, user, purchase)}
+
+
 CASES = [
     # Cases.
     ApiTenancyCase("cases-api:case-list", model=Case, seed=_seed_case),
@@ -154,6 +172,46 @@ CASES = [
         body=lambda brand, user: {"file": pdf("renewal.pdf"), "kind": "renewal"},
         format="multipart",
         allowed_roles=OWNERS,
+        success=201,
+    ),
+    # Test purchases.
+    ApiTenancyCase(
+        "investigations-api:test-purchase-list", model=TestPurchase, seed=lambda b, u: _purchase(b, u)["pk"]
+    ),
+    ApiTenancyCase(
+        "investigations-api:test-purchase-list",
+        model=TestPurchase,
+        method="post",
+        body=purchase_body,
+        format="multipart",
+        allowed_roles=FILERS,
+        success=201,
+    ),
+    ApiTenancyCase("investigations-api:test-purchase-detail", model=TestPurchase, make=_purchase),
+    ApiTenancyCase(
+        "investigations-api:test-purchase-events",
+        model=TestPurchase,
+        make=_purchase,
+        method="post",
+        body=lambda brand, user: {"event_type": "received", "note": "Parcel arrived sealed."},
+        allowed_roles=FILERS,
+        success=201,
+    ),
+    ApiTenancyCase(
+        "investigations-api:test-purchase-verdict",
+        model=TestPurchase,
+        make=_purchase,
+        method="post",
+        body=lambda brand, user: {"verdict": "counterfeit", "authenticator_name": "Dana", "report": "Fake."},
+        allowed_roles=FILERS,
+    ),
+    ApiTenancyCase(
+        "investigations-api:test-purchase-attach",
+        model=TestPurchase,
+        make=_counterfeit,
+        method="post",
+        body=attach_body,
+        allowed_roles=FILERS,
         success=201,
     ),
     # Stay-down detection: the re-listing candidates feed.

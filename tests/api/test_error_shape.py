@@ -10,6 +10,7 @@ and a second request over a one-per-minute rate (429).
 """
 
 import uuid
+from datetime import date
 from typing import Any
 
 import jsonschema
@@ -22,6 +23,7 @@ from brands.models import BrandMembership
 from cases import services as case_services
 from detection.choices import Strength
 from detection.models import ReListingCandidate, RemovalFingerprint, WatchMatch, WatchSearch
+from investigations.models import TestPurchase
 from tests import factories
 from tests.api_harness import service_client, token_client
 
@@ -70,6 +72,10 @@ def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
     match = WatchMatch.objects.create(
         brand=brand, search=search, listing=factories.ListingFactory(marketplace=item.listing.marketplace)
     )
+    # A test purchase of the brand (investigations), on the item's listing.
+    purchase = TestPurchase.objects.create(
+        brand=brand, listing=item.listing, order_id="ORD-SHAPE", purchased_on=date(2026, 1, 2), recorded_by=owner
+    )
     return {
         "cases": item.case_id,
         "items": item.pk,
@@ -79,6 +85,7 @@ def objects(file_case, moderator, right, brand, owner) -> dict[str, Any]:
         "relisting-candidates": candidate.pk,
         "watch-searches": search.pk,
         "watch-matches": match.pk,
+        "test-purchases": purchase.pk,
     }
 
 

@@ -55,6 +55,10 @@ DATA_DEPENDENT_FIELDS = {
     "POST /api/v1/cases/import/": {"listing_file", "rights", "evidence"},
     "POST /api/v1/ip-rights/": {"registration_number", "valid_until", "document"},
     "POST /api/v1/ip-rights/{id}/documents/": {"file"},
+    "POST /api/v1/test-purchases/": {"listing_url", "order_id", "purchased_on", "received_on", "files"},
+    "POST /api/v1/test-purchases/{id}/events/": {"at", "note", "files"},
+    "POST /api/v1/test-purchases/{id}/verdict/": {"report", "report_file"},
+    "POST /api/v1/test-purchases/{id}/attach/": {"item"},
     "POST /api/v1/platform/listings/bulk/": {"listings"},
     "POST /api/v1/platform/sellers/bulk/": {"sellers"},
     # A watch search: at least one criterion, words of 3 characters or more, the lowest price not above the

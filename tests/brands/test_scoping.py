@@ -33,6 +33,7 @@ from core.tenancy import brand_owned_models
 from detection.choices import Strength
 from detection.models import ReListingCandidate, RemovalFingerprint, WatchDigest, WatchMatch, WatchSearch
 from integrations.models import WebhookEndpoint
+from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,10 @@ SCOPED_MODELS: list[type[models.Model]] = [
     WatchSearch,
     WatchMatch,
     WatchDigest,
+    TestPurchase,
+    TestPurchaseFile,
+    CustodyEvent,
+    TestPurchaseAttachment,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -176,6 +181,23 @@ def build_world(slug: str) -> World:
     search = world.add(WatchSearch.objects.create(brand=brand, name="Totes", words="tote", created_by=owner))
     world.add(WatchMatch.objects.create(brand=brand, search=search, listing=factories.ListingFactory()))
     world.add(WatchDigest.objects.create(brand=brand, day=now.date(), matches=1, recipients=1))
+    purchase = world.add(
+        TestPurchase.objects.create(
+            brand=brand, listing=item.listing, order_id="ORD-1", purchased_on=now.date(), recorded_by=owner
+        )
+    )
+    world.add(TestPurchaseFile.objects.create(purchase=purchase, kind="photo", **_document(uploaded_by=owner)))
+    world.add(
+        CustodyEvent.objects.create(
+            purchase=purchase,
+            sequence=1,
+            event_type="bought",
+            at=now,
+            previous_hash="0" * 64,
+            hash=f"{slug}".ljust(64, "0"),
+        )
+    )
+    world.add(TestPurchaseAttachment.objects.create(purchase=purchase, item=item, attached_by=owner))
     return world
 
 

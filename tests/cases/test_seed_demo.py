@@ -19,6 +19,8 @@ from core.audit.models import AuditEvent
 from detection.models import ReListingCandidate, RemovalFingerprint
 from integrations.models import ServiceToken
 from integrations.services import service_token_authenticate
+from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment
+from investigations.selectors import custody_verify
 from listings import penalties
 from listings.models import Listing, Marketplace, PenaltyPolicy, Seller, SellerPenalty, Strike
 from marketsafe.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
@@ -42,6 +44,8 @@ COUNTED = (
     ServiceToken,
     RemovalFingerprint,
     ReListingCandidate,
+    TestPurchase,
+    CustodyEvent,
 )
 
 
@@ -77,6 +81,18 @@ def test_the_demo_has_relistings_found_one_filed_automatically_and_others_waitin
     filed = candidates.filter(status="filed", automated=True)
     assert filed.count() >= 1 and all(c.filed_item.lane == Lane.EXPEDITED for c in filed)
     assert candidates.filter(status="open").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_each_brand_has_test_purchases_with_verified_chains_and_one_backing_a_notice(slug):
+    seed()
+
+    purchases = TestPurchase.objects.filter(brand__slug=slug)
+    assert set(purchases.values_list("verdict", flat=True)) == {"counterfeit", "pending", "genuine"}
+    assert all(custody_verify(purchase).complete for purchase in purchases)
+    attached = TestPurchaseAttachment.objects.get(purchase__brand__slug=slug)
+    assert attached.item.reason_code == "counterfeit_test_purchase"
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from cases import services as case_services
 from cases.models import Appeal, Case, CaseItem, CounterNotice, StatementOfReasons
 from integrations import services
 from integrations.models import ServiceToken, WebhookEndpoint, WebhookEvent
+from investigations.models import TestPurchase
 from listings.identifiers import identifier_digest
 from listings.models import Listing, Marketplace, Seller, SellerIdentifier, SellerPenalty, Strike
 from tests.platform_harness import MarketplaceScopeCase, MarketplaceWorld, PlatformTenancyCase
@@ -36,6 +37,22 @@ def _listing_rows(world: MarketplaceWorld) -> dict:
     return {"listings": [{"external_id": listing.external_id, "url": listing.url, "title": "Renamed"}]}
 
 
+def _test_purchase(world: MarketplaceWorld) -> dict:
+    return {"purchase_id": _purchase_row(world).pk}
+
+
+def _purchase_row(world: MarketplaceWorld) -> TestPurchase:
+    """A fresh, unconfirmed test purchase of the world's brand on one of its reported listings."""
+    item = world.accepted_item()
+    return TestPurchase.objects.create(
+        brand=world.brand,
+        listing=item.listing,
+        order_id=f"ORDER-{item.pk}",
+        purchased_on=item.submitted_at.date(),
+        recorded_by=world.reporter,
+    )
+
+
 CASES = [
     PlatformTenancyCase("platform-api:seller-bulk", method="post", body=_seller_rows),
     PlatformTenancyCase("platform-api:listing-bulk", method="post", body=_listing_rows),
@@ -56,6 +73,13 @@ CASES = [
     PlatformTenancyCase("platform-api:decision-list"),
     PlatformTenancyCase("platform-api:dsa-statement-batch"),
     PlatformTenancyCase("platform-api:case-lumen", make=_case),
+    PlatformTenancyCase("platform-api:test-purchase-list"),
+    PlatformTenancyCase(
+        "platform-api:test-purchase-order",
+        method="post",
+        make=_test_purchase,
+        body=lambda world: {"found": True},
+    ),
 ]
 
 
@@ -106,5 +130,6 @@ SCOPE_CASES = [
         WebhookEndpoint,
         lambda world: services.webhook_endpoint_create(marketplace=world.marketplace, url=PUBLIC_URL, actor=None),
     ),
+    MarketplaceScopeCase(TestPurchase, _purchase_row),
     MarketplaceScopeCase(WebhookEvent, lambda world: WebhookEvent.objects.filter(item_id=world.items[0].pk).first()),
 ]

@@ -40,6 +40,7 @@ from detection.services.candidates import candidates_file_strong
 from detection.services.matching import listings_match
 from integrations.models import ServiceToken
 from integrations.services import TOKEN_PREFIX, token_hash
+from investigations.demo import seed_test_purchases
 from investigations.demo_networks import seed_networks
 from listings import penalties
 from listings.bulk import generate_listings
@@ -348,9 +349,12 @@ class Command(BaseCommand):
             watched = seed_watch(brand=brands["acme"], owner=users["owner"], reporter=users["reporter"])
             # Seller networks (issue 19): a ring of six sellers linked by identifiers and an image.
             ring = seed_networks(marketplace=marketplaces["shopnow"])
+            # Test purchases of each brand: a counterfeit verdict filed as a notice, one waiting, one genuine.
+            purchases = seed_test_purchases(brand=brands["acme"], user=users["reporter"], goods="acme")
+            purchases += seed_test_purchases(brand=brands["globex"], user=users["globex"], goods="globex")
         self.stdout.write(
             f"Demo data loaded ({new_cases} new cases, {relistings} re-listings found, {watched} brand watch matches, "
-            f"a seller network of {len(ring)})."
+            f"{purchases} test purchases, a seller network of {len(ring)})."
         )
         if options["listings"]:
             self.insert_listings(options["listings"], list(marketplaces.values()))
