@@ -32,6 +32,8 @@ EVIDENCE_ALWAYS_REQUIRED = frozenset({ReasonCode.PATENT, ReasonCode.UNLAWFUL_IMP
 #: purchase of the brand on that listing or its seller (`cases.proofs`, filled by the investigations app).
 #: The general filing form does not offer them; the test purchase's page files with its purchase attached.
 PROOF_REQUIRED = frozenset({ReasonCode.COUNTERFEIT_TEST_PURCHASE})
+#: The reasons a filing form (and the filing API) offers: those needing no proof on every item.
+FILING_REASON_CHOICES = [(code, label) for code, label in ReasonCode.choices if code not in PROOF_REQUIRED]
 
 #: Final removals that give the seller a strike, and how much the strike weighs in the penalty ladder
 #: (`listings.penalties` sums the weights of active strikes): a counterfeit confirmed by a test purchase

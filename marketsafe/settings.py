@@ -319,6 +319,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "brands.choices.DocumentKind",
         "EvidenceKindEnum": "cases.choices.EvidenceKind",
         "DeclarationKindEnum": "cases.choices.DeclarationKind",
+        "ReasonCodeEnum": "cases.choices.ReasonCode",
+        "FilingReasonCodeEnum": "cases.choices.FILING_REASON_CHOICES",
+        "TestPurchaseVerdictEnum": "investigations.choices.Verdict",
     },
 }
 
