@@ -100,6 +100,8 @@ class FilingRequest:
     evidence: tuple[StoredEvidence, ...] = ()
     evidence_kind: str = EvidenceKind.SCREENSHOT
     channel: str = Channel.WEB
+    #: Filed by automated detection on the brand's behalf (`Case.automated`), not by a person.
+    automated: bool = False
     #: A repeated key returns the case filed the first time ("" for none).
     idempotency_key: str = ""
 
@@ -308,6 +310,7 @@ def case_submit(*, request: FilingRequest) -> Case:
         reason_code=request.reason_code,
         explanation=request.explanation.strip(),
         channel=request.channel,
+        automated=request.automated,
         idempotency_key=request.idempotency_key,
         submitted_at=now,
     )
@@ -365,12 +368,14 @@ def case_submit(*, request: FilingRequest) -> Case:
         to_state=case.status,
         brand_id=brand.pk,
         data={"items": len(items), "lane": lane, "channel": request.channel},
+        automated=request.automated,
     )
     audit_record_state_changes(
         action="item.submit",
         model=CaseItem,
         changes=((item.pk, "", S.SUBMITTED) for item in items),
         actor_id=actor.pk,
+        automated=request.automated,
         brand_id=brand.pk,
     )
     publish(ITEM_STATUS_CHANGED, items)  # webhooks and the marketplace's feed, committed with the filing

@@ -16,7 +16,7 @@ from brands.selectors import brand_lane
 from cases.choices import Channel, ItemStatus
 from cases.models import Case, Declaration, Evidence
 from cases.services.filing import FilingRequest, ListingRow, StoredEvidence, case_submit
-from core.audit.services import audit_record
+from core.audit.services import audit_record, audit_record_state_changes
 from core.errors import DomainError
 from detection.choices import CandidateStatus, Strength
 from detection.models import ReListingCandidate
@@ -63,6 +63,7 @@ def _request(candidate: ReListingCandidate, *, actor: Any, automated: bool) -> F
         ),
         evidence=evidence,
         channel=Channel.API if automated else Channel.WEB,
+        automated=automated,
         idempotency_key=f"relisting-{candidate.pk}",
     )
 
@@ -140,7 +141,21 @@ def candidate_dismiss(*, candidate: ReListingCandidate, actor: Any) -> None:
 def on_item_status_changed(items: Any, **details: Any) -> None:
     """The outbox subscriber: an automatically filed item the brand withdraws marks its candidate withdrawn."""
     withdrawn = [item.pk for item in items if item.status == ItemStatus.WITHDRAWN]
-    if withdrawn:
-        ReListingCandidate.objects.filter(filed_item_id__in=withdrawn, status=CandidateStatus.FILED).update(
-            status=CandidateStatus.WITHDRAWN
+    if not withdrawn:
+        return
+    following = list(
+        ReListingCandidate.objects.filter(filed_item_id__in=withdrawn, status=CandidateStatus.FILED).values_list(
+            "pk", "brand_id"
+        )
+    )
+    if not following:
+        return
+    ReListingCandidate.objects.filter(pk__in=[pk for pk, _ in following]).update(status=CandidateStatus.WITHDRAWN)
+    for brand_id in {brand_id for _, brand_id in following}:
+        audit_record_state_changes(
+            action="candidate.withdraw",
+            model=ReListingCandidate,
+            changes=((pk, CandidateStatus.FILED, CandidateStatus.WITHDRAWN) for pk, b in following if b == brand_id),
+            reason="Its filed item was withdrawn",
+            brand_id=brand_id,
         )
