@@ -8,7 +8,13 @@ detection (a candidate with `automated` and its filed item) and the evidence tra
 from django.contrib import admin
 
 from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
-from detection.models import FingerprintImageHash, ListingImageHash, ReListingCandidate, RemovalFingerprint
+from detection.models import (
+    FingerprintImageHash,
+    ListingImageHash,
+    ReListingCandidate,
+    RemovalFingerprint,
+    StayDownPolicy,
+)
 
 
 class FingerprintImageHashInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -46,3 +52,15 @@ class ListingImageHashAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmi
     raw_id_fields = ("listing",)
     ordering = ("-pk",)
     sortable_by = ("id",)
+
+
+@admin.register(StayDownPolicy)
+class StayDownPolicyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Read only: each brand's owners set their policy on the portal (audited there)."""
+
+    list_display = ("brand", "auto_file", "auto_file_min_score", "list_weak", "updated_by", "updated_at")
+    list_select_related = ("brand", "updated_by")
+    list_filter = ("auto_file", "list_weak")
+    raw_id_fields = ("brand", "updated_by")
+    ordering = ("-pk",)
+    sortable_by = ("brand",)

@@ -2,13 +2,15 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
 from detection import choices, hashing
-from detection.querysets import CandidateQuerySet, FingerprintQuerySet
+from detection.querysets import CandidateQuerySet, FingerprintQuerySet, PolicyQuerySet
 
 
 class PDQHashField(models.Field):
@@ -42,6 +44,46 @@ class ListingImageHash(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing_id}#{self.position}: {self.hash}"
+
+
+class StayDownPolicy(models.Model):
+    """A brand's stay-down policy: which strong matches are filed automatically and whether weaker ones are
+    listed. A brand without a row has the defaults (`detection.selectors.brand_policy`): strong matches by
+    the same seller filed automatically, weaker ones listed. Automatic filing also needs the program: it
+    happens only while the brand is in the expedited lane (an active MarketSafe membership)."""
+
+    brand = models.OneToOneField("brands.Brand", on_delete=models.CASCADE, related_name="+")
+    auto_file = models.BooleanField(
+        "file strong matches automatically",
+        default=True,
+        help_text="A re-listing by the same seller with the same image or an all but identical title is filed "
+        "on your behalf, marked as automated detection, while you are a MarketSafe member.",
+    )
+    auto_file_min_score = models.FloatField(
+        "minimum score for automatic filing",
+        default=0.85,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="From 0.50 to 1.00. Every strong match scores at least 0.85; raise it to file only the closest.",
+    )
+    list_weak = models.BooleanField(
+        "list weaker matches",
+        default=True,
+        help_text="Matches by another seller, or on the title alone, wait in your possible re-listings for one "
+        "click. Off: they are not kept.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "stay-down policy"
+        verbose_name_plural = "stay-down policies"
+
+    def __str__(self) -> str:
+        return f"Stay-down policy of brand {self.brand_id}"
 
 
 class RemovalFingerprint(models.Model):

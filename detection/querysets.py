@@ -22,3 +22,7 @@ class CandidateQuerySet(BrandScopedQuerySet):
 
     def open(self) -> Self:
         return self.filter(status=CandidateStatus.OPEN)
+
+
+class PolicyQuerySet(BrandScopedQuerySet):
+    brand_path = "brand"

@@ -10,4 +10,5 @@ urlpatterns = [
     path("relistings/", views.CandidateListView.as_view(), name="candidate_list"),
     path("relistings/<int:pk>/file/", views.CandidateFileView.as_view(), name="candidate_file"),
     path("relistings/<int:pk>/dismiss/", views.CandidateDismissView.as_view(), name="candidate_dismiss"),
+    path("relistings/policy/", views.PolicyView.as_view(), name="policy"),
 ]

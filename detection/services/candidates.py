@@ -20,6 +20,7 @@ from core.audit.services import audit_record, audit_record_state_changes
 from core.errors import DomainError
 from detection.choices import CandidateStatus, Strength
 from detection.models import ReListingCandidate
+from detection.selectors import policies_of
 
 AUTOMATED_SIGNATURE = " (automated re-listing detection on the brand's behalf)"
 
@@ -100,14 +101,20 @@ def candidate_file(*, candidate_id: int, actor: Any = None, automated: bool = Fa
 
 
 def candidates_file_strong(*, candidate_ids: list[int]) -> int:
-    """The policy: file strong candidates automatically while their brand is in the expedited lane (an
-    active MarketSafe membership). A refusal (no usable right left, listing already reported) stays on the
+    """The brand's policy (`StayDownPolicy`): file strong candidates automatically when the brand allows it
+    and the score reaches its minimum, and only while the brand is in the expedited lane (an active
+    MarketSafe membership). A refusal (no usable right left, listing already reported) stays on the
     candidate as its note, and the candidate waits in the brand's list. Returns the number filed."""
     filed = 0
+    candidates = list(
+        ReListingCandidate.objects.filter(pk__in=candidate_ids, strength=Strength.STRONG, status=CandidateStatus.OPEN)
+    )
+    policies = policies_of(brand_ids={candidate.brand_id for candidate in candidates})
     lanes: dict[int, str] = {}
-    for candidate in ReListingCandidate.objects.filter(
-        pk__in=candidate_ids, strength=Strength.STRONG, status=CandidateStatus.OPEN
-    ):
+    for candidate in candidates:
+        policy = policies[candidate.brand_id]
+        if not policy.auto_file or candidate.score < policy.auto_file_min_score:
+            continue
         if candidate.brand_id not in lanes:
             lanes[candidate.brand_id] = brand_lane(Brand.objects.get(pk=candidate.brand_id))
         if lanes[candidate.brand_id] != "expedited":

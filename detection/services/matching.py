@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from detection import hashing
 from detection.choices import Strength
-from detection.models import ListingImageHash, RemovalFingerprint
+from detection.models import ListingImageHash, RemovalFingerprint, StayDownPolicy
 from detection.text import normalise_title, seller_name_key
 from listings.choices import ListingStatus
 from listings.models import Listing
@@ -166,6 +166,12 @@ def listings_match(*, listing_ids: Iterable[int]) -> list[int]:
         if not pairs:
             return []
         bank = RemovalFingerprint.objects.in_bulk({fingerprint_id for _, fingerprint_id in pairs})
+        # Brands whose policy keeps only strong matches (`StayDownPolicy.list_weak` off).
+        strong_only = set(
+            StayDownPolicy.objects.filter(
+                brand_id__in={fp.brand_id for fp in bank.values()}, list_weak=False
+            ).values_list("brand_id", flat=True)
+        )
         columns: list[list] = [[], [], [], [], [], []]
         for listing_id, fingerprint_id in sorted(pairs):
             fingerprint = bank[fingerprint_id]
@@ -177,6 +183,8 @@ def listings_match(*, listing_ids: Iterable[int]) -> list[int]:
                 continue
             score = signals.score()
             strong = signals.is_strong()
+            if not strong and fingerprint.brand_id in strong_only:
+                continue
             for column, value in zip(
                 columns,
                 (

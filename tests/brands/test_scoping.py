@@ -31,7 +31,7 @@ from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, De
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.tenancy import brand_owned_models
 from detection.choices import Strength
-from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.models import ReListingCandidate, RemovalFingerprint, StayDownPolicy
 from integrations.models import WebhookEndpoint
 from tests import factories
 
@@ -59,6 +59,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     WebhookEndpoint,
     RemovalFingerprint,
     ReListingCandidate,
+    StayDownPolicy,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -170,6 +171,7 @@ def build_world(slug: str) -> World:
             brand=brand, fingerprint=fingerprint, listing=factories.ListingFactory(), score=0.9, strength=Strength.WEAK
         )
     )
+    world.add(StayDownPolicy.objects.create(brand=brand, auto_file=False))
     return world
 
 
