@@ -11,6 +11,7 @@ from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
 from detection.models import (
     FingerprintImageHash,
     ListingImageHash,
+    PendingMatch,
     ReListingCandidate,
     RemovalFingerprint,
     StayDownPolicy,
@@ -64,3 +65,13 @@ class StayDownPolicyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin)
     raw_id_fields = ("brand", "updated_by")
     ordering = ("-pk",)
     sortable_by = ("brand",)
+
+
+@admin.register(PendingMatch)
+class PendingMatchAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Listings waiting for matching: a long list here means lost messages or a detection worker behind."""
+
+    list_display = ("listing", "queued_at", "swept_at")
+    raw_id_fields = ("listing",)
+    ordering = ("queued_at",)
+    sortable_by = ()

@@ -46,6 +46,25 @@ class ListingImageHash(models.Model):
         return f"{self.listing_id}#{self.position}: {self.hash}"
 
 
+class PendingMatch(models.Model):
+    """A listing written by the platform upsert whose matching has not finished: the outbox of matching.
+
+    Written in the upsert's own transaction (`detection.tasks.match_on_commit`), removed by the worker once
+    the listing is matched; what is left after a while had its message lost (the broker was down when the
+    upsert committed) and the sweep sends it again (`detection.tasks.sweep_pending_matches`)."""
+
+    listing = models.OneToOneField("listings.Listing", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    queued_at = models.DateTimeField(db_default=Now())
+    #: When the sweep last sent it again (it waits `pending.RESEND_EVERY` before the next time).
+    swept_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(name="detection_pending_queued", fields=["queued_at"])]
+
+    def __str__(self) -> str:
+        return f"Listing {self.listing_id} waiting for matching since {self.queued_at}"
+
+
 class StayDownPolicy(models.Model):
     """A brand's stay-down policy: which strong matches are filed automatically and whether weaker ones are
     listed. A brand without a row has the defaults (`detection.selectors.brand_policy`): strong matches by
