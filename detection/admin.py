@@ -9,6 +9,7 @@ from django.contrib import admin
 
 from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
 from detection.models import (
+    EvidenceImageHash,
     FingerprintImageHash,
     ListingImageHash,
     PendingMatch,
@@ -74,4 +75,14 @@ class PendingMatchAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
     list_display = ("listing", "queued_at", "swept_at")
     raw_id_fields = ("listing",)
     ordering = ("queued_at",)
+    sortable_by = ()
+
+
+@admin.register(EvidenceImageHash)
+class EvidenceImageHashAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """PDQ hashes of brands' evidence images, computed on upload; those of quality 50 and up are banked."""
+
+    list_display = ("evidence", "hash", "quality", "created_at")
+    raw_id_fields = ("evidence",)
+    ordering = ("-pk",)
     sortable_by = ()

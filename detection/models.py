@@ -46,6 +46,21 @@ class ListingImageHash(models.Model):
         return f"{self.listing_id}#{self.position}: {self.hash}"
 
 
+class EvidenceImageHash(models.Model):
+    """The PDQ hash of an evidence image a brand uploaded, computed when it was stored (`detection.images`).
+
+    It joins the bank with the removal the evidence supports (`detection.services.bank`)."""
+
+    evidence = models.OneToOneField("cases.Evidence", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    hash = PDQHashField()
+    #: PDQ's own quality, 0-100: under `detection.images.MIN_QUALITY` the hash is kept but not banked.
+    quality = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    def __str__(self) -> str:
+        return f"Evidence {self.evidence_id}: {self.hash}"
+
+
 class PendingMatch(models.Model):
     """A listing written by the platform upsert whose matching has not finished: the outbox of matching.
 

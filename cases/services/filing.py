@@ -27,6 +27,7 @@ from brands.selectors import brand_lane
 from cases.choices import (
     DECLARATION_TEXT,
     EVIDENCE_ALWAYS_REQUIRED,
+    EVIDENCE_STORED,
     ITEM_STATUS_CHANGED,
     Channel,
     DeclarationKind,
@@ -326,21 +327,25 @@ def case_submit(*, request: FilingRequest) -> Case:
             ip_address=request.ip_address,
         )
     files = _open_evidence(request.evidence)
+    stored = []
     try:
         for file in files:
-            Evidence.objects.create(
-                case=case,
-                file=file,
-                original_name=file.name[:255],
-                content_type=file.content_type,
-                size=file.size,
-                sha256=_sha256(file),
-                uploaded_by=actor,
-                kind=request.evidence_kind,
+            stored.append(
+                Evidence.objects.create(
+                    case=case,
+                    file=file,
+                    original_name=file.name[:255],
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=_sha256(file),
+                    uploaded_by=actor,
+                    kind=request.evidence_kind,
+                )
             )
     finally:
         for file in files:
             file.close()
+    publish(EVIDENCE_STORED, stored)  # stay-down detection hashes the images
     sla_due = now + timedelta(hours=_rules()["SLA_HOURS"][lane])
     try:
         with transaction.atomic():

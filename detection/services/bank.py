@@ -11,14 +11,15 @@ from datetime import datetime, time
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brands.models import IPRight
 from cases.choices import ItemStatus
 from cases.models import CaseItem
 from core.audit.services import audit_record
-from detection import hashing
-from detection.models import FingerprintImageHash, ListingImageHash, RemovalFingerprint
+from detection import hashing, images
+from detection.models import EvidenceImageHash, FingerprintImageHash, ListingImageHash, RemovalFingerprint
 from detection.text import normalise_title, price_band, seller_name_key
 
 #: Item statuses at which a removal has been upheld: the listing's fingerprint joins the bank.
@@ -68,11 +69,30 @@ def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
         currency=listing.currency,
         expires_at=_rights_expiry(item.case_id),
     )
-    hashes = ListingImageHash.objects.filter(listing_id=listing.pk).values_list("hash", flat=True)
+    hashes = dict.fromkeys(
+        [
+            *ListingImageHash.objects.filter(listing_id=listing.pk).values_list("hash", flat=True),
+            *_evidence_hashes(item),
+        ]
+    )
     FingerprintImageHash.objects.bulk_create(
         FingerprintImageHash(fingerprint=fingerprint, hash=h, slots=hashing.neighbourhood(h)) for h in hashes
     )
     return fingerprint
+
+
+def _evidence_hashes(item: CaseItem) -> list[str]:
+    """The PDQ hashes of the brand's evidence images for this removal, good enough to match on: the item's
+    own evidence, and the case's evidence when the case reports this one listing only (a case-wide
+    screenshot of a case of many listings would tie every one of them to any listing that looks like it)."""
+    supports = Q(evidence__item_id=item.pk)
+    if not CaseItem.objects.filter(case_id=item.case_id).exclude(pk=item.pk).exists():
+        supports |= Q(evidence__item__isnull=True)
+    return list(
+        EvidenceImageHash.objects.filter(supports, evidence__case_id=item.case_id, quality__gte=images.MIN_QUALITY)
+        .order_by("evidence_id")
+        .values_list("hash", flat=True)
+    )
 
 
 #: Each bank entry's expiry from its case's rights as they are now (renewed, shortened): the end of the last
