@@ -129,6 +129,8 @@ class RemovalFingerprint(models.Model):
     listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=500, blank=True)
     title_normalised = models.CharField(max_length=500, blank=True)
+    #: The normalised title without the brand's name words (`detection.text.title_key`), under the trigram index.
+    title_key = models.CharField(max_length=500, blank=True)
     seller = models.ForeignKey("listings.Seller", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     #: What else identifies the seller (its shop name reduced to letters and digits): a new account links.
     seller_identifiers = ArrayField(models.CharField(max_length=200), default=list, blank=True)
@@ -144,7 +146,7 @@ class RemovalFingerprint(models.Model):
 
     class Meta:
         indexes = [
-            GinIndex(name="detection_fp_title_trgm", fields=["title_normalised"], opclasses=["gin_trgm_ops"]),
+            GinIndex(name="detection_fp_title_key_trgm", fields=["title_key"], opclasses=["gin_trgm_ops"]),
             models.Index(name="detection_fp_brand", fields=["brand", "created_at"]),
         ]
 

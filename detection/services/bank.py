@@ -20,7 +20,7 @@ from cases.models import CaseItem
 from core.audit.services import audit_record
 from detection import hashing, images
 from detection.models import EvidenceImageHash, FingerprintImageHash, ListingImageHash, RemovalFingerprint
-from detection.text import normalise_title, price_band, seller_name_key
+from detection.text import normalise_title, price_band, seller_name_key, title_key
 
 #: Item statuses at which a removal has been upheld: the listing's fingerprint joins the bank.
 BANKED_STATUSES = frozenset({ItemStatus.UPHELD, ItemStatus.FINAL})
@@ -48,7 +48,7 @@ def _rights_expiry(case_id: int) -> datetime | None:
 @transaction.atomic
 def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
     """The bank entry of an upheld removal (made once per item; a second call re-enables and returns it)."""
-    item = CaseItem.objects.select_related("listing__seller").get(pk=item_id)
+    item = CaseItem.objects.select_related("listing__seller", "brand").get(pk=item_id)
     existing = RemovalFingerprint.objects.filter(source_item_id=item.pk).first()
     if existing:
         if not existing.enabled:
@@ -62,7 +62,8 @@ def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
         case_id=item.case_id,
         listing=listing,
         title=listing.title,
-        title_normalised=normalise_title(listing.title),
+        title_normalised=(normalised := normalise_title(listing.title)),
+        title_key=title_key(normalised, item.brand.name),
         seller=seller,
         seller_identifiers=[key] if seller and (key := seller_name_key(seller.name)) else [],
         price_band=price_band(listing.price),
