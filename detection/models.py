@@ -146,7 +146,13 @@ class RemovalFingerprint(models.Model):
 
     class Meta:
         indexes = [
-            GinIndex(name="detection_fp_title_key_trgm", fields=["title_key"], opclasses=["gin_trgm_ops"]),
+            # Enabled entries only: those the matcher reads (withdrawn and reinstated removals stay out of it).
+            GinIndex(
+                name="detection_fp_title_key_trgm",
+                fields=["title_key"],
+                opclasses=["gin_trgm_ops"],
+                condition=models.Q(enabled=True),
+            ),
             models.Index(name="detection_fp_brand", fields=["brand", "created_at"]),
         ]
 

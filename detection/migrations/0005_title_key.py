@@ -39,7 +39,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="removalfingerprint",
             index=django.contrib.postgres.indexes.GinIndex(
-                fields=["title_key"], name="detection_fp_title_key_trgm", opclasses=["gin_trgm_ops"]
+                condition=models.Q(("enabled", True)),
+                fields=["title_key"],
+                name="detection_fp_title_key_trgm",
+                opclasses=["gin_trgm_ops"],
             ),
         ),
     ]
