@@ -9,6 +9,9 @@ from django.db import models
 #: The outbox topic (`core.outbox`) of every item status change: `publish(ITEM_STATUS_CHANGED, items,
 #: from_status=...)` inside the changing transaction; the integrations app turns it into webhooks.
 ITEM_STATUS_CHANGED = "cases.item_status_changed"
+#: The outbox topic of evidence files stored (a filing's, or a brand's answer to a counter-notice):
+#: `publish(EVIDENCE_STORED, evidence)` in the storing transaction; detection hashes the images.
+EVIDENCE_STORED = "cases.evidence_stored"
 
 
 class ReasonCode(models.TextChoices):

@@ -26,6 +26,11 @@ class Case(models.Model):
     explanation = models.TextField()
     rights = models.ManyToManyField("brands.IPRight", related_name="cases")
     channel = models.CharField(max_length=8, choices=choices.Channel, default=choices.Channel.WEB)
+    #: Filed without a person, by automated detection on the brand's behalf (a re-listing of an upheld
+    #: removal): shown to the brand and the moderators, and stated in the DSA statement of reasons.
+    automated = models.BooleanField(
+        "automated detection", default=False, help_text="Filed by automated detection on the brand's behalf."
+    )
     status = models.CharField(max_length=16, choices=choices.CaseStatus, default=choices.CaseStatus.RECEIVED)
     idempotency_key = models.CharField(
         max_length=100, blank=True, help_text="Set by the form or the API client so a double submit files one case."

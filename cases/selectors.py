@@ -81,7 +81,7 @@ def case_list(*, user: Any, brand: Brand) -> QuerySet[Case]:
     """The brand's cases, newest first, each with its number of items and of items waiting for the brand."""
     return (
         Case.objects.for_user(user, brand=brand)
-        .only("id", "status", "reason_code", "lane", "channel", "submitted_at")
+        .only("id", "status", "reason_code", "lane", "channel", "automated", "submitted_at")
         .annotate(
             item_count=correlated_aggregate(CaseItem.objects.all(), fk="case", aggregate=Count("pk")),
             open_count=correlated_aggregate(CaseItem.objects.open(), fk="case", aggregate=Count("pk")),

@@ -10,10 +10,13 @@ from django.contrib import admin
 
 from core.admin.mixins import ReadOnlyAdminMixin, ScaleAdminMixin
 from detection.models import (
+    EvidenceImageHash,
     FingerprintImageHash,
     ListingImageHash,
+    PendingMatch,
     ReListingCandidate,
     RemovalFingerprint,
+    StayDownPolicy,
     WatchDigest,
     WatchMatch,
     WatchSearch,
@@ -55,6 +58,38 @@ class ListingImageHashAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmi
     raw_id_fields = ("listing",)
     ordering = ("-pk",)
     sortable_by = ("id",)
+
+
+@admin.register(StayDownPolicy)
+class StayDownPolicyAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Read only: each brand's owners set their policy on the portal (audited there)."""
+
+    list_display = ("brand", "auto_file", "auto_file_min_score", "list_weak", "updated_by", "updated_at")
+    list_select_related = ("brand", "updated_by")
+    list_filter = ("auto_file", "list_weak")
+    raw_id_fields = ("brand", "updated_by")
+    ordering = ("-pk",)
+    sortable_by = ("brand",)
+
+
+@admin.register(PendingMatch)
+class PendingMatchAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """Listings waiting for matching: a long list here means lost messages or a detection worker behind."""
+
+    list_display = ("listing", "queued_at", "swept_at")
+    raw_id_fields = ("listing",)
+    ordering = ("queued_at",)
+    sortable_by = ()
+
+
+@admin.register(EvidenceImageHash)
+class EvidenceImageHashAdmin(ReadOnlyAdminMixin, ScaleAdminMixin, admin.ModelAdmin):
+    """PDQ hashes of brands' evidence images, computed on upload; those of quality 50 and up are banked."""
+
+    list_display = ("evidence", "hash", "quality", "created_at")
+    raw_id_fields = ("evidence",)
+    ordering = ("-pk",)
+    sortable_by = ()
 
 
 # --- brand watch: view only (brands save their searches and decide their matches on their pages) ----------

@@ -1,4 +1,5 @@
-"""The detection app's configuration: it listens to the cases' item moves (cases never imports detection)."""
+"""The detection app's configuration: it listens to the cases' item moves and stored evidence (cases never
+imports detection)."""
 
 from django.apps import AppConfig
 
@@ -9,9 +10,10 @@ class DetectionConfig(AppConfig):
     verbose_name = "Stay-down detection"
 
     def ready(self) -> None:
-        from cases.choices import ITEM_STATUS_CHANGED
+        from cases.choices import EVIDENCE_STORED, ITEM_STATUS_CHANGED
         from core.outbox import subscribe
-        from detection.services import bank, candidates
+        from detection.services import bank, candidates, hashes
 
         subscribe(ITEM_STATUS_CHANGED, bank.on_item_status_changed)
         subscribe(ITEM_STATUS_CHANGED, candidates.on_item_status_changed)
+        subscribe(EVIDENCE_STORED, hashes.on_evidence_stored)

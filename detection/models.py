@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
@@ -12,6 +13,7 @@ from detection import choices, hashing
 from detection.querysets import (
     CandidateQuerySet,
     FingerprintQuerySet,
+    PolicyQuerySet,
     WatchDigestQuerySet,
     WatchMatchQuerySet,
     WatchSearchQuerySet,
@@ -53,6 +55,80 @@ class ListingImageHash(models.Model):
         return f"{self.listing_id}#{self.position}: {self.hash}"
 
 
+class EvidenceImageHash(models.Model):
+    """The PDQ hash of an evidence image a brand uploaded, computed when it was stored (`detection.images`).
+
+    It joins the bank with the removal the evidence supports (`detection.services.bank`)."""
+
+    evidence = models.OneToOneField("cases.Evidence", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    hash = PDQHashField()
+    #: PDQ's own quality, 0-100: under `detection.images.MIN_QUALITY` the hash is kept but not banked.
+    quality = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    def __str__(self) -> str:
+        return f"Evidence {self.evidence_id}: {self.hash}"
+
+
+class PendingMatch(models.Model):
+    """A listing written by the platform upsert whose matching has not finished: the outbox of matching.
+
+    Written in the upsert's own transaction (`detection.tasks.match_on_commit`), removed by the worker once
+    the listing is matched; what is left after a while had its message lost (the broker was down when the
+    upsert committed) and the sweep sends it again (`detection.tasks.sweep_pending_matches`)."""
+
+    listing = models.OneToOneField("listings.Listing", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    queued_at = models.DateTimeField(db_default=Now())
+    #: When the sweep last sent it again (it waits `pending.RESEND_EVERY` before the next time).
+    swept_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(name="detection_pending_queued", fields=["queued_at"])]
+
+    def __str__(self) -> str:
+        return f"Listing {self.listing_id} waiting for matching since {self.queued_at}"
+
+
+class StayDownPolicy(models.Model):
+    """A brand's stay-down policy: which strong matches are filed automatically and whether weaker ones are
+    listed. A brand without a row has the defaults (`detection.selectors.brand_policy`): strong matches by
+    the same seller filed automatically, weaker ones listed. Automatic filing also needs the program: it
+    happens only while the brand is in the expedited lane (an active MarketSafe membership)."""
+
+    brand = models.OneToOneField("brands.Brand", on_delete=models.CASCADE, related_name="+")
+    auto_file = models.BooleanField(
+        "file strong matches automatically",
+        default=True,
+        help_text="A re-listing by the same seller with the same image or an all but identical title is filed "
+        "on your behalf, marked as automated detection, while you are a MarketSafe member.",
+    )
+    auto_file_min_score = models.FloatField(
+        "minimum score for automatic filing",
+        default=0.85,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="From 0.50 to 1.00. Every strong match scores at least 0.85; raise it to file only the closest.",
+    )
+    list_weak = models.BooleanField(
+        "list weaker matches",
+        default=True,
+        help_text="Matches by another seller, or on the title alone, wait in your possible re-listings for one "
+        "click. Off: they are not kept.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "stay-down policy"
+        verbose_name_plural = "stay-down policies"
+
+    def __str__(self) -> str:
+        return f"Stay-down policy of brand {self.brand_id}"
+
+
 class RemovalFingerprint(models.Model):
     """A bank entry: what an upheld removal looked like, so that its return is recognised."""
 
@@ -62,6 +138,8 @@ class RemovalFingerprint(models.Model):
     listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=500, blank=True)
     title_normalised = models.CharField(max_length=500, blank=True)
+    #: The normalised title without the brand's name words (`detection.text.title_key`), under the trigram index.
+    title_key = models.CharField(max_length=500, blank=True)
     seller = models.ForeignKey("listings.Seller", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     #: What else identifies the seller (its shop name reduced to letters and digits): a new account links.
     seller_identifiers = ArrayField(models.CharField(max_length=200), default=list, blank=True)
@@ -77,7 +155,13 @@ class RemovalFingerprint(models.Model):
 
     class Meta:
         indexes = [
-            GinIndex(name="detection_fp_title_trgm", fields=["title_normalised"], opclasses=["gin_trgm_ops"]),
+            # Enabled entries only: those the matcher reads (withdrawn and reinstated removals stay out of it).
+            GinIndex(
+                name="detection_fp_title_key_trgm",
+                fields=["title_key"],
+                opclasses=["gin_trgm_ops"],
+                condition=models.Q(enabled=True),
+            ),
             models.Index(name="detection_fp_brand", fields=["brand", "created_at"]),
         ]
 

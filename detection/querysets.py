@@ -24,6 +24,10 @@ class CandidateQuerySet(BrandScopedQuerySet):
         return self.filter(status=CandidateStatus.OPEN)
 
 
+class PolicyQuerySet(BrandScopedQuerySet):
+    brand_path = "brand"
+
+
 class WatchSearchQuerySet(BrandScopedQuerySet):
     brand_path = "brand"
 

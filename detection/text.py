@@ -23,6 +23,14 @@ def normalise_title(title: str) -> str:
     return _NOT_WORD.sub(" ", text).strip()
 
 
+def title_key(title_normalised: str, brand_name: str) -> str:
+    """The normalised title without the brand's own name words: what the bank's trigram index holds. Every
+    entry of a brand's bank shares them, so they tell its entries apart no better than nothing, while each
+    of their trigrams would send every lookup through the whole bank (docs/performance.md)."""
+    brand_words = set(normalise_title(brand_name).split())
+    return " ".join(word for word in title_normalised.split() if word not in brand_words)
+
+
 def seller_name_key(name: str) -> str:
     """A seller's name reduced to letters and digits: a new account under the same shop name links to it."""
     return normalise_title(name).replace(" ", "")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("relistings/", views.CandidateListView.as_view(), name="candidate_list"),
     path("relistings/<int:pk>/file/", views.CandidateFileView.as_view(), name="candidate_file"),
     path("relistings/<int:pk>/dismiss/", views.CandidateDismissView.as_view(), name="candidate_dismiss"),
+    path("relistings/policy/", views.PolicyView.as_view(), name="policy"),
 ]
 
 # Brand watch: saved searches over the marketplace catalogue and their matches (detection/views_watch.py).

@@ -1,8 +1,9 @@
 """The brand's "possible re-listings" list: listings that look like an earlier removal, each filed in one
-click (a new case on the earlier case's rights and evidence) or dismissed.
+click (a new case on the earlier case's rights and evidence) or dismissed; and the brand's stay-down policy.
 
 Candidates are read through `ReListingCandidate.objects.for_user(user, brand=...)`: another brand's
-candidate answers 404. Reading needs the VIEW capability; filing and dismissing need FILE."""
+candidate answers 404. Reading needs the VIEW capability; filing and dismissing need FILE; the policy is
+the owners' (MANAGE), like the brand's other settings."""
 
 from typing import Any
 
@@ -14,13 +15,17 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from brands.access import BrandAccessMixin
-from brands.choices import Capability
+from brands.choices import Capability, Lane
+from brands.selectors import brand_lane
+from brands.views import ServiceFormView
 from core.errors import DomainError
 from core.pagination import CappedPaginator
 from detection import selectors
 from detection.choices import CandidateStatus
-from detection.models import ReListingCandidate
+from detection.forms import StayDownPolicyForm
+from detection.models import ReListingCandidate, StayDownPolicy
 from detection.services.candidates import candidate_dismiss, candidate_file
+from detection.services.policy import policy_update
 
 
 class CandidateListView(BrandAccessMixin, TemplateView):
@@ -45,6 +50,7 @@ class CandidateListView(BrandAccessMixin, TemplateView):
             paginator=paginator,
             is_paginated=paginator.num_pages > 1,
             can_file=self.membership.can(Capability.FILE),
+            can_manage=self.membership.can(Capability.MANAGE),
         )
         return context
 
@@ -87,3 +93,23 @@ class CandidateDismissView(CandidateActionView):
             return self.back()
         messages.success(request, "Dismissed: it stays out of your list.")
         return self.back()
+
+
+class PolicyView(ServiceFormView):
+    """The brand's stay-down policy: what its strong and weaker matches become (owners only)."""
+
+    model = StayDownPolicy
+    capability = Capability.MANAGE
+    template_name = "detection/policy_form.html"
+    form_class = StayDownPolicyForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "instance": selectors.brand_policy(brand_id=self.brand.pk)}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(**kwargs) | {"expedited": brand_lane(self.brand) == Lane.EXPEDITED}
+
+    def perform(self, form: StayDownPolicyForm) -> HttpResponse:
+        policy_update(brand_id=self.brand.pk, actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Stay-down policy saved.")
+        return redirect("detection:policy", brand_slug=self.brand.slug)

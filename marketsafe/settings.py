@@ -375,6 +375,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outgoing-email": {"task": "core.tasks.sweep_outgoing_email", "schedule": 60.0},
     # Re-queues webhook deliveries that are due but whose message was lost (the outbox is the truth).
     "sweep-webhook-deliveries": {"task": "integrations.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    # Re-sends stay-down matching of listings whose message was lost (detection's PendingMatch outbox).
+    "sweep-pending-matches": {"task": "detection.tasks.sweep_pending_matches", "schedule": 60.0},
     # Stay-down bank entries follow their rights' renewals and ends (detection); once a night.
     "refresh-bank-expiry": {"task": "detection.tasks.refresh_bank_expiry", "schedule": crontab(hour=2, minute=45)},
     # Brand watch: sends the saved searches that are due to the detection queue (each looks at the listings

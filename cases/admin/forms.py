@@ -145,7 +145,11 @@ class AcceptForm(DecisionForm):
         label="Applies from", initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
     source_type = forms.ChoiceField(label="Source", choices=SourceType.choices, initial=SourceType.ARTICLE_16)
-    automated_detection = forms.BooleanField(label="Detected by automated means", required=False)
+    automated_detection = forms.BooleanField(
+        label="Detected by automated means",
+        required=False,
+        help_text="Unticked: yes for notices filed by automated re-listing detection, no for the others.",
+    )
     automated_decision = forms.ChoiceField(
         label="Automated decision", choices=AutomatedDecision.choices, initial=AutomatedDecision.NOT_AUTOMATED
     )
@@ -186,7 +190,8 @@ class AcceptForm(DecisionForm):
             territorial_scope=data["territorial_scope"],
             application_date=data["application_date"],
             source_type=data["source_type"],
-            automated_detection=data["automated_detection"],
+            # Unticked takes each item's default: a notice filed by automated detection says so regardless.
+            automated_detection=data["automated_detection"] or None,
             automated_decision=data["automated_decision"],
             redress=data["redress"],
         )

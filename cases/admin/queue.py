@@ -67,6 +67,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     list_display = (
         "id",
         "lane_column",
+        "detection_column",
         "sla_column",
         "brand",
         "listing_column",
@@ -79,6 +80,7 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     list_filter = (
         QueueStatusFilter,
         "lane",
+        "case__automated",
         "reason_code",
         BrandFilter,
         "listing__marketplace",
@@ -151,6 +153,17 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     @admin.display(description="lane")
     def lane_column(self, obj: CaseItem) -> str:
         return format_html('<span class="console-lane console-lane-{}">{}</span>', obj.lane, obj.get_lane_display())
+
+    @admin.display(description="found by")
+    def detection_column(self, obj: CaseItem) -> str:
+        # A notice filed by automated re-listing detection on the brand's behalf, not by a person.
+        if not obj.case.automated:
+            return ""
+        return format_html(
+            '<span class="console-auto" title="{}">{}</span>',
+            "Filed by automated re-listing detection on the brand's behalf",
+            "Automated detection",
+        )
 
     # Every column holds one line (long texts are clipped, whole in their tooltip), so that a laptop screen
     # shows 20+ rows of the queue (admin-console.css, tests/browser/test_console_pages.py).

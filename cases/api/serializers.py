@@ -38,7 +38,7 @@ __all__ = [
 # --- output ---------------------------------------------------------------------------------------
 
 #: What the case list and a case's page both show.
-CASE_FIELDS = ("id", "url", "status", "reason_code", "lane", "channel", "submitted_at")
+CASE_FIELDS = ("id", "url", "status", "reason_code", "lane", "channel", "automated", "submitted_at")
 
 
 class CaseListSerializer(serializers.ModelSerializer):

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0008_reason_counterfeit_test_purchase'),
-        ('cases', '0009_item_queue_priority_index'),
+        ("cases", "0008_reason_counterfeit_test_purchase"),
+        ("cases", "0009_item_queue_priority_index"),
     ]
 
-    operations = [
-    ]
+    operations = []

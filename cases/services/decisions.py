@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.choices import (
+    EVIDENCE_STORED,
     ITEM_REMOVAL_STATUSES,
     AppealStatus,
     AppellantSide,
@@ -35,6 +36,7 @@ from cases.services.transitions import (
     _rules,
 )
 from core.errors import Conflict, TransitionNotAllowed
+from core.outbox import publish
 from listings import services as listing_services
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def item_brand_answer(
     notice.answer = CounterNoticeAnswer.ACCEPTED if accept else CounterNoticeAnswer.REJECTED
     notice.answered_at, notice.answered_by, notice.answer_note = now, actor, note
     notice.save(update_fields=["answer", "answered_at", "answered_by", "answer_note"])
-    for upload in evidence:
+    stored = [
         Evidence.objects.create(
             case_id=item.case_id,
             item=item,
@@ -269,6 +271,9 @@ def item_brand_answer(
             kind=upload.kind,
             description=upload.description,
         )
+        for upload in evidence
+    ]
+    publish(EVIDENCE_STORED, stored)  # stay-down detection hashes the images
     if accept:
         _move(
             item,

@@ -28,6 +28,7 @@ from cases import proofs
 from cases.choices import (
     DECLARATION_TEXT,
     EVIDENCE_ALWAYS_REQUIRED,
+    EVIDENCE_STORED,
     ITEM_STATUS_CHANGED,
     PROOF_REQUIRED,
     Channel,
@@ -102,6 +103,8 @@ class FilingRequest:
     evidence: tuple[StoredEvidence, ...] = ()
     evidence_kind: str = EvidenceKind.SCREENSHOT
     channel: str = Channel.WEB
+    #: Filed by automated detection on the brand's behalf (`Case.automated`), not by a person.
+    automated: bool = False
     #: A repeated key returns the case filed the first time ("" for none).
     idempotency_key: str = ""
     #: Test purchases with a counterfeit verdict backing the listings (`cases.proofs`): they stand as the
@@ -332,6 +335,7 @@ def case_submit(*, request: FilingRequest) -> Case:
         reason_code=request.reason_code,
         explanation=request.explanation.strip(),
         channel=request.channel,
+        automated=request.automated,
         idempotency_key=request.idempotency_key,
         submitted_at=now,
     )
@@ -347,21 +351,25 @@ def case_submit(*, request: FilingRequest) -> Case:
             ip_address=request.ip_address,
         )
     files = _open_evidence(request.evidence)
+    stored = []
     try:
         for file in files:
-            Evidence.objects.create(
-                case=case,
-                file=file,
-                original_name=file.name[:255],
-                content_type=file.content_type,
-                size=file.size,
-                sha256=_sha256(file),
-                uploaded_by=actor,
-                kind=request.evidence_kind,
+            stored.append(
+                Evidence.objects.create(
+                    case=case,
+                    file=file,
+                    original_name=file.name[:255],
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=_sha256(file),
+                    uploaded_by=actor,
+                    kind=request.evidence_kind,
+                )
             )
     finally:
         for file in files:
             file.close()
+    publish(EVIDENCE_STORED, stored)  # stay-down detection hashes the images
     sla_due = now + timedelta(hours=_rules()["SLA_HOURS"][lane])
     try:
         with transaction.atomic():
@@ -391,12 +399,14 @@ def case_submit(*, request: FilingRequest) -> Case:
         to_state=case.status,
         brand_id=brand.pk,
         data={"items": len(items), "lane": lane, "channel": request.channel},
+        automated=request.automated,
     )
     audit_record_state_changes(
         action="item.submit",
         model=CaseItem,
         changes=((item.pk, "", S.SUBMITTED) for item in items),
         actor_id=actor.pk,
+        automated=request.automated,
         brand_id=brand.pk,
     )
     publish(ITEM_STATUS_CHANGED, items)  # webhooks and the marketplace's feed, committed with the filing

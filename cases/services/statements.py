@@ -287,9 +287,8 @@ def statement_defaults(item: CaseItem, *, message: str = "") -> dict[str, Any]:
     else the brand's note on the listing, else the notice's explanation (the statement needs facts).
     """
     reason = ReasonCode(item.reason_code)
-    facts = message.strip() or item.brand_note.strip()
-    if not facts:
-        facts = Case.objects.filter(pk=item.case_id).values_list("explanation", flat=True).get()
+    case = Case.objects.filter(pk=item.case_id).values("explanation", "automated").get()
+    facts = message.strip() or item.brand_note.strip() or case["explanation"]
     return {
         "decision_visibility": [DecisionVisibility.CONTENT_REMOVED],
         "end_date_visibility_restriction": None,
@@ -305,7 +304,8 @@ def statement_defaults(item: CaseItem, *, message: str = "") -> dict[str, Any]:
         "territorial_scope": [],
         "application_date": timezone.localdate(),
         "source_type": SourceType.ARTICLE_16,
-        "automated_detection": False,
+        # A notice filed by automated re-listing detection: the content was found by automated means.
+        "automated_detection": case["automated"],
         "automated_decision": AutomatedDecision.NOT_AUTOMATED,
         "redress": [Redress.INTERNAL_MECHANISM, Redress.OUT_OF_COURT, Redress.JUDICIAL],
     }

@@ -25,6 +25,8 @@ _CASE_STATUS = dict(CaseStatus.choices)
 _REASON = dict(ReasonCode.choices)
 _LANE = dict(Lane.choices)
 _SENTINEL = 2_147_483_647
+#: After the lane of a case filed by automated re-listing detection on the brand's behalf.
+_AUTOMATED = '<br><span class="badge">Automated detection</span>'
 
 
 def _e(value: object) -> str:
@@ -88,7 +90,7 @@ def case_rows(cases: Iterable[Case], *, brand_slug: str) -> SafeString:
             f'<th scope="row"><a href="{prefix}{case.pk}{suffix}">Case #{case.pk}</a></th>'
             f"<td>{_when(case.submitted_at)}</td>"
             f"<td>{_e(_REASON.get(case.reason_code, case.reason_code))}</td>"
-            f"<td>{_e(_LANE.get(case.lane, case.lane))}</td>"
+            f"<td>{_e(_LANE.get(case.lane, case.lane))}{_AUTOMATED if case.automated else ''}</td>"
             f"<td>{_e(_CASE_STATUS.get(case.status, case.status))}</td>"
             f'<td class="number">{case.item_count}</td>'
             f'<td class="number">{case.open_count}</td>'

@@ -11,15 +11,16 @@ from datetime import datetime, time
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brands.models import IPRight
 from cases.choices import ItemStatus
 from cases.models import CaseItem
 from core.audit.services import audit_record
-from detection import hashing
-from detection.models import FingerprintImageHash, ListingImageHash, RemovalFingerprint
-from detection.text import normalise_title, price_band, seller_name_key
+from detection import hashing, images
+from detection.models import EvidenceImageHash, FingerprintImageHash, ListingImageHash, RemovalFingerprint
+from detection.text import normalise_title, price_band, seller_name_key, title_key
 
 #: Item statuses at which a removal has been upheld: the listing's fingerprint joins the bank.
 BANKED_STATUSES = frozenset({ItemStatus.UPHELD, ItemStatus.FINAL})
@@ -47,7 +48,7 @@ def _rights_expiry(case_id: int) -> datetime | None:
 @transaction.atomic
 def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
     """The bank entry of an upheld removal (made once per item; a second call re-enables and returns it)."""
-    item = CaseItem.objects.select_related("listing__seller").get(pk=item_id)
+    item = CaseItem.objects.select_related("listing__seller", "brand").get(pk=item_id)
     existing = RemovalFingerprint.objects.filter(source_item_id=item.pk).first()
     if existing:
         if not existing.enabled:
@@ -61,18 +62,38 @@ def fingerprint_record(*, item_id: int) -> RemovalFingerprint:
         case_id=item.case_id,
         listing=listing,
         title=listing.title,
-        title_normalised=normalise_title(listing.title),
+        title_normalised=(normalised := normalise_title(listing.title)),
+        title_key=title_key(normalised, item.brand.name),
         seller=seller,
         seller_identifiers=[key] if seller and (key := seller_name_key(seller.name)) else [],
         price_band=price_band(listing.price),
         currency=listing.currency,
         expires_at=_rights_expiry(item.case_id),
     )
-    hashes = ListingImageHash.objects.filter(listing_id=listing.pk).values_list("hash", flat=True)
+    hashes = dict.fromkeys(
+        [
+            *ListingImageHash.objects.filter(listing_id=listing.pk).values_list("hash", flat=True),
+            *_evidence_hashes(item),
+        ]
+    )
     FingerprintImageHash.objects.bulk_create(
         FingerprintImageHash(fingerprint=fingerprint, hash=h, slots=hashing.neighbourhood(h)) for h in hashes
     )
     return fingerprint
+
+
+def _evidence_hashes(item: CaseItem) -> list[str]:
+    """The PDQ hashes of the brand's evidence images for this removal, good enough to match on: the item's
+    own evidence, and the case's evidence when the case reports this one listing only (a case-wide
+    screenshot of a case of many listings would tie every one of them to any listing that looks like it)."""
+    supports = Q(evidence__item_id=item.pk)
+    if not CaseItem.objects.filter(case_id=item.case_id).exclude(pk=item.pk).exists():
+        supports |= Q(evidence__item__isnull=True)
+    return list(
+        EvidenceImageHash.objects.filter(supports, evidence__case_id=item.case_id, quality__gte=images.MIN_QUALITY)
+        .order_by("evidence_id")
+        .values_list("hash", flat=True)
+    )
 
 
 #: Each bank entry's expiry from its case's rights as they are now (renewed, shortened): the end of the last

@@ -16,10 +16,11 @@ from brands.selectors import brand_lane
 from cases.choices import Channel, ItemStatus
 from cases.models import Case, Declaration, Evidence
 from cases.services.filing import FilingRequest, ListingRow, StoredEvidence, case_submit
-from core.audit.services import audit_record
+from core.audit.services import audit_record, audit_record_state_changes
 from core.errors import DomainError
 from detection.choices import CandidateStatus, Strength
 from detection.models import ReListingCandidate
+from detection.selectors import policies_of
 
 AUTOMATED_SIGNATURE = " (automated re-listing detection on the brand's behalf)"
 
@@ -63,6 +64,7 @@ def _request(candidate: ReListingCandidate, *, actor: Any, automated: bool) -> F
         ),
         evidence=evidence,
         channel=Channel.API if automated else Channel.WEB,
+        automated=automated,
         idempotency_key=f"relisting-{candidate.pk}",
     )
 
@@ -99,14 +101,20 @@ def candidate_file(*, candidate_id: int, actor: Any = None, automated: bool = Fa
 
 
 def candidates_file_strong(*, candidate_ids: list[int]) -> int:
-    """The policy: file strong candidates automatically while their brand is in the expedited lane (an
-    active MarketSafe membership). A refusal (no usable right left, listing already reported) stays on the
+    """The brand's policy (`StayDownPolicy`): file strong candidates automatically when the brand allows it
+    and the score reaches its minimum, and only while the brand is in the expedited lane (an active
+    MarketSafe membership). A refusal (no usable right left, listing already reported) stays on the
     candidate as its note, and the candidate waits in the brand's list. Returns the number filed."""
     filed = 0
+    candidates = list(
+        ReListingCandidate.objects.filter(pk__in=candidate_ids, strength=Strength.STRONG, status=CandidateStatus.OPEN)
+    )
+    policies = policies_of(brand_ids={candidate.brand_id for candidate in candidates})
     lanes: dict[int, str] = {}
-    for candidate in ReListingCandidate.objects.filter(
-        pk__in=candidate_ids, strength=Strength.STRONG, status=CandidateStatus.OPEN
-    ):
+    for candidate in candidates:
+        policy = policies[candidate.brand_id]
+        if not policy.auto_file or candidate.score < policy.auto_file_min_score:
+            continue
         if candidate.brand_id not in lanes:
             lanes[candidate.brand_id] = brand_lane(Brand.objects.get(pk=candidate.brand_id))
         if lanes[candidate.brand_id] != "expedited":
@@ -140,7 +148,21 @@ def candidate_dismiss(*, candidate: ReListingCandidate, actor: Any) -> None:
 def on_item_status_changed(items: Any, **details: Any) -> None:
     """The outbox subscriber: an automatically filed item the brand withdraws marks its candidate withdrawn."""
     withdrawn = [item.pk for item in items if item.status == ItemStatus.WITHDRAWN]
-    if withdrawn:
-        ReListingCandidate.objects.filter(filed_item_id__in=withdrawn, status=CandidateStatus.FILED).update(
-            status=CandidateStatus.WITHDRAWN
+    if not withdrawn:
+        return
+    following = list(
+        ReListingCandidate.objects.filter(filed_item_id__in=withdrawn, status=CandidateStatus.FILED).values_list(
+            "pk", "brand_id"
+        )
+    )
+    if not following:
+        return
+    ReListingCandidate.objects.filter(pk__in=[pk for pk, _ in following]).update(status=CandidateStatus.WITHDRAWN)
+    for brand_id in {brand_id for _, brand_id in following}:
+        audit_record_state_changes(
+            action="candidate.withdraw",
+            model=ReListingCandidate,
+            changes=((pk, CandidateStatus.FILED, CandidateStatus.WITHDRAWN) for pk, b in following if b == brand_id),
+            reason="Its filed item was withdrawn",
+            brand_id=brand_id,
         )

@@ -88,6 +88,21 @@ class SellerRowSerializer(serializers.Serializer):
     identifiers = SellerIdentifiersField(required=False)
 
 
+class FlatErrorsListField(serializers.ListField):
+    """A list whose items' refusals come back as one flat list of messages, each naming its item: the API's
+    error shape holds a list of messages per field, where DRF would nest them by item index."""
+
+    def to_internal_value(self, data: Any) -> list:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [f"Item {index}: {' '.join(map(str, messages))}" for index, messages in exc.detail.items()]
+            ) from exc
+
+
 class ListingRowSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=120)
     url = serializers.CharField(
@@ -113,7 +128,7 @@ class ListingRowSerializer(serializers.Serializer):
         error_messages={"invalid": "An ISO 4217 code in capitals, e.g. EUR."},
     )
     # Stay-down detection (issue 17): perceptual hashes of the listing's images; sent → replaces the stored ones.
-    image_hashes = serializers.ListField(
+    image_hashes = FlatErrorsListField(
         child=serializers.RegexField(
             r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "A PDQ hash: 64 hexadecimal characters (256 bits)."}
         ),

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('investigations', '0002_purchases'),
-        ('investigations', '0003_merge_0002_dossiers_0002_networks'),
+        ("investigations", "0002_purchases"),
+        ("investigations", "0003_merge_0002_dossiers_0002_networks"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('listings', '0007_seller_identifiers'),
-        ('listings', '0007_strike_weight'),
+        ("listings", "0007_seller_identifiers"),
+        ("listings", "0007_strike_weight"),
     ]
 
-    operations = [
-    ]
+    operations = []

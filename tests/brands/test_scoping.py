@@ -31,7 +31,14 @@ from cases.choices import AppellantSide, CounterNoticeReason, DecisionGround, De
 from cases.models import Appeal, Case, CaseDraft, CaseItem, CounterNotice, Declaration, Evidence, StatementOfReasons
 from core.tenancy import brand_owned_models
 from detection.choices import Strength
-from detection.models import ReListingCandidate, RemovalFingerprint, WatchDigest, WatchMatch, WatchSearch
+from detection.models import (
+    ReListingCandidate,
+    RemovalFingerprint,
+    StayDownPolicy,
+    WatchDigest,
+    WatchMatch,
+    WatchSearch,
+)
 from integrations.models import WebhookEndpoint
 from investigations.models import CustodyEvent, TestPurchase, TestPurchaseAttachment, TestPurchaseFile
 from tests import factories
@@ -67,6 +74,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     TestPurchaseFile,
     CustodyEvent,
     TestPurchaseAttachment,
+    StayDownPolicy,
 ]
 by_name = pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
 
@@ -198,6 +206,7 @@ def build_world(slug: str) -> World:
         )
     )
     world.add(TestPurchaseAttachment.objects.create(purchase=purchase, item=item, attached_by=owner))
+    world.add(StayDownPolicy.objects.create(brand=brand, auto_file=False))
     return world
 
 

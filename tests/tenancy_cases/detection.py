@@ -1,5 +1,6 @@
 """Tenancy cases of the brand's possible re-listings: the list (every role), filing and dismissing a
-candidate (owners and reporters; viewers 403). Another brand's candidate answers 404."""
+candidate (owners and reporters; viewers 403), the stay-down policy (owners). Another brand's candidate
+answers 404."""
 
 from itertools import count
 from typing import Any
@@ -8,12 +9,13 @@ from brands.choices import Role
 from cases import services
 from cases.choices import ItemStatus
 from cases.demo import drive_item_to
-from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.models import ReListingCandidate, RemovalFingerprint, StayDownPolicy
 from detection.services.matching import Signals
 from tests import factories
-from tests.harness import ACTOR, Audited, Saved, TenancyCase
+from tests.harness import ACTOR, BRAND, Audited, Saved, TenancyCase, owners_post
 
 FILERS = frozenset({Role.OWNER, Role.REPORTER})
+OWNERS = frozenset({Role.OWNER})
 _numbers = count(1)
 
 
@@ -68,5 +70,16 @@ CASES = [
         success=302,
         saved=Saved(ReListingCandidate, {"status": "dismissed"}),
         audited=Audited("candidate.dismiss", from_state="open", to_state="dismissed"),
+    ),
+    TenancyCase("detection:policy", model=StayDownPolicy, allowed_roles=OWNERS),
+    owners_post(
+        "detection:policy",
+        StayDownPolicy,
+        data={"auto_file": "", "auto_file_min_score": "0.9", "list_weak": "on"},
+        saved=Saved(
+            StayDownPolicy,
+            {"brand": BRAND, "auto_file": False, "auto_file_min_score": 0.9, "list_weak": True, "updated_by": ACTOR},
+        ),
+        audited=Audited("policy.update"),
     ),
 ]

@@ -3,14 +3,20 @@ listing, and ingest rows/s with matching on against off, measured in the same ru
 
 On a scratch database (name ending in `_bench`, as `bench_delist`): a catalogue of `--listings` synthetic
 listings (COPY, `listings.bulk.generate_listings`); a brand's bank of `--bank` removals made final through
-the cases' services (so the bank fills through the real outbox subscriber); then two ingests of the same
+the cases' services (so the bank fills through the real outbox subscriber); then three ingests of the same
 shape through `listings_upsert` in batches of 1,000:
 
 - off: `--relistings` + `--negatives` + `--filler` rows, upsert and image hashes only;
-- on: the same number of new rows, each batch followed by the matching the detection worker does
-  (`listings_match` on the batch), all in this one process (a worker would run beside the upsert instead);
+- worker (production's shape): the same number of new rows, each batch upserted as the platform upsert
+  does it (one transaction: rows, hashes, the listings marked pending, `match_listings` sent on commit),
+  while a real Celery worker on the detection queue (started by this command, `--pool solo`, on the same
+  database and broker) matches them. Two figures: the ingest rate the upserting client sees, and the time
+  until the worker has matched every row (all candidates exist: no row left pending);
+- inline: the same again, each batch followed by `listings_match` in this one process (the worker's work
+  done by the client; the figure of earlier runs, kept for comparison);
 
 then every labelled listing is matched again alone, timed: the latency one upserted listing sees.
+Quality is measured on the worker's set and on the inline one (the same matcher: they should agree).
 
 The labelled rows: re-listings of banked removals (title edits, word order, homoglyphs, image hash with
 5-28 flipped bits or no image, same, linked or new seller) and look-alike negatives of the same brand (the
@@ -21,26 +27,34 @@ A listing counts as found when a candidate links it to the removal it re-lists (
 any other candidate is a false positive.
 """
 
+import os
 import random
+import signal
 import statistics
 import string
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app as app
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
 from django.utils import timezone
 
 from brands.models import Brand, IPRight
 from cases import services as case_services
 from cases.demo import demo_evidence
 from core.benchmarks import use_scratch_database
-from detection.models import ReListingCandidate, RemovalFingerprint
+from detection.models import PendingMatch, ReListingCandidate, RemovalFingerprint
 from detection.services.hashes import listing_image_hashes_replace
 from detection.services.matching import listings_match
+from detection.tasks import match_on_commit
 from listings.bulk import generate_listings
 from listings.models import Marketplace
 from listings.upserts import listings_upsert, sellers_upsert
@@ -106,7 +120,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=17)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        use_scratch_database(options["database_url"])
+        database_url = use_scratch_database(options["database_url"])
         call_command("migrate", interactive=False, verbosity=0)
         rng = random.Random(options["seed"])  # noqa: S311 (synthetic data, not secrets)
         run = f"{int(time.time())}"
@@ -132,58 +146,49 @@ class Command(BaseCommand):
         sellers = [f"{run}-S{i}" for i in range(options["bank"] + 200)]
         names = _model_names(rng, 400)
         off_rows, _ = self._labelled(run, "off", originals, sellers, names, rng, options)
-        on_rows, labels = self._labelled(run, "on", originals, sellers, names, rng, options)
+        worker_rows, worker_labels = self._labelled(run, "wrk", originals, sellers, names, rng, options)
+        inline_rows, inline_labels = self._labelled(run, "inl", originals, sellers, names, rng, options)
 
-        off_seconds = self._ingest(marketplace, off_rows, match=False)
-        on_seconds = self._ingest(marketplace, on_rows, match=True)
+        off_seconds = self._ingest(marketplace, off_rows, mode="off")
+        with _detection_worker(database_url, out):
+            started = time.perf_counter()
+            upsert_seconds = self._ingest(marketplace, worker_rows, mode="worker")
+            ids = list(marketplace.listings.filter(external_id__startswith=f"{run}-wrk-").values_list("pk", flat=True))
+            while PendingMatch.objects.filter(listing_id__in=ids).exists():
+                time.sleep(0.2)
+            matched_seconds = time.perf_counter() - started
+        inline_seconds = self._ingest(marketplace, inline_rows, mode="inline")
         # Latency as one upserted listing sees it: each labelled listing matched alone (the candidates exist
         # by now, so only their insert is skipped; every lookup runs again).
-        labelled = marketplace.listings.filter(external_id__in=list(labels)).values_list("pk", flat=True)
+        labelled = marketplace.listings.filter(external_id__in=list(inline_labels)).values_list("pk", flat=True)
         latencies = []
         for pk in labelled:
             t0 = time.perf_counter()
             listings_match(listing_ids=[pk])
             latencies.append(time.perf_counter() - t0)
 
-        found = missed = false_pos = 0
-        candidates = ReListingCandidate.objects.filter(listing__external_id__startswith=f"{run}-on-")
-        best: dict[int, tuple[float, int]] = {}
-        for listing_id, fingerprint_source, score in candidates.values_list(
-            "listing_id", "fingerprint__listing__external_id", "score"
-        ):
-            if listing_id not in best or score > best[listing_id][0]:
-                best[listing_id] = (score, fingerprint_source)
-        by_external = dict(
-            marketplace.listings.filter(external_id__startswith=f"{run}-on-").values_list("external_id", "pk")
-        )
-        for external_id, expected in labels.items():
-            got = best.get(by_external[external_id])
-            if expected is None:
-                false_pos += got is not None
-            elif got is not None and got[1] == expected:
-                found += 1
-            else:
-                missed += 1
-                false_pos += got is not None  # linked to the wrong removal
-        positives = sum(1 for v in labels.values() if v is not None)
-        precision = found / (found + false_pos) if found + false_pos else 0.0
-        recall = found / positives if positives else 0.0
+        positives = sum(1 for v in worker_labels.values() if v is not None)
         p = statistics.quantiles(latencies, n=100)
-        rows = len(on_rows)
+        rows = len(worker_rows)
         out(
             f"Scale: {marketplace.listings.count():,} listings, bank {options['bank']:,}, {positives:,} re-listings, "
             f"{options['negatives']:,} look-alike negatives, {options['filler']:,} filler rows per ingest"
         )
-        out(
-            f"Quality: precision {precision:.3f}, recall {recall:.3f} (found {found}, missed {missed}, "
-            f"false positives {false_pos})"
-        )
+        for label, tag, labels in (("worker", "wrk", worker_labels), ("inline", "inl", inline_labels)):
+            out(f"Quality ({label} set): " + _quality(marketplace, f"{run}-{tag}-", labels))
         out(
             f"Matching latency per listing: p50 {p[49] * 1000:.1f} ms, p95 {p[94] * 1000:.1f} ms, "
             f"max {max(latencies) * 1000:.1f} ms"
         )
-        off_rate, on_rate = rows / off_seconds, rows / on_seconds
-        out(f"Ingest: matching off {off_rate:,.0f} rows/s, on {on_rate:,.0f} rows/s, ratio {on_rate / off_rate:.2f}")
+        off_rate = rows / off_seconds
+        client_rate, matched_rate, inline_rate = rows / upsert_seconds, rows / matched_seconds, rows / inline_seconds
+        out(f"Ingest, matching off: {off_rate:,.0f} rows/s")
+        out(
+            f"Ingest, matching on a detection worker beside it: the client upserts {client_rate:,.0f} rows/s "
+            f"(ratio {client_rate / off_rate:.2f}); all candidates exist {matched_seconds:.1f} s after the first "
+            f"row ({matched_rate:,.0f} rows/s matched, ratio {matched_rate / off_rate:.2f})"
+        )
+        out(f"Ingest, matching inline in the client: {inline_rate:,.0f} rows/s (ratio {inline_rate / off_rate:.2f})")
 
     # --- the bank ------------------------------------------------------------------------------------
 
@@ -312,18 +317,90 @@ class Command(BaseCommand):
         rng.shuffle(rows)
         return rows, labels
 
-    def _ingest(self, marketplace, rows, *, match: bool) -> float:
-        """Upsert `rows` in batches (with their hashes); with `match`, then match each batch. Seconds taken."""
+    def _ingest(self, marketplace, rows, *, mode: str) -> float:
+        """Upsert `rows` in batches (with their hashes), one transaction each as the platform upsert does.
+        mode "worker": mark them pending and send them to the detection worker on commit, as the upsert
+        does; "inline": then match each batch here; "off": neither. Seconds taken."""
         started = time.perf_counter()
         for start in range(0, len(rows), BATCH):
             chunk = rows[start : start + BATCH]
-            result = listings_upsert(marketplace=marketplace, rows=chunk)
-            ids = [pk for _, pk, _ in result.ids]
-            listing_image_hashes_replace(
-                hashes_by_listing={
-                    pk: row["image_hashes"] for pk, row in zip(ids, chunk, strict=True) if "image_hashes" in row
-                }
-            )
-            if match:  # what the detection worker does with the batch, here in the same process
+            with transaction.atomic():
+                result = listings_upsert(marketplace=marketplace, rows=chunk)
+                ids = [pk for _, pk, _ in result.ids]
+                listing_image_hashes_replace(
+                    hashes_by_listing={
+                        pk: row["image_hashes"] for pk, row in zip(ids, chunk, strict=True) if "image_hashes" in row
+                    }
+                )
+                if mode == "worker":
+                    match_on_commit(ids)
+            if mode == "inline":  # what the detection worker does with the batch, here in the same process
                 listings_match(listing_ids=ids)
         return time.perf_counter() - started
+
+
+def _quality(marketplace: Marketplace, prefix: str, labels: dict[str, str | None]) -> str:
+    """Precision and recall of the candidates of the listings whose external id starts with `prefix`: a
+    re-listing is found when its top-scored candidate links it to the removal it re-lists."""
+    found = missed = false_pos = 0
+    candidates = ReListingCandidate.objects.filter(listing__external_id__startswith=prefix)
+    best: dict[int, tuple[float, str]] = {}
+    for listing_id, fingerprint_source, score in candidates.values_list(
+        "listing_id", "fingerprint__listing__external_id", "score"
+    ):
+        if listing_id not in best or score > best[listing_id][0]:
+            best[listing_id] = (score, fingerprint_source)
+    by_external = dict(marketplace.listings.filter(external_id__startswith=prefix).values_list("external_id", "pk"))
+    for external_id, expected in labels.items():
+        got = best.get(by_external[external_id])
+        if expected is None:
+            false_pos += got is not None
+        elif got is not None and got[1] == expected:
+            found += 1
+        else:
+            missed += 1
+            false_pos += got is not None  # linked to the wrong removal
+    positives = sum(1 for v in labels.values() if v is not None)
+    precision = found / (found + false_pos) if found + false_pos else 0.0
+    recall = found / positives if positives else 0.0
+    return (
+        f"precision {precision:.3f}, recall {recall:.3f} (found {found}, missed {missed}, false positives {false_pos})"
+    )
+
+
+@contextmanager
+def _detection_worker(database_url: str, out: Callable[[str], Any]) -> Iterator[None]:
+    """A real Celery worker on the detection queue, in its own process on the benchmark's database, as
+    production runs it (deploy/Procfile), for the block; its queue emptied first (earlier runs' leftovers)."""
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("detection")
+    name = f"bench-detection-{os.getpid()}@localhost"
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "marketsafe",
+            "worker",
+            "-Q",
+            "detection",
+            "-P",
+            "solo",
+            "-n",
+            name,
+            "-l",
+            "warning",
+        ],
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not app.control.ping(destination=[name], timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise CommandError("the detection worker did not start")
+        out(f"Detection worker {name} ready")
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
