@@ -29,7 +29,10 @@ class Case(models.Model):
     #: Filed without a person, by automated detection on the brand's behalf (a re-listing of an upheld
     #: removal): shown to the brand and the moderators, and stated in the DSA statement of reasons.
     automated = models.BooleanField(
-        "automated detection", default=False, help_text="Filed by automated detection on the brand's behalf."
+        "automated detection",
+        default=False,
+        db_default=False,  # rows inserted in SQL (the benchmarks' synthetic queue) are not automated
+        help_text="Filed by automated detection on the brand's behalf.",
     )
     status = models.CharField(max_length=16, choices=choices.CaseStatus, default=choices.CaseStatus.RECEIVED)
     idempotency_key = models.CharField(

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0008_case_automated'),
-        ('cases', '0010_merge_20261205_0917'),
+        ("cases", "0008_case_automated"),
+        ("cases", "0010_merge_20261205_0917"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('detection', '0003_merge_0002_listing_image_hash_index_0002_watch'),
-        ('detection', '0005_title_key'),
+        ("detection", "0003_merge_0002_listing_image_hash_index_0002_watch"),
+        ("detection", "0005_title_key"),
     ]
 
-    operations = [
-    ]
+    operations = []
