@@ -67,7 +67,6 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
     list_display = (
         "id",
         "lane_column",
-        "detection_column",
         "sla_column",
         "brand",
         "listing_column",
@@ -152,17 +151,16 @@ class CaseItemAdmin(ConsoleAdminMixin, PagePanelAdminMixin, ReadOnlyAdminMixin, 
 
     @admin.display(description="lane")
     def lane_column(self, obj: CaseItem) -> str:
-        return format_html('<span class="console-lane console-lane-{}">{}</span>', obj.lane, obj.get_lane_display())
-
-    @admin.display(description="found by")
-    def detection_column(self, obj: CaseItem) -> str:
-        # A notice filed by automated re-listing detection on the brand's behalf, not by a person.
+        lane = format_html('<span class="console-lane console-lane-{}">{}</span>', obj.lane, obj.get_lane_display())
         if not obj.case.automated:
-            return ""
+            return lane
+        # A notice filed by automated re-listing detection on the brand's behalf, not by a person: marked in
+        # the lane's cell, not a column of its own, so that every column still fits beside the filter panel
+        # on a laptop screen (tests/browser/test_console_pages.py).
         return format_html(
-            '<span class="console-auto" title="{}">{}</span>',
-            "Filed by automated re-listing detection on the brand's behalf",
-            "Automated detection",
+            '{} <abbr class="console-auto" title="{}">auto</abbr>',
+            lane,
+            "Automated detection: filed by re-listing detection on the brand's behalf",
         )
 
     # Every column holds one line (long texts are clipped, whole in their tooltip), so that a laptop screen

@@ -61,7 +61,8 @@ DATA_DEPENDENT_FIELDS = {
     "POST /api/v1/auth/token/": {"non_field_errors"},
     "POST /api/v1/cases/": {"listings", "listing_urls", "rights", "evidence"},
     "POST /api/v1/cases/import/": {"listing_file", "rights", "evidence"},
-    "POST /api/v1/ip-rights/": {"registration_number", "valid_until", "document"},
+    # A right valid from a date far in the future, or ending before it starts, is refused.
+    "POST /api/v1/ip-rights/": {"registration_number", "valid_from", "valid_until", "document"},
     "POST /api/v1/ip-rights/{id}/documents/": {"file"},
     "POST /api/v1/test-purchases/": {"listing_url", "order_id", "purchased_on", "received_on", "files"},
     "POST /api/v1/test-purchases/{id}/events/": {"at", "note", "files"},
@@ -69,6 +70,8 @@ DATA_DEPENDENT_FIELDS = {
     "POST /api/v1/test-purchases/{id}/attach/": {"item"},
     "POST /api/v1/platform/listings/bulk/": {"listings"},
     "POST /api/v1/platform/sellers/bulk/": {"sellers"},
+    # A counter-notice received before the removal it contests (or in the future) is refused.
+    "POST /api/v1/platform/items/{item_id}/counter-notice/": {"received_at"},
     # A watch search: at least one criterion, words of 3 characters or more, the lowest price not above the
     # highest, a marketplace and a seller that exist (and belong together).
     "POST /api/v1/watch-searches/": {"words", "price_max", "marketplace", "seller"},

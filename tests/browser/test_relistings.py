@@ -1,6 +1,8 @@
 """A reporter finds a possible re-listing of an earlier removal in the portal and files it in one click;
 a moderator sees the automatically filed item of a strong match marked in the console."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -70,7 +72,9 @@ def test_the_automated_item_is_marked_in_the_queue_and_the_brand_withdraws_it(
     expect(page).to_have_url(f"{live_server.url}{reverse('admin:cases_caseitem_changelist')}?case__automated__exact=1")
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("Automated detection")
+    marker = rows.first.locator("abbr.console-auto")
+    expect(marker).to_have_text("auto")
+    expect(marker).to_have_attribute("title", re.compile("^Automated detection"))
     expect(rows.first).to_contain_text(listing.title)
 
     # The brand sees the mark on its case page and withdraws the item.
