@@ -11,13 +11,14 @@ bench_pages measures the page both ways (`--template-rows`).
 from collections.abc import Iterable
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from brands.choices import Lane
 from cases.choices import CaseStatus, ItemStatus, ReasonCode
-from cases.models import Case, CaseItem
+from cases.models import Case
 from cases.templatetags.cases_extras import PageMoments, next_deadline
 
 _ITEM_STATUS = dict(ItemStatus.choices)
@@ -47,14 +48,16 @@ def _when(moments: PageMoments, moment: datetime | None) -> str:
     return _e(moments.text(moment)) if moment else ""
 
 
-def item_rows(items: Iterable[CaseItem], *, brand_slug: str) -> SafeString:
+def item_rows(items: Iterable[Any], *, brand_slug: str) -> SafeString:
+    """`items` are rows of `selectors.ITEM_LIST_FIELDS` with those names (`values_list(..., named=True)`)."""
     prefix, suffix = _case_url(brand_slug)
     moments = PageMoments()
     out = []
     for item in items:
-        listing = item.listing
-        seller = listing.seller
-        seller_html = f"{_e(seller.name)} ({_e(seller.external_id)})" if seller else "Seller not known yet"
+        if item.listing__seller__external_id is None:  # no seller joined (the listing's seller is not known)
+            seller_html = "Seller not known yet"
+        else:
+            seller_html = f"{_e(item.listing__seller__name)} ({_e(item.listing__seller__external_id)})"
         deadline = next_deadline(item)
         if deadline:
             label = _e(deadline.label)
@@ -62,13 +65,14 @@ def item_rows(items: Iterable[CaseItem], *, brand_slug: str) -> SafeString:
             deadline_html = f"{label}<br>{moments.time_left(deadline.due)}"
         else:
             deadline_html = ""
+        url = item.listing__url
         out.append(
             "<tr>"
-            f'<th scope="row"><a href="{prefix}{item.case_id}{suffix}#item-{item.pk}">#{item.pk}</a> '
+            f'<th scope="row"><a href="{prefix}{item.case_id}{suffix}#item-{item.id}">#{item.id}</a> '
             f"<small>case #{item.case_id}</small></th>"
-            f'<td class="listing">{_e(listing.title or "(no title yet)")}<br>'
-            f'<a href="{_e(listing.url)}" rel="noopener noreferrer nofollow">{_e(_truncate(listing.url, 60))}</a></td>'
-            f"<td>{_e(listing.marketplace.name)}<br><small>{seller_html}</small></td>"
+            f'<td class="listing">{_e(item.listing__title or "(no title yet)")}<br>'
+            f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">{_e(_truncate(url, 60))}</a></td>'
+            f"<td>{_e(item.listing__marketplace__name)}<br><small>{seller_html}</small></td>"
             f"<td>{_e(_REASON.get(item.reason_code, item.reason_code))}<br>"
             f"<small>{_e(_LANE.get(item.lane, item.lane))}</small></td>"
             f'<td><span class="status">{_e(_ITEM_STATUS.get(item.status, item.status))}</span></td>'

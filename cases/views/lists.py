@@ -153,6 +153,11 @@ class CaseItemListView(CaseItemFilterMixin, FilteredListView):
     export_url_name = "cases:item_export"
     render_rows = item_rows
 
+    def paginate_queryset(self, queryset: QuerySet, page_size: int) -> tuple[Any, ...]:
+        # The rows are named tuples of exactly the columns shown (selectors.ITEM_LIST_FIELDS, the same query):
+        # four model instances per row (item, listing, marketplace, seller) were a quarter of the page's time.
+        return super().paginate_queryset(queryset.values_list(*selectors.ITEM_LIST_FIELDS, named=True), page_size)
+
 
 class FilteredExportView(FilteredMixin, View):
     """Streams the filtered rows as CSV (formula-escaped); invalid filters go back to the list."""

@@ -39,7 +39,7 @@ def cases_url(brand) -> str:
 
 
 def listed_ids(response) -> list[int]:
-    return [item.pk for item in response.context["object_list"]]
+    return [row.id for row in response.context["object_list"]]  # model instances (cases) or named tuples (items)
 
 
 def export(client: Client, url: str) -> list[list[str]]:
@@ -74,6 +74,14 @@ def test_the_item_list_shows_each_item_with_its_listing_and_next_deadline(client
     assert "Seller may counter-notify until" in html  # the accepted item's deadline
     assert "Decision due" in html  # the submitted item's SLA
     assert "Showing 3 on this page." in html
+    # The rows are read as tuples (no seller joined: no seller's columns), each field escaped.
+    assert html.count("Seller not known yet") == 2
+    submitted_listing = Listing.objects.get(pk=submitted.listing_id)
+    assert f'<a href="{submitted_listing.url}" rel="noopener noreferrer nofollow">' in html
+    Listing.objects.filter(pk=submitted.listing_id).update(title="")
+    Listing.objects.filter(pk=accepted.listing_id).update(title='<b>"Tote" & bag</b>')
+    html = client.get(items_url).content.decode()
+    assert "(no title yet)" in html and "&lt;b&gt;&quot;Tote&quot; &amp; bag&lt;/b&gt;" in html
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ def test_keyset_pages_walk_every_row_once_forwards_and_back(client, items_url, f
     assert len(pages) == 4 and sorted(seen) == sorted(CaseItem.objects.values_list("pk", flat=True))
     if ordering == "id":
         assert seen == sorted(seen)
-    assert seen[:2] == [item.pk for item in expected[:2]]
+    assert seen[:2] == [item.id for item in expected[:2]]
     # Back from the last page, one page at a time, to the first, which has no previous link.
     back = pages[-1]
     for page in reversed(pages[:-1]):
