@@ -9,11 +9,30 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from brands.choices import Capability
 from brands.models import Brand, BrandMembership
+
+#: Where `memberships_of` keeps a read request's memberships.
+_MEMBERSHIPS_ATTR = "_brand_memberships"
+
+
+def memberships_of(request: HttpRequest) -> list[BrandMembership]:
+    """The user's active memberships with their brands (`BrandMembership.objects.active_of`), one query.
+
+    A brand page needs the brand (a brand the user is no active member of is not found), the member's role
+    and the brand switcher's list: they are all the same rows, so a read (GET, HEAD) asks once and the
+    switcher (`brands.context_processors`) reuses the list. A write reads them afresh each time, since the
+    view may have changed them before it renders.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return list(BrandMembership.objects.active_of(request.user))
+    memberships = getattr(request, _MEMBERSHIPS_ATTR, None)
+    if memberships is None:
+        memberships = list(BrandMembership.objects.active_of(request.user))
+        setattr(request, _MEMBERSHIPS_ATTR, memberships)
+    return memberships
 
 
 class BrandAccessMixin(LoginRequiredMixin):
@@ -28,8 +47,12 @@ class BrandAccessMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.brand = get_object_or_404(Brand.objects.for_user(request.user), slug=kwargs["brand_slug"])
-        self.membership = BrandMembership.objects.active_of(request.user, brand=self.brand).get()
+        # The same rows as Brand.objects.for_user(user).get(slug=...) and its active membership, in one query.
+        slug = kwargs["brand_slug"]
+        self.membership = next((m for m in memberships_of(request) if m.brand.slug == slug), None)  # type: ignore[assignment]
+        if self.membership is None:
+            raise Http404("No brand matches the given query.")
+        self.brand = self.membership.brand
         if not self.membership.can(self.capability):
             raise PermissionDenied(f"Your role in {self.brand} does not allow this.")
         return super().dispatch(request, *args, **kwargs)

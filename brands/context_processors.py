@@ -2,11 +2,11 @@
 
 from django.http import HttpRequest
 
-from brands.models import BrandMembership
+from brands.access import memberships_of
 
 
 def brand_switcher(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"my_memberships": BrandMembership.objects.active_of(user)}
+    return {"my_memberships": memberships_of(request)}

@@ -7,6 +7,7 @@ page (`prefetch_related`), per-row counts are correlated subqueries that Postgre
 the page only, and the dashboard's figures are aggregates computed by the database.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -77,18 +78,26 @@ def item_list(*, user: Any, brand: Brand) -> QuerySet[CaseItem]:
     )
 
 
+@functools.cache
+def _case_counts() -> dict[str, Any]:
+    """The case list's per-case counts, built once per process: building the three correlated subqueries was
+    a tenth of the case page's time, and a query copies the expressions it resolves, so they can be shared.
+    They name no brand or user: the scope is the outer query's."""
+    return {
+        "item_count": correlated_aggregate(CaseItem.objects.all(), fk="case", aggregate=Count("pk")),
+        "open_count": correlated_aggregate(CaseItem.objects.open(), fk="case", aggregate=Count("pk")),
+        "waiting_count": correlated_aggregate(
+            CaseItem.objects.filter(status__in=ITEM_WAITING_FOR_BRAND), fk="case", aggregate=Count("pk")
+        ),
+    }
+
+
 def case_list(*, user: Any, brand: Brand) -> QuerySet[Case]:
     """The brand's cases, newest first, each with its number of items and of items waiting for the brand."""
     return (
         Case.objects.for_user(user, brand=brand)
         .only("id", "status", "reason_code", "lane", "channel", "automated", "submitted_at")
-        .annotate(
-            item_count=correlated_aggregate(CaseItem.objects.all(), fk="case", aggregate=Count("pk")),
-            open_count=correlated_aggregate(CaseItem.objects.open(), fk="case", aggregate=Count("pk")),
-            waiting_count=correlated_aggregate(
-                CaseItem.objects.filter(status__in=ITEM_WAITING_FOR_BRAND), fk="case", aggregate=Count("pk")
-            ),
-        )
+        .annotate(**_case_counts())
         .order_by("-submitted_at", "-pk")
     )
 

@@ -258,7 +258,7 @@ class CaseItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
             accepted = CounterNotice.objects.for_brand(self.brand).filter(answer=CounterNoticeAnswer.ACCEPTED)
             return (
                 selectors.item_list(user=self.request.user, brand=self.brand)
-                .defer(None)
+                .only(*CaseItemSerializer.LIST_COLUMNS)
                 .prefetch_related(Prefetch("counter_notices", queryset=accepted))
             )
         return (

@@ -39,7 +39,7 @@ def cases_url(brand) -> str:
 
 
 def listed_ids(response) -> list[int]:
-    return [item.pk for item in response.context["object_list"]]
+    return [row.id for row in response.context["object_list"]]  # model instances (cases) or named tuples (items)
 
 
 def export(client: Client, url: str) -> list[list[str]]:
@@ -74,6 +74,14 @@ def test_the_item_list_shows_each_item_with_its_listing_and_next_deadline(client
     assert "Seller may counter-notify until" in html  # the accepted item's deadline
     assert "Decision due" in html  # the submitted item's SLA
     assert "Showing 3 on this page." in html
+    # The rows are read as tuples (no seller joined: no seller's columns), each field escaped.
+    assert html.count("Seller not known yet") == 2
+    submitted_listing = Listing.objects.get(pk=submitted.listing_id)
+    assert f'<a href="{submitted_listing.url}" rel="noopener noreferrer nofollow">' in html
+    Listing.objects.filter(pk=submitted.listing_id).update(title="")
+    Listing.objects.filter(pk=accepted.listing_id).update(title='<b>"Tote" & bag</b>')
+    html = client.get(items_url).content.decode()
+    assert "(no title yet)" in html and "&lt;b&gt;&quot;Tote&quot; &amp; bag&lt;/b&gt;" in html
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ def test_keyset_pages_walk_every_row_once_forwards_and_back(client, items_url, f
     assert len(pages) == 4 and sorted(seen) == sorted(CaseItem.objects.values_list("pk", flat=True))
     if ordering == "id":
         assert seen == sorted(seen)
-    assert seen[:2] == [item.pk for item in expected[:2]]
+    assert seen[:2] == [item.id for item in expected[:2]]
     # Back from the last page, one page at a time, to the first, which has no previous link.
     back = pages[-1]
     for page in reversed(pages[:-1]):
@@ -371,3 +379,43 @@ def test_a_page_past_the_end_links_back_to_the_first(client, items_url, file_cas
     response = client.get(items_url, {"ordering": "-id", "status": "rejected", "cursor": after_newest})
     assert listed_ids(response) == []
     assert 'No more reported listings here. <a href="?ordering=-id&amp;status=rejected">' in response.content.decode()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_rows_moments_read_as_the_template_filters_write_them(zone, language):
+    """The rows' moments (cases_extras.PageMoments, clock, zone and format read once per page) are the text
+    and markup of the `time_left` filter and of Django's `date` filter with DATETIME_FORMAT, which format_html
+    wrote before: same escaping, past and future, in any zone and language."""
+    from django.template import Context, Template
+    from django.utils import translation
+    from django.utils.formats import date_format
+    from django.utils.html import format_html
+
+    from cases.templatetags.cases_extras import PageMoments, time_left, time_left_text
+
+    def format_html_time_left(due, now):  # the filter as it was written before PageMoments
+        text, absolute = time_left_text(due, now), date_format(timezone.localtime(due), "DATETIME_FORMAT")
+        if due < now:
+            return format_html(
+                '<time datetime="{}">{}</time> <span class="time-left overdue">({}, overdue)</span>',
+                due.isoformat(),
+                absolute,
+                text,
+            )
+        return format_html(
+            '<time datetime="{}">{}</time> <span class="time-left">({})</span>', due.isoformat(), absolute, text
+        )
+
+    template = Template('{% load cases_extras %}{{ due|time_left }}|{{ due|date:"DATETIME_FORMAT" }}')
+    with timezone.override(zone), translation.override(language):
+        moments = PageMoments()
+        for due in (
+            moments.now + timedelta(days=3, hours=5, minutes=30),
+            moments.now - timedelta(hours=2, minutes=10, seconds=30),
+            moments.now + timedelta(days=200, seconds=30),
+            moments.now.replace(month=1, day=5) - timedelta(days=400, seconds=30),
+        ):
+            assert moments.time_left(due) == format_html_time_left(due, moments.now)
+            assert f"{moments.time_left(due)}|{moments.text(due)}" == template.render(Context({"due": due}))
+            assert str(time_left(due)) == moments.time_left(due)
