@@ -7,10 +7,14 @@
   var reason = document.getElementById("id_reason_code");
   if (hint && reason) {
     var required = hint.dataset.requiredReasons.split(" ");
-    reason.addEventListener("change", function () {
+    var follow = function () {
       if (!reason.value) return;
       hint.textContent = required.indexOf(reason.value) >= 0 ? hint.dataset.requiredText : hint.dataset.optionalText;
-    });
+    };
+    reason.addEventListener("change", follow);
+    // A reason chosen before this deferred script ran (a quick user, or a form the browser restored on Back)
+    // gets its hint now.
+    follow();
   }
 
   // A second click on "File" while the first submit is on its way would only show the same case again.
