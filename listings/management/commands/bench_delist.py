@@ -206,30 +206,13 @@ class Command(BaseCommand):
     def _engine(
         self, marketplace: Marketplace, seller_id: int, actor: Any, database_url: str, chunk_size: int, workers: int
     ) -> EngineRun:
-        _settle()
-        with tempfile.TemporaryDirectory(prefix="bench-delist-") as scratch:
-            directory = Path(scratch)
-            with (
-                _private_broker(directory) as broker_url,
-                _worker(
-                    directory / "worker.log",
-                    concurrency=workers,
-                    env={"DATABASE_URL": database_url, "REDIS_URL": broker_url, "DELIST_CHUNK_SIZE": str(chunk_size)},
-                ) as worker,
-            ):
-                memory = Memory()
-                memory.idle_main, memory.idle_pool = _resident(worker)
-                with _sampling(worker, memory):
-                    self.stdout.write(f"engine: a seller job on a worker with {workers} pool processes")
-                    job = delisting.delist_job_create(
-                        selection_kind=DelistSelectionKind.SELLER,
-                        selection={"seller_id": seller_id},
-                        actor=actor,
-                        reason="Benchmark (engine).",
-                        idempotency_key=f"bench-{marketplace.slug}",
-                        automated=True,
-                    )
-                    _wait_for(job, worker)
+        with _engine_worker(database_url, chunk_size, workers) as worker:
+            memory = Memory()
+            memory.idle_main, memory.idle_pool = _resident(worker)
+            with _sampling(worker, memory):
+                self.stdout.write(f"engine: a seller job on a worker with {workers} pool processes")
+                job = _seller_job(seller_id, actor, reason="Benchmark (engine).", key=f"bench-{marketplace.slug}")
+                _wait_for(job, worker)
         job.refresh_from_db()
         if job.status != DelistJobStatus.COMPLETED:
             raise CommandError(f"the job ended {job.status}, see its chunks' last_error")
@@ -245,45 +228,17 @@ class Command(BaseCommand):
         """`jobs` sellers of `size` listings each, one seller job each, all created at once on the same kind
         of worker as the large job: rows removed per second from the first job's creation to the last
         job's end (what many small suspensions at once cost per listing)."""
-        tag = uuid.uuid4().hex[:12]
-        marketplace = Marketplace.objects.create(
-            name=f"Benchmark small {tag}",
-            slug=f"bench-small-{tag}",
-            hosts=[f"bench-small-{tag}.example"],
-            listing_id_pattern="",
-        )
-        self.stdout.write(f"seeding {jobs:,} sellers of {size:,} listings")
-        generate_listings(
-            count=jobs * size, marketplaces=[marketplace], sellers_per_marketplace=jobs, stdout=self.stdout
-        )
-        seller_ids = list(Seller.objects.filter(marketplace=marketplace).values_list("pk", flat=True))
-        _settle()
-        with tempfile.TemporaryDirectory(prefix="bench-delist-") as scratch:
-            directory = Path(scratch)
-            with (
-                _private_broker(directory) as broker_url,
-                _worker(
-                    directory / "worker.log",
-                    concurrency=workers,
-                    env={"DATABASE_URL": database_url, "REDIS_URL": broker_url, "DELIST_CHUNK_SIZE": str(chunk_size)},
-                ) as worker,
-            ):
-                self.stdout.write(
-                    f"small jobs: {len(seller_ids):,} seller jobs on a worker with {workers} pool processes"
+        marketplace, seller_ids = seed_sellers(jobs * size, self.stdout, sellers=jobs)
+        with _engine_worker(database_url, chunk_size, workers) as worker:
+            self.stdout.write(f"small jobs: {len(seller_ids):,} seller jobs on a worker with {workers} pool processes")
+            created = [
+                _seller_job(
+                    seller_id, actor, reason="Benchmark (small jobs).", key=f"bench-{marketplace.slug}-{seller_id}"
                 )
-                created = [
-                    delisting.delist_job_create(
-                        selection_kind=DelistSelectionKind.SELLER,
-                        selection={"seller_id": seller_id},
-                        actor=actor,
-                        reason="Benchmark (small jobs).",
-                        idempotency_key=f"bench-small-{tag}-{seller_id}",
-                        automated=True,
-                    )
-                    for seller_id in seller_ids
-                ]
-                for job in created:
-                    _wait_for(job, worker)
+                for seller_id in seller_ids
+            ]
+            for job in created:
+                _wait_for(job, worker)
         finished = DelistJob.objects.filter(pk__in=[job.pk for job in created])
         if finished.exclude(status=DelistJobStatus.COMPLETED).exists():
             raise CommandError("a small job did not complete, see its chunks' last_error")
@@ -335,15 +290,49 @@ def add_seed_arguments(parser: CommandParser, *, listings: int) -> None:
 
 def seed_seller(count: int, stdout: Any) -> tuple[Marketplace, int]:
     """A new marketplace with one seller owning `count` new listings: the run's own, whatever ran before."""
+    marketplace, (seller_id,) = seed_sellers(count, stdout, sellers=1)
+    return marketplace, seller_id
+
+
+def seed_sellers(count: int, stdout: Any, *, sellers: int) -> tuple[Marketplace, list[int]]:
+    """A new marketplace with `sellers` sellers sharing `count` new listings; returns it and the seller ids."""
     tag = uuid.uuid4().hex[:12]
     marketplace = Marketplace.objects.create(
         name=f"Benchmark {tag}", slug=f"bench-{tag}", hosts=[f"bench-{tag}.example"], listing_id_pattern=""
     )
-    stdout.write(f"seeding {count:,} listings")
+    stdout.write(f"seeding {count:,} listings of {sellers:,} seller(s)")
     started = time.monotonic()
-    generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=1, stdout=stdout)
+    generate_listings(count=count, marketplaces=[marketplace], sellers_per_marketplace=sellers, stdout=stdout)
     stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
-    return marketplace, Seller.objects.get(marketplace=marketplace).pk
+    return marketplace, list(Seller.objects.filter(marketplace=marketplace).order_by("pk").values_list("pk", flat=True))
+
+
+@contextmanager
+def _engine_worker(database_url: str, chunk_size: int, workers: int) -> Iterator[psutil.Process]:
+    """A settled database, a private broker and a worker with `workers` pool processes; yields the worker."""
+    _settle()
+    with tempfile.TemporaryDirectory(prefix="bench-delist-") as scratch:
+        directory = Path(scratch)
+        with (
+            _private_broker(directory) as broker_url,
+            _worker(
+                directory / "worker.log",
+                concurrency=workers,
+                env={"DATABASE_URL": database_url, "REDIS_URL": broker_url, "DELIST_CHUNK_SIZE": str(chunk_size)},
+            ) as worker,
+        ):
+            yield worker
+
+
+def _seller_job(seller_id: int, actor: Any, *, reason: str, key: str) -> DelistJob:
+    return delisting.delist_job_create(
+        selection_kind=DelistSelectionKind.SELLER,
+        selection={"seller_id": seller_id},
+        actor=actor,
+        reason=reason,
+        idempotency_key=key,
+        automated=True,
+    )
 
 
 def _settle() -> None:
