@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from brands.choices import Lane
 from cases import importing
-from cases.choices import DECLARATION_TEXT, PROOF_REQUIRED, Channel, DeclarationKind, EvidenceKind, ReasonCode
+from cases.choices import DECLARATION_TEXT, FILING_REASON_CHOICES, Channel, DeclarationKind, EvidenceKind, ReasonCode
 from cases.services import FilingRequest, StoredEvidence, evidence_required
 from core.uploads import check_upload
 
@@ -49,7 +49,7 @@ DECLARATION_FIELDS = {
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 #: The reasons this form offers: one that needs proof on every item (`PROOF_REQUIRED`) is filed from where
 #: the proof is kept (a test purchase's page), with the proof attached.
-FORM_REASONS = [code for code in ReasonCode.values if code not in PROOF_REQUIRED]
+FORM_REASONS = [code for code, _ in FILING_REASON_CHOICES]
 #: Evidence files per filing (the request as a whole is capped by DATA_UPLOAD_MAX_NUMBER_FILES).
 MAX_EVIDENCE_FILES = 10
 
@@ -69,7 +69,7 @@ class CaseFilingForm(forms.Form):
         error_messages={"required": "Choose at least one verified IP right."},
     )
     reason_code = forms.ChoiceField(
-        choices=[("", "Choose a reason"), *((code, ReasonCode(code).label) for code in FORM_REASONS)],
+        choices=[("", "Choose a reason"), *FILING_REASON_CHOICES],
         label="Reason",
         error_messages={"required": "Choose the reason for this notice."},
     )

@@ -11,8 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.action_forms import available_actions
-from cases.choices import EvidenceKind, ReasonCode
-from cases.forms import FORM_REASONS
+from cases.choices import FILING_REASON_CHOICES, EvidenceKind
 from cases.importing import NOTE_MAX_CHARS, URL_MAX_CHARS
 from cases.models import Appeal, Case, CaseItem, CounterNotice, Declaration, Evidence
 from core.api.serializers import DOCUMENT_FIELDS
@@ -277,7 +276,7 @@ class _FilingFields(serializers.Serializer):
         help_text="Ids of the brand's verified, unexpired IP rights relied on (at least one).",
     )
     # The filing form's reasons: one that needs a test purchase on every item is filed from the purchase.
-    reason_code = serializers.ChoiceField(choices=[(code, ReasonCode(code).label) for code in FORM_REASONS])
+    reason_code = serializers.ChoiceField(choices=FILING_REASON_CHOICES)
     explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     evidence = serializers.ListField(
         child=serializers.FileField(),
